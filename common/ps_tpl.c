@@ -1,0 +1,36 @@
+/* ps_tpl: placeholder expansion (see ps_tpl.h). One pass over the template;
+ * each '{' is checked against the (few) variable names. */
+#include "ps_tpl.h"
+
+#include <string.h>
+
+int ps_tpl_expand(char *dst, size_t len, const char *tpl, const struct ps_tpl_var *vars,
+                  size_t n_vars)
+{
+    size_t o = 0;
+    for (const char *p = tpl; *p;) {
+        const char *piece = p;
+        size_t piece_len = 1;
+        if (*p == '{') {
+            for (size_t i = 0; i < n_vars; i++) {
+                size_t nl = strlen(vars[i].name);
+                if (strncmp(p + 1, vars[i].name, nl) == 0 && p[1 + nl] == '}') {
+                    piece = vars[i].value;
+                    piece_len = strlen(vars[i].value);
+                    p += nl + 2;
+                    goto copy;
+                }
+            }
+        }
+        p++;
+    copy:
+        if (o + piece_len >= len)
+            return -1;
+        memcpy(dst + o, piece, piece_len);
+        o += piece_len;
+    }
+    if (o >= len)
+        return -1;
+    dst[o] = 0;
+    return (int)o;
+}

@@ -1,0 +1,263 @@
+/* ledger: connection and message accounting (see ledger.h for the rules).
+ *
+ * The up_list makes a random pick of a connected connection O(1): connections
+ * are swap-removed when they go down. Unicast recipients are chosen among
+ * connections with no push in flight, so that two pushes to one uid are never
+ * concurrent and delivery order is meaningful. Broadcast delivery is tracked in
+ * a bitmap per broadcast so that duplicates are detected exactly. */
+#include "ledger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+int ledger_init(struct ledger *l, uint32_t n_conns, uint64_t seed)
+{
+    memset(l, 0, sizeof *l);
+    l->n_conns = n_conns;
+    l->conns = calloc(n_conns ? n_conns : 1, sizeof *l->conns);
+    l->up_list = calloc(n_conns ? n_conns : 1, sizeof *l->up_list);
+    l->rng = seed | 1;
+    ps_hist_init(&l->latency);
+    ps_hist_init(&l->latency_sec);
+    ps_hist_init(&l->handshake);
+    if (!l->conns || !l->up_list) {
+        ledger_close(l);
+        return -1;
+    }
+    return 0;
+}
+
+void ledger_close(struct ledger *l)
+{
+    for (uint32_t i = 0; i < l->n_bitmaps; i++)
+        free(l->bitmaps[i]);
+    free(l->bitmaps);
+    free(l->msgs);
+    free(l->up_list);
+    free(l->conns);
+    memset(l, 0, sizeof *l);
+}
+
+static uint64_t ledger_rand(struct ledger *l)
+{
+    /* xorshift64*: plenty for picking recipients, no global state. */
+    l->rng ^= l->rng >> 12;
+    l->rng ^= l->rng << 25;
+    l->rng ^= l->rng >> 27;
+    return l->rng * 0x2545F4914F6CDD1DULL;
+}
+
+void ledger_assign(struct ledger *l, uint32_t first, uint32_t count, uint16_t agent_slot)
+{
+    for (uint32_t c = first; c < first + count && c < l->n_conns; c++)
+        l->conns[c].agent = agent_slot;
+}
+
+void ledger_conn_up(struct ledger *l, uint32_t conn, int64_t ts, uint32_t handshake_us)
+{
+    if (conn >= l->n_conns)
+        return;
+    struct ledger_conn *c = &l->conns[conn];
+    l->t.opened++;
+    ps_hist_record(&l->handshake, handshake_us);
+    c->up_at = ts;
+    if (c->up)
+        return;
+    c->up = 1;
+    c->up_pos = l->n_up;
+    l->up_list[l->n_up++] = conn;
+}
+
+void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failure)
+{
+    if (conn >= l->n_conns)
+        return;
+    struct ledger_conn *c = &l->conns[conn];
+    if (was_failure)
+        l->t.failed++;
+    else
+        l->t.closed++;
+    if (!c->up)
+        return;
+    c->up = 0;
+    c->down_at = ts;
+    uint32_t last = l->up_list[--l->n_up];
+    l->up_list[c->up_pos] = last;
+    l->conns[last].up_pos = c->up_pos;
+}
+
+uint32_t ledger_pick_up(struct ledger *l)
+{
+    if (l->n_up == 0)
+        return LEDGER_NO_CONN;
+    /* A few random tries, then a scan from a random point: never loops forever. */
+    for (int i = 0; i < 8; i++) {
+        uint32_t c = l->up_list[ledger_rand(l) % l->n_up];
+        if (!l->conns[c].push_inflight)
+            return c;
+    }
+    uint32_t start = (uint32_t)(ledger_rand(l) % l->n_up);
+    for (uint32_t i = 0; i < l->n_up; i++) {
+        uint32_t c = l->up_list[(start + i) % l->n_up];
+        if (!l->conns[c].push_inflight)
+            return c;
+    }
+    return LEDGER_NO_CONN;
+}
+
+uint32_t ledger_msg_new(struct ledger *l, int mode, uint32_t conn, int64_t t_send, int64_t grace_us)
+{
+    if (l->n_msgs + 1 >= l->cap_msgs) {
+        uint32_t cap = l->cap_msgs ? l->cap_msgs * 2 : 4096;
+        struct ledger_msg *m = realloc(l->msgs, (size_t)cap * sizeof *m);
+        if (!m)
+            return 0;
+        memset(m + l->cap_msgs, 0, (size_t)(cap - l->cap_msgs) * sizeof *m);
+        l->msgs = m;
+        l->cap_msgs = cap;
+    }
+    uint32_t id = ++l->n_msgs;
+    struct ledger_msg *m = &l->msgs[id];
+    memset(m, 0, sizeof *m);
+    m->t_send = t_send;
+    m->deadline = t_send + grace_us;
+    m->conn = conn;
+    m->mode = (uint8_t)mode;
+    if (mode == PLAN_PUSH_BROADCAST) {
+        uint64_t **b = realloc(l->bitmaps, (l->n_bitmaps + 1) * sizeof *b);
+        if (!b)
+            return 0;
+        l->bitmaps = b;
+        b[l->n_bitmaps] = calloc((l->n_conns + 63) / 64 + 1, sizeof(uint64_t));
+        if (!b[l->n_bitmaps])
+            return 0;
+        m->bitmap = ++l->n_bitmaps;
+    } else if (conn < l->n_conns) {
+        l->conns[conn].push_inflight = 1;
+    }
+    l->t.pushes++;
+    return id;
+}
+
+void ledger_msg_http(struct ledger *l, uint32_t msg, int status, int ok)
+{
+    if (msg == 0 || msg > l->n_msgs)
+        return;
+    struct ledger_msg *m = &l->msgs[msg];
+    /* Broadcasts fan out to several targets: one failed call fails the message. */
+    if (!m->http_status || !ok)
+        m->http_status = (uint16_t)(status > 0 ? status : 1);
+    if (!ok && !m->failed) {
+        m->failed = 1;
+        l->t.push_failed++;
+    }
+    if (m->conn < l->n_conns)
+        l->conns[m->conn].push_inflight = 0;
+}
+
+int ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_recv,
+                    int64_t *latency_us, int *dup, int *ooo)
+{
+    *dup = *ooo = 0;
+    *latency_us = 0;
+    if (msg == 0 || msg > l->n_msgs || conn >= l->n_conns) {
+        l->t.foreign++;
+        return -1;
+    }
+    struct ledger_msg *m = &l->msgs[msg];
+    struct ledger_conn *c = &l->conns[conn];
+    *latency_us = t_recv - m->t_send;
+    if (m->bitmap) {
+        uint64_t *bits = l->bitmaps[m->bitmap - 1];
+        uint64_t bit = 1ULL << (conn & 63);
+        *dup = (bits[conn >> 6] & bit) != 0;
+        bits[conn >> 6] |= bit;
+    } else if (m->conn != conn) {
+        m->misrouted++;
+        l->t.misrouted++;
+        return 0;
+    } else {
+        *dup = m->delivered > 0;
+    }
+    if (*dup) {
+        m->duplicates++;
+        l->t.duplicates++;
+        return 0;
+    }
+    if (msg < c->last_msg && m->mode != PLAN_PUSH_BROADCAST) {
+        *ooo = 1;
+        m->out_of_order++;
+        l->t.out_of_order++;
+    }
+    if (msg > c->last_msg)
+        c->last_msg = msg;
+    m->delivered++;
+    l->t.delivered++;
+    if (m->settled)
+        l->t.late++;
+    int64_t lat = *latency_us > 0 ? *latency_us : 0;
+    ps_hist_record(&l->latency, (uint64_t)lat);
+    ps_hist_record(&l->latency_sec, (uint64_t)lat);
+    return 0;
+}
+
+/* Was the connection connected at t and without interruption until deadline? */
+enum ledger_presence { LEDGER_ABSENT, LEDGER_STAYED, LEDGER_LEFT };
+
+static enum ledger_presence ledger_presence(const struct ledger_conn *c, int64_t t, int64_t deadline)
+{
+    if (c->up_at == 0 || (c->up_at > t && c->down_at < t))
+        return LEDGER_ABSENT;     /* not yet connected at t (or down since before t) */
+    if (!c->up && c->down_at < t)
+        return LEDGER_ABSENT;
+    if (c->up_at <= t && (c->up || c->down_at >= deadline))
+        return LEDGER_STAYED;
+    return LEDGER_LEFT;           /* was up at t, went down (maybe came back) before deadline */
+}
+
+void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_t *agent_lost_at,
+                   struct store *st, uint32_t run_id)
+{
+    for (uint32_t id = first; id <= last && id <= l->n_msgs; id++) {
+        struct ledger_msg *m = &l->msgs[id];
+        if (m->settled || id == 0)
+            continue;
+        m->settled = 1;
+        uint32_t expected = 0, lost = 0, offline = 0, agent_lost = 0;
+        uint32_t lo = m->bitmap ? 0 : m->conn, hi = m->bitmap ? l->n_conns : m->conn + 1;
+        const uint64_t *bits = m->bitmap ? l->bitmaps[m->bitmap - 1] : NULL;
+        for (uint32_t c = lo; !m->failed && c < hi && c < l->n_conns; c++) {
+            const struct ledger_conn *lc = &l->conns[c];
+            int got = bits ? (bits[c >> 6] >> (c & 63)) & 1 : m->delivered > 0;
+            enum ledger_presence p = ledger_presence(lc, m->t_send, m->deadline);
+            /* A unicast recipient was chosen as connected: it is always expected. */
+            if (!got && p == LEDGER_ABSENT && bits)
+                continue;
+            expected++;
+            if (got)
+                continue;
+            const char *kind;
+            int64_t alost = agent_lost_at ? agent_lost_at[lc->agent] : 0;
+            if (alost && alost <= m->deadline) {
+                agent_lost++;
+                kind = "agent_lost";
+            } else if (p == LEDGER_STAYED) {
+                lost++;
+                kind = "lost";
+            } else {
+                offline++;
+                kind = "missed_offline";
+            }
+            store_undelivered(st, run_id, id, c, kind);
+        }
+        l->t.expected += expected;
+        l->t.lost += lost;
+        l->t.missed_offline += offline;
+        l->t.agent_lost += agent_lost;
+        uint32_t delivered = m->delivered;
+        store_push_result(st, run_id, id, expected, delivered, m->duplicates, lost, offline,
+                          agent_lost);
+    }
+}

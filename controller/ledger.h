@@ -1,0 +1,86 @@
+/* ledger: what the controller knows about every connection and every message.
+ *
+ * Connection state comes from the agents' events (timestamps already corrected to
+ * the controller clock); message state from the pusher (send time, HTTP result)
+ * and from delivery events. At the end of a push phase ledger_settle() decides,
+ * for each message of the phase, who was expected to get it and classifies every
+ * expected recipient that did not: *lost* (connected from send until the grace
+ * deadline and never got it), *missed offline* (it was disconnected in between),
+ * or *agent lost* (its agent died). Memory: 32 B per connection, 48 B per message,
+ * plus one bitmap per broadcast (one bit per connection). */
+#ifndef PS_LEDGER_H
+#define PS_LEDGER_H
+
+#include <stdint.h>
+#include "ps_hist.h"
+#include "store.h"
+
+#define LEDGER_NO_CONN UINT32_MAX
+
+struct ledger_conn {
+    int64_t  up_at;              /* last connected time, 0 = never */
+    int64_t  down_at;            /* last close/failure time after being up, 0 = none */
+    uint32_t last_msg;           /* highest message id delivered, for order checks */
+    uint32_t up_pos;             /* index in ledger.up_list while up */
+    uint16_t agent;              /* agent slot (index into the controller's agent table) */
+    uint8_t  up;
+    uint8_t  push_inflight;      /* a unicast push to it has not finished its HTTP call */
+};
+
+struct ledger_msg {
+    int64_t  t_send;
+    int64_t  deadline;           /* t_send + grace */
+    uint32_t conn;               /* unicast recipient or LEDGER_NO_CONN */
+    uint32_t delivered, duplicates, out_of_order, misrouted;
+    uint32_t bitmap;             /* broadcast: index into ledger.bitmaps + 1, 0 = none */
+    uint16_t http_status;        /* 0 = in flight */
+    uint8_t  mode;               /* enum plan_push_mode */
+    uint8_t  failed;             /* push API call failed: nobody expected */
+    uint8_t  settled;
+};
+
+struct ledger_totals {
+    uint64_t opened, failed, closed;
+    uint64_t pushes, push_failed;
+    uint64_t expected, delivered, duplicates, out_of_order, misrouted, late, foreign;
+    uint64_t lost, missed_offline, agent_lost;
+};
+
+struct ledger {
+    uint32_t n_conns;
+    struct ledger_conn *conns;
+    uint32_t *up_list;           /* ids of connections currently up, for random picks */
+    uint32_t n_up;
+    uint32_t n_msgs, cap_msgs;   /* message ids are 1..n_msgs */
+    struct ledger_msg *msgs;
+    uint32_t n_bitmaps;
+    uint64_t **bitmaps;
+    struct ps_hist latency;      /* whole run, us */
+    struct ps_hist latency_sec;  /* current second, reset by the caller */
+    struct ps_hist handshake;    /* whole run, us */
+    struct ledger_totals t;
+    uint64_t rng;
+};
+
+int  ledger_init(struct ledger *l, uint32_t n_conns, uint64_t seed);
+void ledger_close(struct ledger *l);
+
+void ledger_conn_up(struct ledger *l, uint32_t conn, int64_t ts, uint32_t handshake_us);
+void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failure);
+void ledger_assign(struct ledger *l, uint32_t first, uint32_t count, uint16_t agent_slot);
+/* A random connected connection without a push in flight, or LEDGER_NO_CONN. */
+uint32_t ledger_pick_up(struct ledger *l);
+
+/* Registers a new message; returns its id (>0) or 0 when out of memory. */
+uint32_t ledger_msg_new(struct ledger *l, int mode, uint32_t conn, int64_t t_send, int64_t grace_us);
+void ledger_msg_http(struct ledger *l, uint32_t msg, int status, int ok);
+/* A delivery event; returns flags through dup/ooo for storage. 0 = counted,
+ * -1 = unknown message (counted foreign). */
+int  ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_recv,
+                     int64_t *latency_us, int *dup, int *ooo);
+/* Settles messages [first, last]; an agent slot with lost_at != 0 in agent_lost_at
+ * makes its connections' misses "agent lost". Writes results to the store. */
+void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_t *agent_lost_at,
+                   struct store *st, uint32_t run_id);
+
+#endif

@@ -1,0 +1,116 @@
+/* plan: the YAML campaign plan, parsed and validated.
+ *
+ * plan_load() reads a file with libyaml, keeping the line and column of every
+ * node so that each error names file:line:col and the key at fault. Unknown keys,
+ * wrong types and impossible values are errors; nothing is silently defaulted
+ * except the documented defaults below. The result is plain data owned by the
+ * struct plan (fixed arrays, no pointers into the YAML document). */
+#ifndef PS_PLAN_H
+#define PS_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ps_proto.h"
+
+#define PLAN_MAX_PHASES   64
+#define PLAN_ERR_MAX      512
+
+struct plan_target {
+    char ws[PS_URL_MAX];         /* ws URL template, e.g. ws://127.0.0.1:8080/ws?uid={conn} */
+    char push[PS_URL_MAX];       /* unicast push URL template: {conn} {msg} */
+    char broadcast[PS_URL_MAX];  /* broadcast URL; default derived from push: same origin + /broadcast */
+};
+
+enum plan_phase_kind {
+    PLAN_PHASE_RAMP = 1,
+    PLAN_PHASE_HOLD,
+    PLAN_PHASE_PUSH,
+    PLAN_PHASE_DISCONNECT,
+    PLAN_PHASE_EXEC,
+    PLAN_PHASE_WAIT_RECONNECT,
+};
+
+enum plan_push_mode { PLAN_PUSH_UNICAST = 1, PLAN_PUSH_BROADCAST, PLAN_PUSH_MULTICAST };
+
+struct plan_phase {
+    enum plan_phase_kind kind;
+    int line;                    /* where it was written, for messages */
+    union {
+        struct { uint64_t to; double rate; int64_t timeout_us; } ramp;  /* timeout default: to/rate*2+10s */
+        struct { int64_t duration_us; } hold;
+        struct {
+            enum plan_push_mode mode;
+            double   rate;       /* per second; default 100/s */
+            uint64_t count;      /* messages (unicast) or broadcasts */
+            uint32_t recipients; /* multicast: uids per message (default 10) */
+            char     body[PS_URL_MAX];     /* template; must contain {msg}; default "{msg}" */
+            char     url[PS_URL_MAX];      /* overrides the target's push/broadcast URL; "" = use the target's */
+            char     method[16];           /* default POST */
+            uint32_t n_headers;
+            struct ps_header_tpl headers[PS_MAX_HEADERS];
+            uint32_t concurrency;          /* HTTP calls in flight; default 64 */
+            int64_t  grace_us;             /* delivery deadline after send; default 5s */
+        } push;
+        struct { double fraction; uint32_t code; } disconnect;          /* code default 1000 */
+        struct { char command[PS_URL_MAX]; double expect_reconnect; int64_t within_us; } exec;
+        struct { double fraction; int64_t within_us; } wait_reconnect;
+    } u;
+};
+
+enum plan_cmp { PLAN_CMP_GE = 1, PLAN_CMP_GT, PLAN_CMP_LE, PLAN_CMP_LT, PLAN_CMP_EQ };
+
+struct plan_threshold {
+    int      set;
+    enum plan_cmp cmp;
+    double   value;              /* fraction for percentages, us for durations, count otherwise */
+    char     text[64];           /* as written, for reports */
+};
+
+struct plan {
+    char     path[PS_URL_MAX];
+    char     name[PS_NAME_MAX];
+    uint32_t n_targets;
+    struct plan_target targets[PS_MAX_TARGETS];
+    struct { uint32_t expect; int64_t wait_us; } agents;                 /* default 1, 30s */
+    struct {
+        uint64_t total;
+        char subprotocol[PS_HDR_MAX];
+        uint32_t n_headers;
+        struct ps_header_tpl headers[PS_MAX_HEADERS];
+        uint32_t max_message;                                          /* default 1 MiB */
+    } connections;
+    struct {
+        int64_t ws_ping_us;      /* default 30s; 0 = off ("off") */
+        int64_t pong_timeout_us; /* default 10s */
+        char text[PS_TEXT_MAX];  /* app heartbeat, empty = off */
+        char expect[PS_TEXT_MAX];
+        int64_t interval_us;     /* app heartbeat interval; default = ws_ping or 30s */
+        int64_t timeout_us;      /* default 10s */
+    } heartbeat;
+    struct { int64_t min_us, max_us; uint32_t attempts; } reconnect;     /* default off (min_us == 0);
+                                  * a reconnect section defaults to 1s, 30s, attempts 0 = unlimited */
+    uint32_t n_phases;
+    struct plan_phase phases[PLAN_MAX_PHASES];
+    struct {
+        struct plan_threshold connect_success;    /* fraction */
+        struct plan_threshold push_lost;          /* count */
+        struct plan_threshold push_latency_p99;   /* us */
+        struct plan_threshold push_latency_p50;   /* us */
+        struct plan_threshold handshake_p99;      /* us */
+    } thresholds;
+};
+
+/* Loads and validates. Returns 0, or -1 with one line "file:line:col: key.path: message"
+ * in err (docs/plan.md). On error the content of *p is unspecified. struct plan is
+ * large (~450 KB): allocate it on the heap, not the stack. */
+int plan_load(const char *path, struct plan *p, char *err, size_t errlen);
+/* Same, from a string (path used only in messages). */
+int plan_parse(const char *path, const char *text, size_t len, struct plan *p, char *err, size_t errlen);
+/* Highest connection count any ramp asks for (the connections to assign). */
+uint64_t plan_max_connections(const struct plan *p);
+const char *plan_phase_name(enum plan_phase_kind k);
+/* Evaluate a threshold against a measured value: 1 pass, 0 fail. An unset threshold
+ * passes; a NaN measurement (nothing measured) fails. */
+int plan_threshold_check(const struct plan_threshold *t, double measured);
+
+#endif

@@ -1,0 +1,473 @@
+/* store: SQLite persistence of runs, agents, samples, events, pushes and deliveries.
+ *
+ * Schema version 1 is created by SCHEMA below. The ingest path (events,
+ * deliveries, samples) uses statements prepared once in store_open and runs
+ * inside a transaction that store_maybe_commit closes and reopens every
+ * STORE_COMMIT_INTERVAL_US: one fsync-free WAL commit per interval instead of per
+ * row keeps ingest well above a million rows per second (LWS-NOTES), and bounds
+ * what a crash can lose. Indexes whose key order does not follow insert order
+ * are created at run end (store_run_end), never during ingest. Rare writes
+ * (agents, phases, figures) prepare their statement per call. */
+#include "store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ps_time.h"
+
+#define STORE_COMMIT_INTERVAL_US 250000
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, name TEXT, plan_path TEXT,"
+    "  plan_text TEXT, started_us INTEGER, ended_us INTEGER, status TEXT, exit_code INTEGER,"
+    "  reason TEXT, target_conns INTEGER);"
+    "CREATE TABLE IF NOT EXISTS agents(run_id INTEGER, agent_id INTEGER, name TEXT, host TEXT,"
+    "  version TEXT, cores INTEGER, threads INTEGER, fd_soft INTEGER, fd_hard INTEGER,"
+    "  mem_total INTEGER, mem_available INTEGER, port_lo INTEGER, port_hi INTEGER, ips TEXT,"
+    "  monitor INTEGER, joined_us INTEGER, conn_first INTEGER, conn_count INTEGER,"
+    "  offset_us INTEGER, offset_err_us INTEGER, start_skew_us INTEGER, lost_us INTEGER,"
+    "  refused TEXT, PRIMARY KEY(run_id, agent_id));"
+    "CREATE TABLE IF NOT EXISTS phases(run_id INTEGER, idx INTEGER, kind TEXT, line INTEGER,"
+    "  started_us INTEGER, ended_us INTEGER, note TEXT, PRIMARY KEY(run_id, idx));"
+    "CREATE TABLE IF NOT EXISTS samples(run_id INTEGER, agent_id INTEGER, second INTEGER,"
+    "  connected INTEGER, connecting INTEGER, opened INTEGER, failed INTEGER, closed INTEGER,"
+    "  messages INTEGER, pings INTEGER, pongs INTEGER, pong_missed INTEGER, hb_sent INTEGER,"
+    "  hb_missed INTEGER, rtt_p50_us INTEGER, rtt_p99_us INTEGER, hs_p50_us INTEGER,"
+    "  hs_p99_us INTEGER, lat_p50_us INTEGER, lat_p99_us INTEGER, lag_max_us INTEGER,"
+    "  cpu_pct REAL, rss_bytes INTEGER, saturated INTEGER);"
+    "CREATE TABLE IF NOT EXISTS ctl_samples(run_id INTEGER, second INTEGER, connected INTEGER,"
+    "  agents INTEGER, opened INTEGER, failed INTEGER, closed INTEGER, pushes_sent INTEGER,"
+    "  push_errors INTEGER, delivered INTEGER, lat_p50_us INTEGER, lat_p99_us INTEGER);"
+    "CREATE TABLE IF NOT EXISTS conn_events(run_id INTEGER, agent_id INTEGER, conn INTEGER,"
+    "  ts_us INTEGER, type INTEGER, val INTEGER, aux INTEGER);"
+    "CREATE TABLE IF NOT EXISTS pushes(run_id INTEGER, msg_id INTEGER, mode TEXT, conn INTEGER,"
+    "  t_send_us INTEGER, url TEXT, http_status INTEGER, http_us INTEGER, error TEXT,"
+    "  expected INTEGER, delivered INTEGER, duplicates INTEGER, lost INTEGER,"
+    "  missed_offline INTEGER, agent_lost INTEGER, PRIMARY KEY(run_id, msg_id));"
+    "CREATE TABLE IF NOT EXISTS deliveries(run_id INTEGER, msg_id INTEGER, conn INTEGER,"
+    "  t_recv_us INTEGER, latency_us INTEGER, err_us INTEGER, duplicate INTEGER,"
+    "  out_of_order INTEGER);"
+    "CREATE TABLE IF NOT EXISTS undelivered(run_id INTEGER, msg_id INTEGER, conn INTEGER,"
+    "  kind TEXT);"
+    "CREATE TABLE IF NOT EXISTS figures(run_id INTEGER, name TEXT, value REAL,"
+    "  PRIMARY KEY(run_id, name));"
+    "CREATE TABLE IF NOT EXISTS thresholds(run_id INTEGER, name TEXT, expr TEXT,"
+    "  measured REAL, pass INTEGER, PRIMARY KEY(run_id, name));"
+    "CREATE TABLE IF NOT EXISTS event_types(type INTEGER PRIMARY KEY, name TEXT);"
+    "CREATE TABLE IF NOT EXISTS reasons(reason INTEGER PRIMARY KEY, name TEXT);"
+    "CREATE INDEX IF NOT EXISTS conn_events_run ON conn_events(run_id);"
+    "CREATE INDEX IF NOT EXISTS deliveries_run ON deliveries(run_id);"
+    "CREATE INDEX IF NOT EXISTS samples_run ON samples(run_id);";
+
+static int store_prepare(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+    return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (err)
+            snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int store_schema_version(struct store *s, int *version)
+{
+    sqlite3_stmt *st;
+    *version = 0;
+    /* A database without meta is either empty (new) or not ours. */
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int store_count_tables(struct store *s, int *n)
+{
+    sqlite3_stmt *st;
+    *n = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n = sqlite3_column_int(st, 0);
+    else {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int store_create(struct store *s, char *err, size_t errlen)
+{
+    char sql[256];
+    if (store_exec(s, "BEGIN", err, errlen) || store_exec(s, SCHEMA, err, errlen))
+        return -1;
+    for (uint32_t t = 1; t <= PS_EV_FOREIGN; t++) {
+        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO event_types VALUES(%u,'%s')", t,
+                 ps_ev_type_name(t));
+        if (store_exec(s, sql, err, errlen))
+            return -1;
+    }
+    for (uint32_t r = 0; r < PS_REASON_COUNT; r++) {
+        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO reasons VALUES(%u,'%s')", r,
+                 ps_reason_name(r));
+        if (store_exec(s, sql, err, errlen))
+            return -1;
+    }
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')",
+             STORE_SCHEMA_VERSION);
+    return store_exec(s, sql, err, errlen) || store_exec(s, "COMMIT", err, errlen) ? -1 : 0;
+}
+
+int store_open(struct store *s, const char *path, int readonly, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (readonly && access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: no such database", path);
+        return -1;
+    }
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open database: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        store_close(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    int ntables, version;
+    if (store_count_tables(s, &ntables) != 0) {
+        snprintf(err, errlen, "%s: not a pushstorm database (%s)", path, sqlite3_errmsg(s->db));
+        store_close(s);
+        return -1;
+    }
+    store_schema_version(s, &version);
+    if (ntables > 0 && version == 0) {
+        snprintf(err, errlen, "%s: not a pushstorm database (no schema version); refusing to touch it",
+                 path);
+        store_close(s);
+        return -1;
+    }
+    if (version > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: written by a newer pushstorm (schema %d, this one knows up to %d)",
+                 path, version, STORE_SCHEMA_VERSION);
+        store_close(s);
+        return -1;
+    }
+    if (readonly) {
+        if (ntables == 0) {
+            snprintf(err, errlen, "%s: empty database, no runs", path);
+            store_close(s);
+            return -1;
+        }
+        return 0;
+    }
+    char e[256];
+    if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
+        (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e))) {
+        snprintf(err, errlen, "%s: %s", path, e);
+        store_close(s);
+        return -1;
+    }
+    if (store_prepare(s, &s->ins_event, "INSERT INTO conn_events VALUES(?,?,?,?,?,?,?)") ||
+        store_prepare(s, &s->ins_delivery, "INSERT INTO deliveries VALUES(?,?,?,?,?,?,?,?)") ||
+        store_prepare(s, &s->ins_push,
+                      "INSERT INTO pushes(run_id,msg_id,mode,conn,t_send_us,url) VALUES(?,?,?,?,?,?)") ||
+        store_prepare(s, &s->upd_push_http,
+                      "UPDATE pushes SET http_status=?3, http_us=?4, error=?5 WHERE run_id=?1 AND msg_id=?2") ||
+        store_prepare(s, &s->ins_sample,
+                      "INSERT INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+        store_prepare(s, &s->ins_ctl_sample,
+                      "INSERT INTO ctl_samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?)")) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+        store_close(s);
+        return -1;
+    }
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (!s->db)
+        return;
+    if (s->in_txn)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_finalize(s->ins_event);
+    sqlite3_finalize(s->ins_delivery);
+    sqlite3_finalize(s->ins_push);
+    sqlite3_finalize(s->upd_push_http);
+    sqlite3_finalize(s->ins_sample);
+    sqlite3_finalize(s->ins_ctl_sample);
+    sqlite3_close(s->db);
+    memset(s, 0, sizeof *s);
+}
+
+static void store_begin(struct store *s)
+{
+    if (!s->in_txn && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+        s->in_txn = 1;
+}
+
+int store_commit(struct store *s)
+{
+    int rc = 0;
+    if (s->in_txn)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    s->in_txn = 0;
+    s->last_commit_us = ps_time_mono_us();
+    return rc;
+}
+
+void store_maybe_commit(struct store *s, int64_t now_us)
+{
+    if (s->in_txn && now_us - s->last_commit_us >= STORE_COMMIT_INTERVAL_US)
+        store_commit(s);
+}
+
+static int store_step(struct store *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "pushstorm: database write failed: %s\n", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Rare writes: prepare, bind from a format, step, finalize. Formats: i = int64,
+ * d = double, s = text (NULL allowed). */
+static int store_write(struct store *s, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "pushstorm: database: %s\n", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = 0; fmt[i]; i++) {
+        if (fmt[i] == 'i')
+            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        else if (fmt[i] == 'd')
+            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
+        else {
+            const char *t = va_arg(ap, const char *);
+            if (t)
+                sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT);
+        }
+    }
+    va_end(ap);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "pushstorm: database write failed: %s\n", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+int store_run_begin(struct store *s, const char *name, const char *plan_path, const char *plan_text,
+                    int64_t started_us, uint64_t target_conns, uint32_t *run_id)
+{
+    store_commit(s);
+    if (store_write(s,
+                    "INSERT INTO runs(name,plan_path,plan_text,started_us,status,target_conns)"
+                    " VALUES(?,?,?,?,'running',?)",
+                    "sssii", name, plan_path, plan_text, started_us, (int64_t)target_conns))
+        return -1;
+    *run_id = (uint32_t)sqlite3_last_insert_rowid(s->db);
+    store_begin(s);
+    return 0;
+}
+
+int store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char *status,
+                  int exit_code, const char *reason)
+{
+    store_begin(s);
+    int rc = store_write(s, "UPDATE runs SET ended_us=?, status=?, exit_code=?, reason=? WHERE id=?",
+                         "isisi", ended_us, status, (int64_t)exit_code, reason, (int64_t)run_id);
+    store_commit(s);
+    /* Query indexes for reports: built once, after ingest (see file comment). */
+    store_exec(s,
+               "CREATE INDEX IF NOT EXISTS deliveries_msg ON deliveries(run_id, msg_id);"
+               "CREATE INDEX IF NOT EXISTS conn_events_conn ON conn_events(run_id, conn, ts_us);",
+               NULL, 0);
+    return rc;
+}
+
+int store_agent(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_hello *h,
+                int64_t joined_us)
+{
+    char ips[PS_MAX_IPS * PS_IP_MAX + PS_MAX_IPS] = "";
+    size_t off = 0;
+    for (uint32_t i = 0; i < h->n_ips && off < sizeof ips - PS_IP_MAX - 1; i++)
+        off += (size_t)snprintf(ips + off, sizeof ips - off, "%s%s", i ? "," : "", h->ips[i]);
+    store_begin(s);
+    return store_write(s,
+                       "INSERT OR REPLACE INTO agents(run_id,agent_id,name,host,version,cores,threads,"
+                       "fd_soft,fd_hard,mem_total,mem_available,port_lo,port_hi,ips,monitor,joined_us)"
+                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       "iisssiiiiiiiisii", (int64_t)run_id, (int64_t)agent_id, h->name, h->host,
+                       h->version, (int64_t)h->cores, (int64_t)h->threads, (int64_t)h->fd_soft,
+                       (int64_t)h->fd_hard, (int64_t)h->mem_total, (int64_t)h->mem_available,
+                       (int64_t)h->port_lo, (int64_t)h->port_hi, ips, (int64_t)h->monitor, joined_us);
+}
+
+int store_agent_update(struct store *s, uint32_t run_id, uint32_t agent_id, uint32_t conn_first,
+                       uint32_t conn_count, int64_t offset_us, int64_t offset_err_us,
+                       int64_t start_skew_us, int64_t lost_us, const char *refused)
+{
+    store_begin(s);
+    return store_write(s,
+                       "UPDATE agents SET conn_first=?, conn_count=?, offset_us=?, offset_err_us=?,"
+                       " start_skew_us=?, lost_us=nullif(?,0), refused=? WHERE run_id=? AND agent_id=?",
+                       "iiiiiisii", (int64_t)conn_first, (int64_t)conn_count, offset_us, offset_err_us,
+                       start_skew_us, lost_us, refused, (int64_t)run_id, (int64_t)agent_id);
+}
+
+int store_phase(struct store *s, uint32_t run_id, uint32_t idx, const char *kind, int line,
+                int64_t started_us, int64_t ended_us, const char *note)
+{
+    store_begin(s);
+    return store_write(s, "INSERT OR REPLACE INTO phases VALUES(?,?,?,?,?,nullif(?,0),?)", "iisiiis",
+                       (int64_t)run_id, (int64_t)idx, kind, (int64_t)line, started_us, ended_us, note);
+}
+
+int store_event(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_event *ev,
+                int64_t ts_corrected)
+{
+    sqlite3_stmt *st = s->ins_event;
+    store_begin(s);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, agent_id);
+    sqlite3_bind_int64(st, 3, ev->conn);
+    sqlite3_bind_int64(st, 4, ts_corrected);
+    sqlite3_bind_int64(st, 5, ev->type);
+    sqlite3_bind_int64(st, 6, (int64_t)ev->val);
+    sqlite3_bind_int64(st, 7, ev->aux);
+    return store_step(s, st);
+}
+
+int store_sample(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_stats *x)
+{
+    sqlite3_stmt *st = s->ins_sample;
+    int64_t v[] = {run_id, agent_id, x->second, x->connected, x->connecting, (int64_t)x->opened,
+                   (int64_t)x->failed, (int64_t)x->closed, (int64_t)x->messages, (int64_t)x->pings,
+                   (int64_t)x->pongs, (int64_t)x->pong_missed, (int64_t)x->hb_sent,
+                   (int64_t)x->hb_missed, x->rtt_p50_us, x->rtt_p99_us, x->hs_p50_us, x->hs_p99_us,
+                   x->lat_p50_us, x->lat_p99_us, x->lag_max_us};
+    store_begin(s);
+    int n = (int)(sizeof v / sizeof v[0]);
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    sqlite3_bind_double(st, n + 1, x->cpu_pct_x100 / 100.0);
+    sqlite3_bind_int64(st, n + 2, (int64_t)x->rss_bytes);
+    sqlite3_bind_int64(st, n + 3, x->saturated);
+    return store_step(s, st);
+}
+
+int store_ctl_sample(struct store *s, const struct store_ctl_sample *c)
+{
+    sqlite3_stmt *st = s->ins_ctl_sample;
+    int64_t v[] = {c->run_id, c->second, c->connected, c->agents, (int64_t)c->opened,
+                   (int64_t)c->failed, (int64_t)c->closed, (int64_t)c->pushes_sent,
+                   (int64_t)c->push_errors, (int64_t)c->delivered, c->lat_p50_us, c->lat_p99_us};
+    store_begin(s);
+    for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    return store_step(s, st);
+}
+
+static const char *store_mode_name(int mode)
+{
+    return mode == 2 ? "broadcast" : mode == 3 ? "multicast" : "unicast";
+}
+
+int store_push(struct store *s, const struct store_push_row *p)
+{
+    sqlite3_stmt *st = s->ins_push;
+    store_begin(s);
+    sqlite3_bind_int64(st, 1, p->run_id);
+    sqlite3_bind_int64(st, 2, p->msg_id);
+    sqlite3_bind_text(st, 3, store_mode_name(p->mode), -1, SQLITE_STATIC);
+    if (p->conn >= 0)
+        sqlite3_bind_int64(st, 4, p->conn);
+    sqlite3_bind_int64(st, 5, p->t_send_us);
+    sqlite3_bind_text(st, 6, p->url, -1, SQLITE_TRANSIENT);
+    return store_step(s, st);
+}
+
+int store_push_http(struct store *s, uint32_t run_id, uint32_t msg_id, int status, int64_t http_us,
+                    const char *error)
+{
+    sqlite3_stmt *st = s->upd_push_http;
+    store_begin(s);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, msg_id);
+    sqlite3_bind_int64(st, 3, status);
+    sqlite3_bind_int64(st, 4, http_us);
+    if (error)
+        sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
+    return store_step(s, st);
+}
+
+int store_push_result(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t expected,
+                      uint32_t delivered, uint32_t duplicates, uint32_t lost,
+                      uint32_t missed_offline, uint32_t agent_lost)
+{
+    store_begin(s);
+    return store_write(s,
+                       "UPDATE pushes SET expected=?, delivered=?, duplicates=?, lost=?,"
+                       " missed_offline=?, agent_lost=? WHERE run_id=? AND msg_id=?",
+                       "iiiiiiii", (int64_t)expected, (int64_t)delivered, (int64_t)duplicates,
+                       (int64_t)lost, (int64_t)missed_offline, (int64_t)agent_lost, (int64_t)run_id,
+                       (int64_t)msg_id);
+}
+
+int store_delivery(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t conn,
+                   int64_t t_recv_us, int64_t latency_us, int64_t err_us, int duplicate,
+                   int out_of_order)
+{
+    sqlite3_stmt *st = s->ins_delivery;
+    int64_t v[] = {run_id, msg_id, conn, t_recv_us, latency_us, err_us, duplicate, out_of_order};
+    store_begin(s);
+    for (int i = 0; i < 8; i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    return store_step(s, st);
+}
+
+int store_undelivered(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t conn,
+                      const char *kind)
+{
+    store_begin(s);
+    return store_write(s, "INSERT INTO undelivered VALUES(?,?,?,?)", "iiis", (int64_t)run_id,
+                       (int64_t)msg_id, (int64_t)conn, kind);
+}
+
+int store_figure(struct store *s, uint32_t run_id, const char *name, double value)
+{
+    store_begin(s);
+    return store_write(s, "INSERT OR REPLACE INTO figures VALUES(?,?,?)", "isd", (int64_t)run_id,
+                       name, value);
+}
+
+int store_threshold(struct store *s, uint32_t run_id, const char *name, const char *expr,
+                    double measured, int pass)
+{
+    store_begin(s);
+    return store_write(s, "INSERT OR REPLACE INTO thresholds VALUES(?,?,?,?,?)", "issdi",
+                       (int64_t)run_id, name, expr, measured, (int64_t)pass);
+}

@@ -1,0 +1,86 @@
+/* store: the SQLite results database.
+ *
+ * One file holds the history of many runs. The schema carries a version in
+ * meta(schema_version); opening a database written by a newer pushstorm is
+ * refused, an older one is migrated forward. Ingest runs in WAL mode with
+ * synchronous=NORMAL inside one long transaction that is committed every
+ * STORE_COMMIT_INTERVAL, so a crash loses at most that interval and the rest of
+ * the run stays readable. Every statement on a hot path is prepared once. */
+#ifndef PS_STORE_H
+#define PS_STORE_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+#include "ps_proto.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store {
+    sqlite3 *db;
+    int in_txn;
+    int64_t last_commit_us;
+    sqlite3_stmt *ins_event;
+    sqlite3_stmt *ins_delivery;
+    sqlite3_stmt *ins_push;
+    sqlite3_stmt *upd_push_http;
+    sqlite3_stmt *ins_sample;
+    sqlite3_stmt *ins_ctl_sample;
+};
+
+struct store_push_row {
+    uint32_t run_id, msg_id;
+    int      mode;               /* enum plan_push_mode */
+    int64_t  conn;               /* -1 for broadcast */
+    int64_t  t_send_us;
+    const char *url;
+};
+
+struct store_ctl_sample {
+    uint32_t run_id;
+    int64_t  second;
+    uint32_t connected;
+    uint32_t agents;
+    uint64_t opened, failed, closed;
+    uint64_t pushes_sent, push_errors, delivered;
+    uint32_t lat_p50_us, lat_p99_us;
+};
+
+/* Opens (creating if needed) and migrates. readonly: for reports (no create). */
+int  store_open(struct store *s, const char *path, int readonly, char *err, size_t errlen);
+void store_close(struct store *s);
+int  store_exec(struct store *s, const char *sql, char *err, size_t errlen);
+/* Commit the running ingest transaction and start a new one. */
+int  store_commit(struct store *s);
+void store_maybe_commit(struct store *s, int64_t now_us);
+
+int  store_run_begin(struct store *s, const char *name, const char *plan_path, const char *plan_text,
+                     int64_t started_us, uint64_t target_conns, uint32_t *run_id);
+int  store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char *status,
+                   int exit_code, const char *reason);
+int  store_agent(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_hello *h,
+                 int64_t joined_us);
+int  store_agent_update(struct store *s, uint32_t run_id, uint32_t agent_id, uint32_t conn_first,
+                        uint32_t conn_count, int64_t offset_us, int64_t offset_err_us,
+                        int64_t start_skew_us, int64_t lost_us, const char *refused);
+int  store_phase(struct store *s, uint32_t run_id, uint32_t idx, const char *kind, int line,
+                 int64_t started_us, int64_t ended_us, const char *note);
+int  store_event(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_event *ev,
+                 int64_t ts_corrected);
+int  store_sample(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_stats *st);
+int  store_ctl_sample(struct store *s, const struct store_ctl_sample *cs);
+int  store_push(struct store *s, const struct store_push_row *p);
+int  store_push_http(struct store *s, uint32_t run_id, uint32_t msg_id, int status, int64_t http_us,
+                     const char *error);
+int  store_push_result(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t expected,
+                       uint32_t delivered, uint32_t duplicates, uint32_t lost,
+                       uint32_t missed_offline, uint32_t agent_lost);
+int  store_delivery(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t conn,
+                    int64_t t_recv_us, int64_t latency_us, int64_t err_us, int duplicate,
+                    int out_of_order);
+int  store_undelivered(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t conn,
+                       const char *kind);
+int  store_figure(struct store *s, uint32_t run_id, const char *name, double value);
+int  store_threshold(struct store *s, uint32_t run_id, const char *name, const char *expr,
+                     double measured, int pass);
+
+#endif

@@ -1,0 +1,57 @@
+# A small real campaign: 2 agents x 500 connections against refpush; asserts from
+# the database that every connection opened, every push was delivered exactly
+# once to the right uid, and that the counts match refpush's /stats.
+source "$(dirname "$0")/lib.sh"
+WS=$(free_port); CTL=$(free_port)
+RP=$(start_refpush "$WS")
+DB=$T/it.db
+cat >"$T/plan.yaml" <<YAML
+name: it-campaign
+targets:
+  - ws: "ws://127.0.0.1:$WS/ws?uid={conn}"
+    push: "http://127.0.0.1:$WS/push?uid={conn}"
+agents: {expect: 2, wait: 20s}
+connections: {total: 1000}
+heartbeat: {ws_ping: 2s, pong_timeout: 2s}
+phases:
+  - ramp: {to: 1000, rate: 1000/s}
+  - hold: 2s
+  - push: {mode: unicast, rate: 400/s, count: 400, body: '{"id":"{msg}","text":"hello \"world\""}'}
+  - push: {mode: broadcast, count: 2, rate: 2/s}
+thresholds:
+  connect_success: ">= 100%"
+  push_lost: "== 0"
+  push_latency_p99: "< 2s"
+YAML
+"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --local-agents 2 --agent-threads 1 \
+  --listen "tcp://127.0.0.1:$CTL" | tee "$T/run.out"
+RUN=$(q "SELECT max(id) FROM runs")
+expect_eq "run status" pass "$(q "SELECT status FROM runs WHERE id=$RUN")"
+expect_eq "distinct connections opened" 1000 \
+  "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1")"
+expect_eq "connection failures" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2")"
+expect_eq "unicast pushes stored" 400 "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='unicast'")"
+expect_eq "unicast pushes answered 200" 400 \
+  "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='unicast' AND http_status=200")"
+# exactly once, to the right uid
+expect_eq "unicast delivered exactly once to its uid" 400 "$(q "
+  SELECT count(*) FROM pushes p WHERE run_id=$RUN AND mode='unicast' AND
+   (SELECT count(*) FROM deliveries d WHERE d.run_id=p.run_id AND d.msg_id=p.msg_id AND d.conn=p.conn)=1 AND
+   (SELECT count(*) FROM deliveries d WHERE d.run_id=p.run_id AND d.msg_id=p.msg_id)=1")"
+expect_eq "broadcasts reached every connection once" "1000 1000" "$(q "
+  SELECT group_concat(n, ' ') FROM (SELECT count(DISTINCT d.conn) AS n FROM pushes p JOIN deliveries d
+   ON d.run_id=p.run_id AND d.msg_id=p.msg_id WHERE p.run_id=$RUN AND p.mode='broadcast' GROUP BY p.msg_id)")"
+expect_eq "duplicates" 0 "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=1")"
+expect_eq "lost" 0 "$(q "SELECT sum(lost) FROM pushes WHERE run_id=$RUN")"
+# the server's own counts agree
+expect_eq "refpush pushes" 400 "$(stats_field "$WS" pushes)"
+expect_eq "refpush broadcasts" 2 "$(stats_field "$WS" broadcasts)"
+expect_eq "refpush frames = deliveries" "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN")" \
+  "$(stats_field "$WS" frames_delivered)"
+expect_eq "refpush connections_total" 1000 "$(stats_field "$WS" connections_total)"
+expect_eq "agents closed their connections" 0 "$(stats_field "$WS" connections)"
+grep -q "threshold     push_lost" "$T/run.out"
+# report reprints the same summary from the database
+"$BIN/pushstorm" report "$RUN" --db "$DB" | grep -q "delivered 2400"
+stop_pid "$RP"
+echo "campaign test passed"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make test`: unit tests (cmocka, ASan/UBSan builds) then integration tests
+# (tests/integration/test_*.sh, each a real campaign against refpush on loopback
+# or in network namespaces). Each integration script is one test. Ends with the
+# line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+pass=0; fail=0; failed=()
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+
+echo "== unit tests"
+for t in bin/tests/test_*; do
+  [ -x "$t" ] || continue
+  out=$("$t" 2>&1); rc=$?
+  p=$(grep -Eo '\[  PASSED  \] [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' | tail -1)
+  f=$(grep -Eo '\[  FAILED  \] [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' | tail -1)
+  pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
+  if [ $rc -ne 0 ]; then
+    echo "$out" | tail -40
+    [ -z "${f:-}" ] && fail=$((fail + 1))
+    failed+=("$t"); echo "FAIL $t"
+  else
+    echo "ok   $t (${p:-0} tests)"
+  fi
+done
+
+echo "== integration tests"
+for t in tests/integration/test_*.sh; do
+  [ -f "$t" ] || continue
+  log=$(mktemp /tmp/pushstorm-test.XXXXXX)
+  start=$(date +%s)
+  if timeout 600 bash "$t" >"$log" 2>&1; then
+    pass=$((pass + 1)); echo "ok   $t ($(( $(date +%s) - start ))s)"
+  else
+    fail=$((fail + 1)); failed+=("$t"); echo "FAIL $t ($(( $(date +%s) - start ))s)"; tail -60 "$log"
+  fi
+  rm -f "$log"
+done
+
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
