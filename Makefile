@@ -36,6 +36,9 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -DPS_TEST_HOOKS -MMD -MP -c $< -o $@
 
+# Unit tests reach into the controller's modules by name.
+build/san/tests/%.o: CFLAGS += -Icontroller
+
 obj = $(patsubst %.c,build/%.o,$(1))
 sanobj = $(patsubst %.c,build/san/%.o,$(1))
 

@@ -21,7 +21,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define UNITS_SIG_DIGITS_MAX 19   /* a u64 mantissa holds any 19 decimal digits */
+#define UNITS_SIG_DIGITS_MAX  20  /* enough for UINT64_MAX; the mantissa is 128-bit */
+#define UNITS_FRAC_DIGITS_MAX 19  /* keeps 10^(frac+2) an exact double (<= 1e22) */
 #define UNITS_ECHO_MAX       40   /* bytes of bad input quoted back in errors */
 
 enum units_num_status {
@@ -33,7 +34,7 @@ enum units_num_status {
 };
 
 struct units_num {
-    uint64_t mant;        /* all significant digits as one integer */
+    unsigned __int128 mant;  /* all significant digits as one integer */
     int      frac;        /* digits after the decimal point, at most 19 */
 };
 
@@ -62,7 +63,7 @@ static enum units_num_status units_read_num(const char **sp, struct units_num *n
     for (; *s >= '0' && *s <= '9'; s++) {
         if (n->mant == 0 && *s == '0') continue;          /* leading zeros are free */
         if (++sig > UNITS_SIG_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
-        n->mant = n->mant * 10 + (uint64_t)(*s - '0');
+        n->mant = n->mant * 10 + (unsigned)(*s - '0');
     }
     if (*s == '.') {
         s++;
@@ -72,11 +73,11 @@ static enum units_num_status units_read_num(const char **sp, struct units_num *n
             for (; pending_zeros > 0; pending_zeros--) {
                 if (n->mant != 0 && ++sig > UNITS_SIG_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
                 n->mant *= 10;
-                if (++n->frac > UNITS_SIG_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
+                if (++n->frac > UNITS_FRAC_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
             }
             if (++sig > UNITS_SIG_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
-            n->mant = n->mant * 10 + (uint64_t)(*s - '0');
-            if (++n->frac > UNITS_SIG_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
+            n->mant = n->mant * 10 + (unsigned)(*s - '0');
+            if (++n->frac > UNITS_FRAC_DIGITS_MAX) return UNITS_NUM_TOO_LONG;
         }
     }
     *sp = s;
@@ -265,7 +266,7 @@ int ps_units_parse_fraction(const char *s, double *out, char *err, size_t errlen
     v = (double)n.mant / units_pow10_dbl[frac];
     if (v > 1)
         return units_fail(err, errlen, UNITS_FRACTION_WHAT, s,
-                          "must be between 0 and 1 (0% and 100%)");
+                          "must be between 0 and 1, or 0% and 100%");
     *out = v;
     return 0;
 }

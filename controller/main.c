@@ -117,7 +117,7 @@ static int parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out
 /* The agent binary next to this one, for --local-agents. */
 static void agent_path(const char *argv0, char *out, size_t len)
 {
-    char self[PATH_MAX];
+    char self[PATH_MAX - 32]; /* leaves room for "/pushstorm-agent" in out */
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n > 0) {
         self[n] = 0;

@@ -35,14 +35,17 @@
 #define PLAN_PATH_MAX      256
 #define PLAN_KEY_ECHO_MAX  48      /* bytes of a key kept in a path or message */
 #define PLAN_VAL_ECHO_MAX  40      /* bytes of a value quoted back in a message */
+#define PLAN_GOT_MAX       (PLAN_VAL_ECHO_MAX + 16)
 #define PLAN_FILE_MAX      (1 << 20)
 #define PLAN_CONCURRENCY_MAX 1024  /* the pusher's in-flight limit */
 #define PLAN_TOP           "(top level)"
+/* Agents get heartbeat and backoff times as 32-bit milliseconds (49 days): stay well below. */
+#define PLAN_DURATION_MAX_US (720LL * 3600 * 1000000)
 
-#define PF_REQUIRED  1u            /* missing key is an error */
-#define PF_ZERO_OK   2u            /* counts/durations: 0 is allowed */
-#define PF_NONEMPTY  4u            /* strings: "" is an error */
-#define PF_ONELINE   8u            /* strings: no control characters */
+#define PLAN_F_REQUIRED  1u            /* missing key is an error */
+#define PLAN_F_ZERO_OK   2u            /* counts/durations: 0 is allowed */
+#define PLAN_F_NONEMPTY  4u            /* strings: "" is an error */
+#define PLAN_F_ONELINE   8u            /* strings: no control characters */
 
 struct plan_ctx;
 struct plan_field;
@@ -58,10 +61,13 @@ struct plan_field {
     size_t        size;        /* string buffers: sizeof the destination */
     unsigned      flags;
     void         *aux;         /* headers: uint32_t *count */
+    uint64_t      max;         /* counts: upper bound; 0 = the destination type's */
     const struct yaml_doc_node *key_node, *node;   /* set by plan_map when seen */
 };
 
-#define PF(k, f, d, sz, fl, ax) { .key = (k), .fn = (f), .dst = (d), .size = (sz), .flags = (fl), .aux = (ax) }
+#define PLAN_FIELD(k, f, d, sz, fl, ax) \
+    { .key = (k), .fn = (f), .dst = (d), .size = (sz), .flags = (fl), .aux = (ax) }
+#define PLAN_FIELD_MAX(k, f, d, fl, mx) { .key = (k), .fn = (f), .dst = (d), .flags = (fl), .max = (mx) }
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct plan_ctx {
@@ -98,11 +104,12 @@ static void plan_echo(char *out, size_t outlen, const char *s, size_t max)
     int cut = n > max;
     if (cut)
         n = max;
-    for (size_t i = 0; i < n && o + 4 < outlen; i++) {
+    size_t room = outlen - 1 - (cut ? 3 : 0);     /* callers pass outlen >= max + 4 */
+    for (size_t i = 0; i < n && o < room; i++) {
         unsigned char ch = (unsigned char)s[i];
         out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
     }
-    if (cut && o + 4 < outlen) {
+    if (cut) {
         memcpy(out + o, "...", 3);
         o += 3;
     }
@@ -114,7 +121,7 @@ static const char *plan_got(const struct yaml_doc_node *v, char *buf, size_t len
 {
     if (v->kind != YAML_DOC_SCALAR || yaml_doc_is_null(v))
         return yaml_doc_kind_name(v);
-    char e[PLAN_VAL_ECHO_MAX + 8];
+    char e[PLAN_VAL_ECHO_MAX + 4];
     plan_echo(e, sizeof(e), v->value, PLAN_VAL_ECHO_MAX);
     snprintf(buf, len, "\"%s\"", e);
     return buf;
@@ -156,7 +163,7 @@ static int plan_want_map(struct plan_ctx *c, const struct yaml_doc_node *v, cons
 {
     if (v->kind == YAML_DOC_MAP)
         return 0;
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     return plan_fail(c, v, path, "expected %s, got %s", what, plan_got(v, g, sizeof(g)));
 }
 
@@ -165,7 +172,7 @@ static int plan_want_list(struct plan_ctx *c, const struct yaml_doc_node *v, con
 {
     if (v->kind == YAML_DOC_SEQ)
         return 0;
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     return plan_fail(c, v, path, "expected %s, got %s", what, plan_got(v, g, sizeof(g)));
 }
 
@@ -175,12 +182,37 @@ static const char *plan_scalar(struct plan_ctx *c, const struct yaml_doc_node *v
 {
     if (v->kind == YAML_DOC_SCALAR && !yaml_doc_is_null(v))
         return v->value;
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     plan_fail(c, v, path, "expected %s, got %s", what, plan_got(v, g, sizeof(g)));
     return NULL;
 }
 
 /* ------------------------------------------------------------ maps */
+
+/* Edit distance with adjacent transpositions, to suggest a key for a typo (long keys never match). */
+static int plan_typo_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int d[PLAN_KEY_ECHO_MAX + 1][PLAN_KEY_ECHO_MAX + 1];
+    if (la > PLAN_KEY_ECHO_MAX || lb > PLAN_KEY_ECHO_MAX)
+        return 99;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
 
 /* Applies a field table to map m: doc-order parsing, unknown/duplicate/missing keys. */
 static int plan_map(struct plan_ctx *c, const struct yaml_doc_node *m, const char *path,
@@ -192,7 +224,7 @@ static int plan_map(struct plan_ctx *c, const struct yaml_doc_node *m, const cha
         const struct yaml_doc_node *k = yaml_doc_key(m, i), *v = yaml_doc_val(m, i);
         char kpath[PLAN_PATH_MAX];
         if (k->kind != YAML_DOC_SCALAR || yaml_doc_is_null(k)) {
-            char g[PLAN_VAL_ECHO_MAX + 8];
+            char g[PLAN_GOT_MAX];
             return plan_fail(c, k, path, "keys must be names, got %s", plan_got(k, g, sizeof(g)));
         }
         plan_path_key(kpath, path, k->value);
@@ -201,13 +233,20 @@ static int plan_map(struct plan_ctx *c, const struct yaml_doc_node *m, const cha
             if (!strcmp(f[j].key, k->value))
                 hit = &f[j];
         if (!hit) {
-            char allowed[PLAN_ERR_MAX / 2], kq[PLAN_KEY_ECHO_MAX + 4];
+            char allowed[PLAN_ERR_MAX / 2], kq[PLAN_KEY_ECHO_MAX + 4], hint[PLAN_KEY_ECHO_MAX + 24] = "";
             size_t o = 0;
+            int best = 3;        /* suggest only near misses */
             allowed[0] = '\0';
-            for (size_t j = 0; j < nf && o < sizeof(allowed); j++)
+            for (size_t j = 0; j < nf && o < sizeof(allowed); j++) {
                 o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s", j ? ", " : "", f[j].key);
+                int dist = plan_typo_distance(k->value, f[j].key);
+                if (dist < best) {
+                    best = dist;
+                    snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", f[j].key);
+                }
+            }
             plan_echo(kq, sizeof(kq), k->value, PLAN_KEY_ECHO_MAX);
-            return plan_fail(c, k, kpath, "unknown key \"%s\" (allowed: %s)", kq, allowed);
+            return plan_fail(c, k, kpath, "unknown key \"%s\"%s (allowed: %s)", kq, hint, allowed);
         }
         if (hit->key_node)
             return plan_fail(c, k, kpath, "duplicate key (first given at %d:%d)",
@@ -218,17 +257,9 @@ static int plan_map(struct plan_ctx *c, const struct yaml_doc_node *m, const cha
             return -1;
     }
     for (size_t j = 0; j < nf; j++)
-        if ((f[j].flags & PF_REQUIRED) && !f[j].node)
+        if ((f[j].flags & PLAN_F_REQUIRED) && !f[j].node)
             return plan_fail(c, m, path, "missing required key \"%s\"", f[j].key);
     return 0;
-}
-
-static const struct plan_field *plan_field_get(const struct plan_field *f, size_t nf, const char *key)
-{
-    for (size_t j = 0; j < nf; j++)
-        if (!strcmp(f[j].key, key))
-            return &f[j];
-    return NULL;
 }
 
 /* ------------------------------------------------------------ scalar values */
@@ -257,15 +288,15 @@ static int plan_check_oneline(struct plan_ctx *c, const struct yaml_doc_node *v,
 static int plan_v_string(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                          const struct plan_field *f)
 {
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     if (v->kind != YAML_DOC_SCALAR)
         return plan_fail(c, v, path, "expected a string, got %s", plan_got(v, g, sizeof(g)));
     const char *s = yaml_doc_is_null(v) ? "" : v->value;
-    if ((f->flags & PF_NONEMPTY) && !*s)
+    if ((f->flags & PLAN_F_NONEMPTY) && !*s)
         return plan_fail(c, v, path, "must not be empty");
     if (plan_check_len(c, v, path, s, f->size) < 0)
         return -1;
-    if ((f->flags & PF_ONELINE) && plan_check_oneline(c, v, path, s) < 0)
+    if ((f->flags & PLAN_F_ONELINE) && plan_check_oneline(c, v, path, s) < 0)
         return -1;
     memcpy(f->dst, s, strlen(s) + 1);
     return 0;
@@ -277,7 +308,7 @@ static int plan_check_url(struct plan_ctx *c, const struct yaml_doc_node *v, con
 {
     const char *a = ws ? "ws://" : "http://", *b = ws ? "wss://" : "https://";
     const char *rest = NULL;
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     if (!strncmp(s, a, strlen(a)))
         rest = s + strlen(a);
     else if (!strncmp(s, b, strlen(b)))
@@ -329,8 +360,10 @@ static int plan_v_duration(struct plan_ctx *c, const struct yaml_doc_node *v, co
         return -1;
     if (ps_units_parse_duration_us(s, &us, uerr, sizeof(uerr)) < 0)
         return plan_fail(c, v, path, "%s", uerr);
-    if (us == 0 && !(f->flags & PF_ZERO_OK))
+    if (us == 0 && !(f->flags & PLAN_F_ZERO_OK))
         return plan_fail(c, v, path, "must be more than zero, got \"%s\"", s);
+    if (us > PLAN_DURATION_MAX_US)
+        return plan_fail(c, v, path, "too long: \"%s\", at most 720h (30 days)", s);
     *(int64_t *)f->dst = us;
     return 0;
 }
@@ -344,7 +377,7 @@ static int plan_v_duration_off(struct plan_ctx *c, const struct yaml_doc_node *v
         return 0;
     }
     struct plan_field z = *f;
-    z.flags |= PF_ZERO_OK;
+    z.flags |= PLAN_F_ZERO_OK;
     return plan_v_duration(c, v, path, &z);
 }
 
@@ -369,7 +402,7 @@ static int plan_count(struct plan_ctx *c, const struct yaml_doc_node *v, const c
         return -1;
     if (ps_units_parse_count(s, out, uerr, sizeof(uerr)) < 0)
         return plan_fail(c, v, path, "%s", uerr);
-    if (*out == 0 && !(f->flags & PF_ZERO_OK))
+    if (*out == 0 && !(f->flags & PLAN_F_ZERO_OK))
         return plan_fail(c, v, path, "must be more than zero, got \"%s\"", s);
     if (*out > max)
         return plan_fail(c, v, path, "too large: %llu, at most %llu", (unsigned long long)*out,
@@ -387,9 +420,7 @@ static int plan_v_count32(struct plan_ctx *c, const struct yaml_doc_node *v, con
                           const struct plan_field *f)
 {
     uint64_t n;
-    /* aux, when set, is a tighter upper bound than the field's width */
-    uint64_t max = f->aux ? *(const uint64_t *)f->aux : UINT32_MAX;
-    if (plan_count(c, v, path, f, max, &n) < 0)
+    if (plan_count(c, v, path, f, f->max ? f->max : UINT32_MAX, &n) < 0)
         return -1;
     *(uint32_t *)f->dst = (uint32_t)n;
     return 0;
@@ -426,7 +457,7 @@ static int plan_v_push_mode(struct plan_ctx *c, const struct yaml_doc_node *v, c
     else if (!strcmp(s, "multicast"))
         m = PLAN_PUSH_MULTICAST;
     else {
-        char g[PLAN_VAL_ECHO_MAX + 8];
+        char g[PLAN_GOT_MAX];
         return plan_fail(c, v, path, "expected unicast, broadcast or multicast, got %s",
                          plan_got(v, g, sizeof(g)));
     }
@@ -445,7 +476,7 @@ static int plan_v_method(struct plan_ctx *c, const struct yaml_doc_node *v, cons
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] >= 'A' && s[i] <= 'Z';
     if (!ok) {
-        char g[PLAN_VAL_ECHO_MAX + 8];
+        char g[PLAN_GOT_MAX];
         return plan_fail(c, v, path, "expected an HTTP method like POST or PUT (upper case, at "
                          "most %zu letters), got %s", f->size - 1, plan_got(v, g, sizeof(g)));
     }
@@ -459,7 +490,7 @@ static int plan_v_close_code(struct plan_ctx *c, const struct yaml_doc_node *v, 
 {
     uint64_t code;
     struct plan_field any = *f;
-    any.flags |= PF_ZERO_OK;
+    any.flags |= PLAN_F_ZERO_OK;
     if (plan_count(c, v, path, &any, UINT32_MAX, &code) < 0)
         return -1;
     int ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
@@ -509,7 +540,7 @@ static int plan_headers(struct plan_ctx *c, const struct yaml_doc_node *v, const
 {
     struct ps_header_tpl *h = f->dst;
     uint32_t *count = f->aux;
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     if (plan_want_map(c, v, path, "a map of header names to values") < 0)
         return -1;
     for (size_t i = 0; i < v->n; i++) {
@@ -571,7 +602,7 @@ static int plan_threshold(struct plan_ctx *c, const struct yaml_doc_node *v, con
         [PLAN_THR_COUNT] = "\"== 0\"",
         [PLAN_THR_DURATION] = "\"< 500ms\"",
     };
-    char what[96], g[PLAN_VAL_ECHO_MAX + 8], uerr[PLAN_ERR_MAX / 2];
+    char what[96], g[PLAN_GOT_MAX], uerr[PLAN_ERR_MAX / 2];
     snprintf(what, sizeof(what), "a comparison like %s", examples[unit]);
     const char *s = plan_scalar(c, v, path, what);
     if (!s)
@@ -656,11 +687,11 @@ static int plan_v_thresholds(struct plan_ctx *c, const struct yaml_doc_node *v, 
     (void)f;
     struct plan *p = c->p;
     struct plan_field t[] = {
-        PF("connect_success", plan_v_thr_fraction, &p->thresholds.connect_success, 0, 0, NULL),
-        PF("push_lost", plan_v_thr_count, &p->thresholds.push_lost, 0, 0, NULL),
-        PF("push_latency_p99", plan_v_thr_duration, &p->thresholds.push_latency_p99, 0, 0, NULL),
-        PF("push_latency_p50", plan_v_thr_duration, &p->thresholds.push_latency_p50, 0, 0, NULL),
-        PF("handshake_p99", plan_v_thr_duration, &p->thresholds.handshake_p99, 0, 0, NULL),
+        PLAN_FIELD("connect_success", plan_v_thr_fraction, &p->thresholds.connect_success, 0, 0, NULL),
+        PLAN_FIELD("push_lost", plan_v_thr_count, &p->thresholds.push_lost, 0, 0, NULL),
+        PLAN_FIELD("push_latency_p99", plan_v_thr_duration, &p->thresholds.push_latency_p99, 0, 0, NULL),
+        PLAN_FIELD("push_latency_p50", plan_v_thr_duration, &p->thresholds.push_latency_p50, 0, 0, NULL),
+        PLAN_FIELD("handshake_p99", plan_v_thr_duration, &p->thresholds.handshake_p99, 0, 0, NULL),
     };
     return plan_map(c, v, path, t, NFIELDS(t), "a map of thresholds");
 }
@@ -696,9 +727,9 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
             return plan_fail(c, v->items[i], ipath, "too many targets: at most %d", PS_MAX_TARGETS);
         struct plan_target *t = &p->targets[i];
         struct plan_field tf[] = {
-            PF("ws", plan_v_ws_url, t->ws, sizeof(t->ws), PF_REQUIRED, NULL),
-            PF("push", plan_v_http_url, t->push, sizeof(t->push), PF_REQUIRED, NULL),
-            PF("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
+            PLAN_FIELD("ws", plan_v_ws_url, t->ws, sizeof(t->ws), PLAN_F_REQUIRED, NULL),
+            PLAN_FIELD("push", plan_v_http_url, t->push, sizeof(t->push), PLAN_F_REQUIRED, NULL),
+            PLAN_FIELD("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
         };
         if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push and broadcast") < 0)
             return -1;
@@ -719,8 +750,8 @@ static int plan_v_agents(struct plan_ctx *c, const struct yaml_doc_node *v, cons
     (void)f;
     struct plan *p = c->p;
     struct plan_field af[] = {
-        PF("expect", plan_v_count32, &p->agents.expect, 0, 0, NULL),
-        PF("wait", plan_v_duration, &p->agents.wait_us, 0, 0, NULL),
+        PLAN_FIELD("expect", plan_v_count32, &p->agents.expect, 0, 0, NULL),
+        PLAN_FIELD("wait", plan_v_duration, &p->agents.wait_us, 0, 0, NULL),
     };
     return plan_map(c, v, path, af, NFIELDS(af), "a map like {expect: 2, wait: 30s}");
 }
@@ -731,11 +762,11 @@ static int plan_v_connections(struct plan_ctx *c, const struct yaml_doc_node *v,
     (void)f;
     struct plan *p = c->p;
     struct plan_field cf[] = {
-        PF("total", plan_v_count64, &p->connections.total, 0, PF_REQUIRED, NULL),
-        PF("subprotocol", plan_v_string, p->connections.subprotocol,
-           sizeof(p->connections.subprotocol), PF_ONELINE, NULL),
-        PF("headers", plan_v_ws_headers, p->connections.headers, 0, 0, &p->connections.n_headers),
-        PF("max_message", plan_v_count32, &p->connections.max_message, 0, 0, NULL),
+        PLAN_FIELD("total", plan_v_count64, &p->connections.total, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("subprotocol", plan_v_string, p->connections.subprotocol,
+           sizeof(p->connections.subprotocol), PLAN_F_ONELINE, NULL),
+        PLAN_FIELD("headers", plan_v_ws_headers, p->connections.headers, 0, 0, &p->connections.n_headers),
+        PLAN_FIELD("max_message", plan_v_count32, &p->connections.max_message, 0, 0, NULL),
     };
     return plan_map(c, v, path, cf, NFIELDS(cf), "a map like {total: 10000}");
 }
@@ -746,12 +777,12 @@ static int plan_v_heartbeat(struct plan_ctx *c, const struct yaml_doc_node *v, c
     (void)f;
     struct plan *p = c->p;
     struct plan_field hf[] = {
-        PF("ws_ping", plan_v_duration_off, &p->heartbeat.ws_ping_us, 0, 0, NULL),
-        PF("pong_timeout", plan_v_duration, &p->heartbeat.pong_timeout_us, 0, 0, NULL),
-        PF("text", plan_v_string, p->heartbeat.text, sizeof(p->heartbeat.text), 0, NULL),
-        PF("expect", plan_v_string, p->heartbeat.expect, sizeof(p->heartbeat.expect), 0, NULL),
-        PF("interval", plan_v_duration, &p->heartbeat.interval_us, 0, 0, NULL),
-        PF("timeout", plan_v_duration, &p->heartbeat.timeout_us, 0, 0, NULL),
+        PLAN_FIELD("ws_ping", plan_v_duration_off, &p->heartbeat.ws_ping_us, 0, 0, NULL),
+        PLAN_FIELD("pong_timeout", plan_v_duration, &p->heartbeat.pong_timeout_us, 0, 0, NULL),
+        PLAN_FIELD("text", plan_v_string, p->heartbeat.text, sizeof(p->heartbeat.text), 0, NULL),
+        PLAN_FIELD("expect", plan_v_string, p->heartbeat.expect, sizeof(p->heartbeat.expect), 0, NULL),
+        PLAN_FIELD("interval", plan_v_duration, &p->heartbeat.interval_us, 0, 0, NULL),
+        PLAN_FIELD("timeout", plan_v_duration, &p->heartbeat.timeout_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, hf, NFIELDS(hf), "a map like {ws_ping: 30s}") < 0)
         return -1;
@@ -785,9 +816,9 @@ static int plan_v_reconnect(struct plan_ctx *c, const struct yaml_doc_node *v, c
     p->reconnect.max_us = 30000000;
     p->reconnect.attempts = 0;
     struct plan_field rf[] = {
-        PF("min", plan_v_duration, &p->reconnect.min_us, 0, 0, NULL),
-        PF("max", plan_v_duration, &p->reconnect.max_us, 0, 0, NULL),
-        PF("attempts", plan_v_count32, &p->reconnect.attempts, 0, PF_ZERO_OK, NULL),
+        PLAN_FIELD("min", plan_v_duration, &p->reconnect.min_us, 0, 0, NULL),
+        PLAN_FIELD("max", plan_v_duration, &p->reconnect.max_us, 0, 0, NULL),
+        PLAN_FIELD("attempts", plan_v_count32, &p->reconnect.attempts, 0, PLAN_F_ZERO_OK, NULL),
     };
     if (plan_map(c, v, path, rf, NFIELDS(rf), "a map like {min: 1s, max: 30s}") < 0)
         return -1;
@@ -810,9 +841,9 @@ static int plan_phase_ramp(struct plan_ctx *c, const struct yaml_doc_node *v, co
                            struct plan_phase *ph, size_t idx)
 {
     struct plan_field rf[] = {
-        PF("to", plan_v_count64, &ph->u.ramp.to, 0, PF_REQUIRED, NULL),
-        PF("rate", plan_v_rate, &ph->u.ramp.rate, 0, PF_REQUIRED, NULL),
-        PF("timeout", plan_v_duration, &ph->u.ramp.timeout_us, 0, 0, NULL),
+        PLAN_FIELD("to", plan_v_count64, &ph->u.ramp.to, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("rate", plan_v_rate, &ph->u.ramp.rate, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("timeout", plan_v_duration, &ph->u.ramp.timeout_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, rf, NFIELDS(rf), "a map like {to: 10000, rate: 2000/s}") < 0)
         return -1;
@@ -839,7 +870,7 @@ static int plan_phase_hold(struct plan_ctx *c, const struct yaml_doc_node *v, co
                            struct plan_phase *ph)
 {
     struct plan_field hf[] = {
-        PF("duration", plan_v_duration, &ph->u.hold.duration_us, 0, PF_REQUIRED, NULL),
+        PLAN_FIELD("duration", plan_v_duration, &ph->u.hold.duration_us, 0, PLAN_F_REQUIRED, NULL),
     };
     if (v->kind == YAML_DOC_SCALAR && !yaml_doc_is_null(v))
         return plan_v_duration(c, v, path, &hf[0]);
@@ -849,7 +880,6 @@ static int plan_phase_hold(struct plan_ctx *c, const struct yaml_doc_node *v, co
 static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                            struct plan_phase *ph, size_t idx)
 {
-    static const uint64_t conc_max = PLAN_CONCURRENCY_MAX;
     typeof(ph->u.push) *u = &ph->u.push;
     u->mode = PLAN_PUSH_UNICAST;
     u->rate = 100;
@@ -859,16 +889,16 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
     u->concurrency = 64;
     u->grace_us = 5000000;
     struct plan_field pf[] = {
-        PF("mode", plan_v_push_mode, &u->mode, 0, 0, NULL),
-        PF("rate", plan_v_rate, &u->rate, 0, 0, NULL),
-        PF("count", plan_v_count64, &u->count, 0, PF_REQUIRED, NULL),
-        PF("recipients", plan_v_count32, &u->recipients, 0, 0, NULL),
-        PF("body", plan_v_string, u->body, sizeof(u->body), PF_NONEMPTY, NULL),
-        PF("url", plan_v_http_url, u->url, sizeof(u->url), 0, NULL),
-        PF("method", plan_v_method, u->method, sizeof(u->method), 0, NULL),
-        PF("headers", plan_v_http_headers, u->headers, 0, 0, &u->n_headers),
-        PF("concurrency", plan_v_count32, &u->concurrency, 0, 0, (void *)&conc_max),
-        PF("grace", plan_v_duration, &u->grace_us, 0, 0, NULL),
+        PLAN_FIELD("mode", plan_v_push_mode, &u->mode, 0, 0, NULL),
+        PLAN_FIELD("rate", plan_v_rate, &u->rate, 0, 0, NULL),
+        PLAN_FIELD("count", plan_v_count64, &u->count, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("recipients", plan_v_count32, &u->recipients, 0, 0, NULL),
+        PLAN_FIELD("body", plan_v_string, u->body, sizeof(u->body), PLAN_F_NONEMPTY, NULL),
+        PLAN_FIELD("url", plan_v_http_url, u->url, sizeof(u->url), 0, NULL),
+        PLAN_FIELD("method", plan_v_method, u->method, sizeof(u->method), 0, NULL),
+        PLAN_FIELD("headers", plan_v_http_headers, u->headers, 0, 0, &u->n_headers),
+        PLAN_FIELD_MAX("concurrency", plan_v_count32, &u->concurrency, 0, PLAN_CONCURRENCY_MAX),
+        PLAN_FIELD("grace", plan_v_duration, &u->grace_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, pf, NFIELDS(pf), "a map like {count: 1000, rate: 500/s}") < 0)
         return -1;
@@ -892,8 +922,8 @@ static int plan_phase_disconnect(struct plan_ctx *c, const struct yaml_doc_node 
 {
     ph->u.disconnect.code = 1000;
     struct plan_field df[] = {
-        PF("fraction", plan_v_fraction, &ph->u.disconnect.fraction, 0, PF_REQUIRED, NULL),
-        PF("code", plan_v_close_code, &ph->u.disconnect.code, 0, 0, NULL),
+        PLAN_FIELD("fraction", plan_v_fraction, &ph->u.disconnect.fraction, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("code", plan_v_close_code, &ph->u.disconnect.code, 0, 0, NULL),
     };
     return plan_map(c, v, path, df, NFIELDS(df), "a map like {fraction: 0.1}");
 }
@@ -903,9 +933,10 @@ static int plan_phase_exec(struct plan_ctx *c, const struct yaml_doc_node *v, co
 {
     ph->u.exec.within_us = 60000000;
     struct plan_field ef[] = {
-        PF("command", plan_v_string, ph->u.exec.command, sizeof(ph->u.exec.command), PF_REQUIRED | PF_NONEMPTY, NULL),
-        PF("expect_reconnect", plan_v_fraction, &ph->u.exec.expect_reconnect, 0, 0, NULL),
-        PF("within", plan_v_duration, &ph->u.exec.within_us, 0, 0, NULL),
+        PLAN_FIELD("command", plan_v_string, ph->u.exec.command, sizeof(ph->u.exec.command),
+                   PLAN_F_REQUIRED | PLAN_F_NONEMPTY, NULL),
+        PLAN_FIELD("expect_reconnect", plan_v_fraction, &ph->u.exec.expect_reconnect, 0, 0, NULL),
+        PLAN_FIELD("within", plan_v_duration, &ph->u.exec.within_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, ef, NFIELDS(ef), "a map like {command: \"...\"}") < 0)
         return -1;
@@ -923,8 +954,8 @@ static int plan_phase_wait_reconnect(struct plan_ctx *c, const struct yaml_doc_n
 {
     ph->u.wait_reconnect.within_us = 60000000;
     struct plan_field wf[] = {
-        PF("fraction", plan_v_fraction, &ph->u.wait_reconnect.fraction, 0, PF_REQUIRED, NULL),
-        PF("within", plan_v_duration, &ph->u.wait_reconnect.within_us, 0, 0, NULL),
+        PLAN_FIELD("fraction", plan_v_fraction, &ph->u.wait_reconnect.fraction, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("within", plan_v_duration, &ph->u.wait_reconnect.within_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, wf, NFIELDS(wf), "a map like {fraction: 99%, within: 60s}") < 0)
         return -1;
@@ -935,7 +966,7 @@ static int plan_phase_wait_reconnect(struct plan_ctx *c, const struct yaml_doc_n
 /* One list item: a map with exactly one key, the phase kind. */
 static int plan_phase(struct plan_ctx *c, const struct yaml_doc_node *item, const char *ipath, size_t idx)
 {
-    char g[PLAN_VAL_ECHO_MAX + 8];
+    char g[PLAN_GOT_MAX];
     if (item->kind != YAML_DOC_MAP)
         return plan_fail(c, item, ipath, "expected a phase like {hold: 10s} (one of " PLAN_PHASE_LIST
                          "), got %s", plan_got(item, g, sizeof(g)));
@@ -956,9 +987,14 @@ static int plan_phase(struct plan_ctx *c, const struct yaml_doc_node *item, cons
     for (size_t i = 1; i < NFIELDS(plan_phase_names); i++)
         if (!strcmp(k->value, plan_phase_names[i]))
             kind = (enum plan_phase_kind)i;
-    if (!kind)
-        return plan_fail(c, k, kpath, "unknown phase kind %s (allowed: " PLAN_PHASE_LIST ")",
-                         plan_got(k, g, sizeof(g)));
+    if (!kind) {
+        char hint[48] = "";
+        for (size_t i = 1; i < NFIELDS(plan_phase_names); i++)
+            if (plan_typo_distance(k->value, plan_phase_names[i]) <= 2)
+                snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", plan_phase_names[i]);
+        return plan_fail(c, k, kpath, "unknown phase kind %s%s (allowed: " PLAN_PHASE_LIST ")",
+                         plan_got(k, g, sizeof(g)), hint);
+    }
     struct plan_phase *ph = &c->p->phases[idx];
     ph->kind = kind;
     ph->line = k->line;
@@ -1046,14 +1082,15 @@ static int plan_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
 {
     struct plan *p = c->p;
     struct plan_field top[] = {
-        PF("name", plan_v_string, p->name, sizeof(p->name), PF_REQUIRED | PF_NONEMPTY | PF_ONELINE, NULL),
-        PF("targets", plan_v_targets, NULL, 0, PF_REQUIRED, NULL),
-        PF("agents", plan_v_agents, NULL, 0, 0, NULL),
-        PF("connections", plan_v_connections, NULL, 0, PF_REQUIRED, NULL),
-        PF("heartbeat", plan_v_heartbeat, NULL, 0, 0, NULL),
-        PF("reconnect", plan_v_reconnect, NULL, 0, 0, NULL),
-        PF("phases", plan_v_phases, NULL, 0, PF_REQUIRED, NULL),
-        PF("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
+        PLAN_FIELD("name", plan_v_string, p->name, sizeof(p->name),
+                   PLAN_F_REQUIRED | PLAN_F_NONEMPTY | PLAN_F_ONELINE, NULL),
+        PLAN_FIELD("targets", plan_v_targets, NULL, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("agents", plan_v_agents, NULL, 0, 0, NULL),
+        PLAN_FIELD("connections", plan_v_connections, NULL, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("heartbeat", plan_v_heartbeat, NULL, 0, 0, NULL),
+        PLAN_FIELD("reconnect", plan_v_reconnect, NULL, 0, 0, NULL),
+        PLAN_FIELD("phases", plan_v_phases, NULL, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
     };
     if (plan_map(c, root, PLAN_TOP, top, NFIELDS(top), "a map of plan keys (name, targets, "
                  "connections, phases, ...)") < 0)

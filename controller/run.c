@@ -870,7 +870,7 @@ static int run_listen(struct run *r, char *err, size_t errlen)
         return -1;
     }
     if ((rv = nng_listen(r->pull, data_url, NULL, 0))) {
-        snprintf(err, errlen, "cannot listen on %s (data channel, control port + 1): %s", data_url,
+        snprintf(err, errlen, "cannot listen on %.200s (data channel, control port + 1): %s", data_url,
                  nng_strerror(rv));
         return -1;
     }

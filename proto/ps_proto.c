@@ -41,7 +41,7 @@
 #define TICK_ARITY     11
 #define REPLY_ARITY    7
 #define EVENTS_ARITY   7
-#define STATS_ARITY    25
+#define STATS_ARITY    22
 #define EVENT_ARITY    5
 #define CMD_HEAD_ARITY 2
 #define ASSIGN_ARITY   (CMD_HEAD_ARITY + 17)
@@ -429,11 +429,15 @@ static int proto_precheck(const unsigned char *p, size_t len, char *err, size_t 
     return 0;
 }
 
-/* A cursor over the elements of one msgpack array, with a name for errors. */
+/* A cursor over the elements of one msgpack array. Its path in the message
+ * ("reply.cmd.headers.3") is only spelled out when an error is reported, so the
+ * per-event cost of naming things is one pointer and one index. */
 struct proto_rd {
     const msgpack_object *el;
     uint32_t n, i;
-    const char *where;           /* "hello", "tick.stats", "reply.cmd.assign" */
+    const struct proto_rd *parent;   /* NULL for the message itself */
+    const char *name;                /* field name in the parent, or NULL: use index */
+    uint32_t index;                  /* position in the parent */
     char *err;
     size_t errlen;
 };
@@ -458,42 +462,89 @@ static void proto_describe(const msgpack_object *o, char *buf, size_t len)
     }
 }
 
-static int proto_rd_fail(struct proto_rd *r, const char *field, const char *expected,
-                         const msgpack_object *o)
+static void proto_rd_path(const struct proto_rd *r, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    buf[0] = 0;
+    if (r->parent) {
+        proto_rd_path(r->parent, buf, len);
+        used = strlen(buf);
+    }
+    if (used + 1 >= len) return;
+    if (r->name)
+        snprintf(buf + used, len - used, "%s%s", r->parent ? "." : "", r->name);
+    else
+        snprintf(buf + used, len - used, ".%" PRIu32, r->index);
+}
+
+/* "<path of r>[.<field>]: <message>"; field NULL with elem = 1 names the
+ * element just read by its index, with elem = 0 the array itself. */
+static int proto_rd_err(const struct proto_rd *r, const char *field, int elem, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int proto_rd_err(const struct proto_rd *r, const char *field, int elem, const char *fmt, ...)
+{
+    char path[192];
+    va_list ap;
+    int n;
+
+    if (!r->err || !r->errlen) return -1;
+    proto_rd_path(r, path, sizeof path);
+    if (field)
+        n = snprintf(r->err, r->errlen, "%s.%s: ", path, field);
+    else if (elem)
+        n = snprintf(r->err, r->errlen, "%s.%" PRIu32 ": ", path, r->i - 1);
+    else
+        n = snprintf(r->err, r->errlen, "%s: ", path);
+    if (n < 0 || (size_t)n >= r->errlen) return -1;
+    va_start(ap, fmt);
+    vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int proto_rd_expected(const struct proto_rd *r, const char *field, const char *expected,
+                             const msgpack_object *o)
 {
     char got[64];
 
     proto_describe(o, got, sizeof got);
-    return proto_err(r->err, r->errlen, "%s.%s: expected %s, got %s", r->where, field, expected, got);
+    return proto_rd_err(r, field, 1, "expected %s, got %s", expected, got);
 }
 
-/* Opens `o` as an array of exactly `arity` elements (0 = any, checked later). */
-static int proto_rd_open(struct proto_rd *r, const msgpack_object *o, uint32_t arity,
-                         const char *where, char *err, size_t errlen)
+/* Opens `o` as an array of exactly `arity` elements, or of at most `max` when
+ * arity is 0. */
+static int proto_rd_open(struct proto_rd *r, const msgpack_object *o, uint32_t arity, uint32_t max,
+                         const struct proto_rd *parent, const char *name, char *err, size_t errlen)
 {
-    r->where = where;
+    r->parent = parent;
+    r->name = name;
+    r->index = parent ? parent->i - 1 : 0;
     r->err = err;
     r->errlen = errlen;
-    r->i = 0;
+    r->el = NULL;
+    r->n = r->i = 0;
     if (o->type != MSGPACK_OBJECT_ARRAY) {
         char got[64];
         proto_describe(o, got, sizeof got);
-        return proto_err(err, errlen, "%s: expected an array, got %s", where, got);
+        return proto_rd_err(r, NULL, 0, "expected an array, got %s", got);
     }
     r->el = o->via.array.ptr;
     r->n = o->via.array.size;
     if (arity && r->n != arity)
-        return proto_err(err, errlen, "%s: expected %" PRIu32 " elements, got %" PRIu32,
-                         where, arity, r->n);
+        return proto_rd_err(r, NULL, 0, "expected %" PRIu32 " elements, got %" PRIu32, arity, r->n);
+    if (!arity && r->n > max)
+        return proto_rd_err(r, NULL, 0, "%" PRIu32 " elements, at most %" PRIu32 " allowed", r->n, max);
     return 0;
 }
 
-/* Elements are counted by proto_rd_open, so next() can only run past the end
- * through a bug here; it still refuses rather than read out of bounds. */
-static const msgpack_object *proto_rd_next(struct proto_rd *r, const char *field)
+/* Arity is checked when an array is opened, so running off the end means a bug
+ * here; it is still refused rather than read out of bounds. */
+static const msgpack_object *proto_rd_next(struct proto_rd *r)
 {
     if (r->i >= r->n) {
-        proto_err(r->err, r->errlen, "%s.%s: missing", r->where, field);
+        proto_rd_err(r, NULL, 0, "missing element %" PRIu32, r->i);
         return NULL;
     }
     return &r->el[r->i++];
@@ -501,21 +552,20 @@ static const msgpack_object *proto_rd_next(struct proto_rd *r, const char *field
 
 static int proto_rd_uint(struct proto_rd *r, const char *field, uint64_t max, uint64_t *out)
 {
-    const msgpack_object *o = proto_rd_next(r, field);
+    const msgpack_object *o = proto_rd_next(r);
 
     if (!o) return -1;
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return proto_rd_fail(r, field, "an unsigned integer", o);
+        return proto_rd_expected(r, field, "an unsigned integer", o);
     if (o->via.u64 > max)
-        return proto_err(r->err, r->errlen, "%s.%s: %" PRIu64 " out of range (max %" PRIu64 ")",
-                         r->where, field, o->via.u64, max);
+        return proto_rd_err(r, field, 1, "%" PRIu64 " out of range (max %" PRIu64 ")", o->via.u64, max);
     *out = o->via.u64;
     return 0;
 }
 
 static int proto_rd_u32(struct proto_rd *r, const char *field, uint32_t *out)
 {
-    uint64_t v;
+    uint64_t v = 0;
 
     if (proto_rd_uint(r, field, UINT32_MAX, &v)) return -1;
     *out = (uint32_t)v;
@@ -530,7 +580,7 @@ static int proto_rd_u64(struct proto_rd *r, const char *field, uint64_t *out)
 /* A 0/1 flag. */
 static int proto_rd_flag(struct proto_rd *r, const char *field, uint32_t *out)
 {
-    uint64_t v;
+    uint64_t v = 0;
 
     if (proto_rd_uint(r, field, 1, &v)) return -1;
     *out = (uint32_t)v;
@@ -539,7 +589,7 @@ static int proto_rd_flag(struct proto_rd *r, const char *field, uint32_t *out)
 
 static int proto_rd_i64(struct proto_rd *r, const char *field, int64_t *out)
 {
-    const msgpack_object *o = proto_rd_next(r, field);
+    const msgpack_object *o = proto_rd_next(r);
 
     if (!o) return -1;
     if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
@@ -547,10 +597,10 @@ static int proto_rd_i64(struct proto_rd *r, const char *field, int64_t *out)
         return 0;
     }
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return proto_rd_fail(r, field, "an integer", o);
+        return proto_rd_expected(r, field, "an integer", o);
     if (o->via.u64 > INT64_MAX)
-        return proto_err(r->err, r->errlen, "%s.%s: %" PRIu64 " out of range (max %" PRId64 ")",
-                         r->where, field, o->via.u64, INT64_MAX);
+        return proto_rd_err(r, field, 1, "%" PRIu64 " out of range (max %" PRId64 ")",
+                            o->via.u64, INT64_MAX);
     *out = (int64_t)o->via.u64;
     return 0;
 }
@@ -558,7 +608,7 @@ static int proto_rd_i64(struct proto_rd *r, const char *field, int64_t *out)
 /* A finite double in [lo, hi]; integers are accepted too. */
 static int proto_rd_f64(struct proto_rd *r, const char *field, double lo, double hi, double *out)
 {
-    const msgpack_object *o = proto_rd_next(r, field);
+    const msgpack_object *o = proto_rd_next(r);
     double v;
 
     if (!o) return -1;
@@ -567,11 +617,10 @@ static int proto_rd_f64(struct proto_rd *r, const char *field, double lo, double
     case MSGPACK_OBJECT_FLOAT64:          v = o->via.f64; break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER: v = (double)o->via.u64; break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: v = (double)o->via.i64; break;
-    default: return proto_rd_fail(r, field, "a number", o);
+    default: return proto_rd_expected(r, field, "a number", o);
     }
     if (!isfinite(v) || v < lo || v > hi)
-        return proto_err(r->err, r->errlen, "%s.%s: %g out of range [%g, %g]",
-                         r->where, field, v, lo, hi);
+        return proto_rd_err(r, field, 1, "%g out of range [%g, %g]", v, lo, hi);
     *out = v;
     return 0;
 }
@@ -580,38 +629,31 @@ static int proto_rd_f64(struct proto_rd *r, const char *field, double lo, double
  * which would silently cut the string short on the C side. */
 static int proto_rd_str(struct proto_rd *r, const char *field, char *dst, size_t cap)
 {
-    const msgpack_object *o = proto_rd_next(r, field);
+    const msgpack_object *o = proto_rd_next(r);
     uint32_t n;
 
     if (!o) return -1;
     if (o->type != MSGPACK_OBJECT_STR)
-        return proto_rd_fail(r, field, "a string", o);
+        return proto_rd_expected(r, field, "a string", o);
     n = o->via.str.size;
     if (n >= cap)
-        return proto_err(r->err, r->errlen, "%s.%s: string of %" PRIu32 " bytes is too long "
-                         "(max %zu)", r->where, field, n, cap - 1);
+        return proto_rd_err(r, field, 1, "string of %" PRIu32 " bytes is too long (max %zu)", n, cap - 1);
     if (n && memchr(o->via.str.ptr, 0, n))
-        return proto_err(r->err, r->errlen, "%s.%s: string contains a NUL byte", r->where, field);
+        return proto_rd_err(r, field, 1, "string contains a NUL byte");
     if (n) memcpy(dst, o->via.str.ptr, n);
     dst[n] = 0;
     return 0;
 }
 
-/* Opens the next element as a sub-array of at most `max` elements (any count if
- * exact == 0) or exactly `exact` elements. */
-static int proto_rd_sub(struct proto_rd *r, const char *field, uint32_t max, uint32_t exact,
-                        struct proto_rd *sub, char *where, size_t wlen)
+/* Opens the next element (field, or by index when field is NULL) as a
+ * sub-array: exactly `arity` elements, or at most `max` when arity is 0. */
+static int proto_rd_sub(struct proto_rd *r, const char *field, uint32_t arity, uint32_t max,
+                        struct proto_rd *sub)
 {
-    const msgpack_object *o = proto_rd_next(r, field);
+    const msgpack_object *o = proto_rd_next(r);
 
     if (!o) return -1;
-    snprintf(where, wlen, "%s.%s", r->where, field);
-    if (o->type != MSGPACK_OBJECT_ARRAY)
-        return proto_rd_fail(r, field, "an array", o);
-    if (!exact && o->via.array.size > max)
-        return proto_err(r->err, r->errlen, "%s: %" PRIu32 " elements, at most %" PRIu32 " allowed",
-                         where, o->via.array.size, max);
-    return proto_rd_open(sub, o, exact, where, r->err, r->errlen);
+    return proto_rd_open(sub, o, arity, max, r, field, r->err, r->errlen);
 }
 
 /* Reads the header of a message of the raw bytes without unpacking: array
@@ -620,7 +662,7 @@ static int proto_read_head(const unsigned char *p, size_t len, uint32_t *arity,
                            uint32_t *type, char *err, size_t errlen)
 {
     size_t pos = 0;
-    uint64_t v[2];
+    uint64_t v[2] = { 0, 0 };
     int i;
 
     if (len == 0) return proto_err(err, errlen, "empty message");
@@ -680,7 +722,7 @@ int ps_proto_peek_type(const void *buf, size_t len, uint32_t *type, char *err, s
 static int proto_open(const void *buf, size_t len, uint32_t want, uint32_t arity,
                       msgpack_unpacked *u, struct proto_rd *r, char *err, size_t errlen)
 {
-    uint32_t got_arity, type;
+    uint32_t got_arity = 0, type = 0;
     size_t off = 0;
     msgpack_unpack_return ret;
 
@@ -701,7 +743,7 @@ static int proto_open(const void *buf, size_t len, uint32_t want, uint32_t arity
         return proto_err(err, errlen, "%s: msgpack could not decode the message (%d)",
                          proto_msg_name(want), (int)ret);
     }
-    if (proto_rd_open(r, &u->data, arity, proto_msg_name(want), err, errlen)) {
+    if (proto_rd_open(r, &u->data, arity, 0, NULL, proto_msg_name(want), err, errlen)) {
         msgpack_unpacked_destroy(u);
         return -1;
     }
@@ -712,7 +754,6 @@ static int proto_open(const void *buf, size_t len, uint32_t want, uint32_t arity
 static int proto_read_hello(struct proto_rd *r, struct ps_hello *m)
 {
     struct proto_rd ips;
-    char where[48];
     uint64_t threads;
     uint32_t i;
 
@@ -728,15 +769,12 @@ static int proto_read_hello(struct proto_rd *r, struct ps_hello *m)
         proto_rd_u32(r, "port_lo", &m->port_lo) ||
         proto_rd_u32(r, "port_hi", &m->port_hi) ||
         proto_rd_flag(r, "monitor", &m->monitor) ||
-        proto_rd_sub(r, "ips", PS_MAX_IPS, 0, &ips, where, sizeof where))
+        proto_rd_sub(r, "ips", 0, PS_MAX_IPS, &ips))
         return -1;
     m->threads = (uint32_t)threads;
     m->n_ips = ips.n;
-    for (i = 0; i < ips.n; i++) {
-        char field[16];
-        snprintf(field, sizeof field, "%" PRIu32, i);
-        if (proto_rd_str(&ips, field, m->ips[i], sizeof m->ips[i])) return -1;
-    }
+    for (i = 0; i < ips.n; i++)
+        if (proto_rd_str(&ips, NULL, m->ips[i], sizeof m->ips[i])) return -1;
     return proto_rd_i64(r, "t_send", &m->t_send);
 }
 
@@ -795,19 +833,15 @@ static int proto_read_stats(struct proto_rd *r, struct ps_stats *s)
            proto_rd_flag(r, "saturated", &s->saturated) ? -1 : 0;
 }
 
-/* Reads a u64 array into v[] (capacity checked by proto_rd_sub). */
-static int proto_read_u64_array(struct proto_rd *r, const char *field, uint64_t *v, uint32_t *n)
+/* Reads a per-thread u64 array into v[PS_MAX_THREADS]. */
+static int proto_read_thread_seqs(struct proto_rd *r, const char *field, uint64_t *v, uint32_t *n)
 {
     struct proto_rd a;
-    char where[48];
     uint32_t i;
 
-    if (proto_rd_sub(r, field, PS_MAX_THREADS, 0, &a, where, sizeof where)) return -1;
-    for (i = 0; i < a.n; i++) {
-        char idx[16];
-        snprintf(idx, sizeof idx, "%" PRIu32, i);
-        if (proto_rd_u64(&a, idx, &v[i])) return -1;
-    }
+    if (proto_rd_sub(r, field, 0, PS_MAX_THREADS, &a)) return -1;
+    for (i = 0; i < a.n; i++)
+        if (proto_rd_u64(&a, NULL, &v[i])) return -1;
     *n = a.n;
     return 0;
 }
@@ -815,7 +849,6 @@ static int proto_read_u64_array(struct proto_rd *r, const char *field, uint64_t 
 static int proto_read_tick(struct proto_rd *r, struct ps_tick *m)
 {
     struct proto_rd st;
-    char where[48];
 
     return proto_rd_u32(r, "agent_id", &m->agent_id) ||
            proto_rd_i64(r, "t_send", &m->t_send) ||
@@ -823,9 +856,9 @@ static int proto_read_tick(struct proto_rd *r, struct ps_tick *m)
            proto_rd_i64(r, "offset_err_us", &m->offset_err_us) ||
            proto_rd_u32(r, "cmd_done", &m->cmd_done) ||
            proto_rd_str(r, "cmd_error", m->cmd_error, sizeof m->cmd_error) ||
-           proto_read_u64_array(r, "batch_seq", m->batch_seq, &m->n_threads) ||
+           proto_read_thread_seqs(r, "batch_seq", m->batch_seq, &m->n_threads) ||
            proto_rd_flag(r, "stopped", &m->stopped) ||
-           proto_rd_sub(r, "stats", 0, STATS_ARITY, &st, where, sizeof where) ||
+           proto_rd_sub(r, "stats", STATS_ARITY, 0, &st) ||
            proto_read_stats(&st, &m->stats) ? -1 : 0;
 }
 
@@ -845,26 +878,22 @@ int ps_proto_decode_tick(const void *buf, size_t len, struct ps_tick *m, char *e
 static int proto_read_assign(struct proto_rd *r, struct ps_assign *a)
 {
     struct proto_rd t, h, kv;
-    char where[48], kvwhere[64], idx[16];
     uint32_t i;
 
     if (proto_rd_u32(r, "run_id", &a->run_id) ||
         proto_rd_u32(r, "conn_first", &a->conn_first) ||
         proto_rd_u32(r, "conn_count", &a->conn_count) ||
-        proto_rd_sub(r, "targets", PS_MAX_TARGETS, 0, &t, where, sizeof where))
+        proto_rd_sub(r, "targets", 0, PS_MAX_TARGETS, &t))
         return -1;
     a->n_targets = t.n;
-    for (i = 0; i < t.n; i++) {
-        snprintf(idx, sizeof idx, "%" PRIu32, i);
-        if (proto_rd_str(&t, idx, a->targets[i], sizeof a->targets[i])) return -1;
-    }
+    for (i = 0; i < t.n; i++)
+        if (proto_rd_str(&t, NULL, a->targets[i], sizeof a->targets[i])) return -1;
     if (proto_rd_str(r, "subprotocol", a->subprotocol, sizeof a->subprotocol) ||
-        proto_rd_sub(r, "headers", PS_MAX_HEADERS, 0, &h, where, sizeof where))
+        proto_rd_sub(r, "headers", 0, PS_MAX_HEADERS, &h))
         return -1;
     a->n_headers = h.n;
     for (i = 0; i < h.n; i++) {
-        snprintf(idx, sizeof idx, "%" PRIu32, i);
-        if (proto_rd_sub(&h, idx, 0, 2, &kv, kvwhere, sizeof kvwhere) ||
+        if (proto_rd_sub(&h, NULL, 2, 0, &kv) ||
             proto_rd_str(&kv, "name", a->headers[i].name, sizeof a->headers[i].name) ||
             proto_rd_str(&kv, "value", a->headers[i].value, sizeof a->headers[i].value))
             return -1;
@@ -885,13 +914,12 @@ static int proto_read_assign(struct proto_rd *r, struct ps_assign *a)
 static int proto_read_cmd(struct proto_rd *r, struct ps_cmd *c)
 {
     struct proto_rd cr;
-    char where[48];
     uint32_t arity;
 
-    if (proto_rd_sub(r, "cmd", UINT32_MAX, 0, &cr, where, sizeof where)) return -1;
+    if (proto_rd_sub(r, "cmd", 0, UINT32_MAX, &cr)) return -1;
     if (cr.n < CMD_HEAD_ARITY)
-        return proto_err(r->err, r->errlen, "%s: expected at least %d elements, got %" PRIu32,
-                         where, CMD_HEAD_ARITY, cr.n);
+        return proto_rd_err(&cr, NULL, 0, "expected at least %d elements, got %" PRIu32,
+                            CMD_HEAD_ARITY, cr.n);
     if (proto_rd_u32(&cr, "id", &c->id) || proto_rd_u32(&cr, "kind", &c->kind)) return -1;
     switch (c->kind) {
     case PS_CMD_NONE:
@@ -900,11 +928,11 @@ static int proto_read_cmd(struct proto_rd *r, struct ps_cmd *c)
     case PS_CMD_RAMP:       arity = RAMP_ARITY; break;
     case PS_CMD_DISCONNECT: arity = DISC_ARITY; break;
     default:
-        return proto_err(r->err, r->errlen, "%s.kind: unknown command kind %" PRIu32, where, c->kind);
+        return proto_rd_err(&cr, "kind", 1, "unknown command kind %" PRIu32, c->kind);
     }
     if (cr.n != arity)
-        return proto_err(r->err, r->errlen, "%s: expected %" PRIu32 " elements for this kind, got %"
-                         PRIu32, where, arity, cr.n);
+        return proto_rd_err(&cr, NULL, 0, "expected %" PRIu32 " elements for this kind, got %" PRIu32,
+                            arity, cr.n);
     switch (c->kind) {
     case PS_CMD_ASSIGN:
         return proto_read_assign(&cr, &c->u.assign);
@@ -925,7 +953,7 @@ static int proto_read_reply(struct proto_rd *r, struct ps_reply *m)
 {
     return proto_rd_i64(r, "t_recv", &m->t_recv) ||
            proto_rd_i64(r, "t_send", &m->t_send) ||
-           proto_read_u64_array(r, "acked_seq", m->acked_seq, &m->n_acks) ||
+           proto_read_thread_seqs(r, "acked_seq", m->acked_seq, &m->n_acks) ||
            proto_rd_flag(r, "unknown_agent", &m->unknown_agent) ||
            proto_read_cmd(r, &m->cmd) ? -1 : 0;
 }
@@ -946,26 +974,24 @@ int ps_proto_decode_reply(const void *buf, size_t len, struct ps_reply *m, char 
 static int proto_read_events(struct proto_rd *r, struct ps_events *m)
 {
     struct proto_rd evs, e;
-    char where[48], ewhere[64];
     uint64_t thread, seq;
     uint32_t i;
 
     if (proto_rd_u32(r, "agent_id", &m->agent_id) ||
         proto_rd_uint(r, "thread", PS_MAX_THREADS - 1, &thread) ||
-        proto_rd_u64(r, "seq", &seq) ||
-        proto_rd_u32(r, "run_id", &m->run_id) ||
-        proto_rd_sub(r, "ev", PS_EVENTS_MAX, 0, &evs, where, sizeof where))
+        proto_rd_u64(r, "seq", &seq))
         return -1;
     if (seq == 0)
-        return proto_err(r->err, r->errlen, "events.seq: 0 out of range (sequences start at 1)");
+        return proto_rd_err(r, "seq", 1, "0 out of range (sequences start at 1)");
+    if (proto_rd_u32(r, "run_id", &m->run_id) ||
+        proto_rd_sub(r, "ev", 0, PS_EVENTS_MAX, &evs))
+        return -1;
     m->thread = (uint32_t)thread;
     m->seq = seq;
     m->n = evs.n;
     for (i = 0; i < evs.n; i++) {
         struct ps_event *ev = &m->ev[i];
-        char idx[16];
-        snprintf(idx, sizeof idx, "%" PRIu32, i);
-        if (proto_rd_sub(&evs, idx, 0, EVENT_ARITY, &e, ewhere, sizeof ewhere) ||
+        if (proto_rd_sub(&evs, NULL, EVENT_ARITY, 0, &e) ||
             proto_rd_u32(&e, "conn", &ev->conn) ||
             proto_rd_u32(&e, "type", &ev->type) ||
             proto_rd_i64(&e, "ts", &ev->ts) ||
@@ -973,8 +999,7 @@ static int proto_read_events(struct proto_rd *r, struct ps_events *m)
             proto_rd_u32(&e, "aux", &ev->aux))
             return -1;
         if (ev->type < PS_EV_CONNECTED || ev->type > PS_EV_FOREIGN)
-            return proto_err(r->err, r->errlen, "%s.type: unknown event type %" PRIu32,
-                             ewhere, ev->type);
+            return proto_rd_err(&e, "type", 1, "unknown event type %" PRIu32, ev->type);
     }
     return 0;
 }

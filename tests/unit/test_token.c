@@ -55,9 +55,10 @@ static void test_format(void **state)
     assert_true(strlen(buf) < PS_TOKEN_MAX);
     assert_int_equal(ps_token_format(buf, 5, 1, 2, 3), -1);
     assert_int_equal(ps_token_format(buf, sizeof buf, 1, 2, -3), -1);
-    /* exactly fits: 11 chars + NUL */
-    assert_int_equal(ps_token_format(buf, 12, 1, 2, 345), 11);
-    assert_int_equal(ps_token_format(buf, 11, 1, 2, 345), -1);
+    /* exactly fits: 12 chars + NUL */
+    assert_int_equal(ps_token_format(buf, 13, 1, 2, 345), 12);
+    assert_string_equal(buf, "~ps.1.2.345~");
+    assert_int_equal(ps_token_format(buf, 12, 1, 2, 345), -1);
 }
 
 static void test_simple_and_embedded(void **state)

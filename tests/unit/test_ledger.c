@@ -1,0 +1,182 @@
+/* test_ledger.c: loss accounting rules of the controller's ledger.
+ *
+ * Each case builds a small history of connection events and deliveries against
+ * an in-memory results database and checks how ledger_settle classifies every
+ * expected recipient: delivered, lost (stayed connected, never got it), missed
+ * offline (disconnected in between), agent lost; plus duplicates, misrouted
+ * deliveries, out-of-order deliveries and recipient picking. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ledger.h"
+#include "plan.h"
+#include "store.h"
+
+struct fixture {
+    struct store st;
+    struct ledger l;
+    uint32_t run;
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    char err[256];
+    memset(&f, 0, sizeof f);
+    assert_int_equal(store_open(&f.st, ":memory:", 0, err, sizeof err), 0);
+    assert_int_equal(store_run_begin(&f.st, "t", "t.yaml", "", 1, 8, &f.run), 0);
+    assert_int_equal(ledger_init(&f.l, 8, 42), 0);
+    ledger_assign(&f.l, 0, 4, 0);
+    ledger_assign(&f.l, 4, 4, 1);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    ledger_close(&f->l);
+    store_close(&f->st);
+    return 0;
+}
+
+static int64_t undelivered(struct fixture *f, const char *kind)
+{
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    sqlite3_prepare_v2(f->st.db, "SELECT count(*) FROM undelivered WHERE kind=?", -1, &st, NULL);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void test_unicast_delivered_and_lost(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    int64_t lat;
+    int dup, ooo;
+    ledger_conn_up(l, 1, 100, 500);
+    ledger_conn_up(l, 2, 100, 500);
+    uint32_t a = ledger_msg_new(l, PLAN_PUSH_UNICAST, 1, 1000, 5000);
+    uint32_t b = ledger_msg_new(l, PLAN_PUSH_UNICAST, 2, 1000, 5000);
+    ledger_msg_http(l, a, 200, 1);
+    ledger_msg_http(l, b, 200, 1);
+    assert_int_equal(ledger_delivery(l, a, 1, 1300, &lat, &dup, &ooo), 0);
+    assert_int_equal(lat, 300);
+    assert_false(dup);
+    ledger_settle(l, a, b, NULL, &f->st, f->run);
+    assert_int_equal(l->t.expected, 2);
+    assert_int_equal(l->t.delivered, 1);
+    assert_int_equal(l->t.lost, 1); /* conn 2 stayed up and never got b */
+    assert_int_equal(l->t.missed_offline, 0);
+    assert_int_equal(undelivered(f, "lost"), 1);
+}
+
+static void test_unicast_missed_offline(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    ledger_conn_up(l, 3, 100, 500);
+    uint32_t m = ledger_msg_new(l, PLAN_PUSH_UNICAST, 3, 1000, 5000);
+    ledger_msg_http(l, m, 200, 1);
+    ledger_conn_down(l, 3, 2000, 0); /* left before the deadline (6000) */
+    ledger_settle(l, m, m, NULL, &f->st, f->run);
+    assert_int_equal(l->t.lost, 0);
+    assert_int_equal(l->t.missed_offline, 1);
+}
+
+static void test_failed_call_expects_nobody(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    ledger_conn_up(l, 0, 100, 500);
+    uint32_t m = ledger_msg_new(l, PLAN_PUSH_UNICAST, 0, 1000, 5000);
+    ledger_msg_http(l, m, 503, 0);
+    ledger_settle(l, m, m, NULL, &f->st, f->run);
+    assert_int_equal(l->t.push_failed, 1);
+    assert_int_equal(l->t.expected, 0);
+    assert_int_equal(l->t.lost, 0);
+}
+
+static void test_broadcast_classification(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    int64_t lat;
+    int dup, ooo;
+    for (uint32_t c = 0; c < 6; c++)
+        ledger_conn_up(l, c, 100, 500);
+    ledger_conn_up(l, 7, 3000, 500);  /* came up after the send: not expected */
+    uint32_t m = ledger_msg_new(l, PLAN_PUSH_BROADCAST, LEDGER_NO_CONN, 1000, 5000);
+    ledger_msg_http(l, m, 200, 1);
+    ledger_conn_down(l, 5, 1500, 0);  /* left in between: missed offline */
+    for (uint32_t c = 0; c < 3; c++)
+        assert_int_equal(ledger_delivery(l, m, c, 1200, &lat, &dup, &ooo), 0);
+    assert_int_equal(ledger_delivery(l, m, 2, 1250, &lat, &dup, &ooo), 0);
+    assert_true(dup);
+    int64_t agent_lost_at[2] = {0, 2000}; /* agent 1 (conns 4..7) died before the deadline */
+    ledger_settle(l, m, m, agent_lost_at, &f->st, f->run);
+    assert_int_equal(l->t.delivered, 3);
+    assert_int_equal(l->t.duplicates, 1);
+    assert_int_equal(l->t.expected, 6);      /* 0..5 */
+    assert_int_equal(l->t.lost, 1);          /* conn 3 */
+    assert_int_equal(l->t.agent_lost, 2);    /* conns 4, 5 */
+    assert_int_equal(l->t.missed_offline, 0);
+}
+
+static void test_misrouted_and_order(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    int64_t lat;
+    int dup, ooo;
+    ledger_conn_up(l, 1, 100, 500);
+    uint32_t a = ledger_msg_new(l, PLAN_PUSH_UNICAST, 1, 1000, 5000);
+    ledger_msg_http(l, a, 200, 1);
+    uint32_t b = ledger_msg_new(l, PLAN_PUSH_UNICAST, 1, 1100, 5000);
+    ledger_msg_http(l, b, 200, 1);
+    assert_int_equal(ledger_delivery(l, b, 1, 1200, &lat, &dup, &ooo), 0);
+    assert_false(ooo);
+    assert_int_equal(ledger_delivery(l, a, 1, 1300, &lat, &dup, &ooo), 0);
+    assert_true(ooo);
+    assert_int_equal(ledger_delivery(l, a, 2, 1300, &lat, &dup, &ooo), 0);
+    assert_int_equal(l->t.misrouted, 1);
+    assert_int_equal(ledger_delivery(l, 999, 1, 1300, &lat, &dup, &ooo), -1);
+    assert_int_equal(l->t.foreign, 1);
+}
+
+static void test_pick_skips_inflight(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    assert_int_equal(ledger_pick_up(l), LEDGER_NO_CONN);
+    ledger_conn_up(l, 6, 100, 500);
+    ledger_conn_up(l, 2, 100, 500);
+    uint32_t m = ledger_msg_new(l, PLAN_PUSH_UNICAST, 6, 1000, 5000);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(ledger_pick_up(l), 2);
+    ledger_msg_http(l, m, 200, 1);
+    ledger_conn_down(l, 2, 200, 1);
+    assert_int_equal(ledger_pick_up(l), 6);
+    assert_int_equal(l->n_up, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unicast_delivered_and_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unicast_missed_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_call_expects_nobody, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broadcast_classification, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misrouted_and_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pick_skips_inflight, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
