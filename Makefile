@@ -24,7 +24,9 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 # Controller objects minus main, so unit tests can link the plan parser etc.
 CTL_LIB_SRC = $(filter-out controller/main.c,$(CTL_SRC))
 
-BIN = bin/pushstorm bin/pushstorm-agent bin/refpush
+# The agent is built once agent/ has sources (it is not written yet: issue 2).
+BIN = bin/pushstorm bin/refpush $(if $(AGENT_SRC),bin/pushstorm-agent)
+SAN_BIN = bin/san/pushstorm bin/san/refpush $(if $(AGENT_SRC),bin/san/pushstorm-agent)
 
 all: $(BIN)
 
@@ -65,6 +67,11 @@ bin/san/refpush: $(call sanobj,$(REF_SRC) $(COMMON_SRC))
 	@mkdir -p bin/san
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
 
+# The deliberately misbehaving WebSocket server of tests/integration/test_hostile.sh.
+bin/hostile: tests/hostile/hostile.c
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $<
+
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC))
 bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(COMMON_SRC) $(CTL_LIB_SRC))
@@ -78,7 +85,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 test: deps
-	@$(MAKE) --no-print-directory all bin/san/pushstorm bin/san/pushstorm-agent bin/san/refpush $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile $(UNIT_BIN)
 	@tests/run-all.sh
 
 demo: deps

@@ -5,7 +5,7 @@
 # line "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
-pass=0; fail=0; failed=()
+pass=0; fail=0; skip=0; failed=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
@@ -31,8 +31,11 @@ for t in tests/integration/test_*.sh; do
   [ -f "$t" ] || continue
   log=$(mktemp /tmp/pushstorm-test.XXXXXX)
   start=$(date +%s)
-  if timeout 600 bash "$t" >"$log" 2>&1; then
+  rc=0; timeout 600 bash "$t" >"$log" 2>&1 || rc=$?
+  if [ $rc -eq 0 ]; then
     pass=$((pass + 1)); echo "ok   $t ($(( $(date +%s) - start ))s)"
+  elif [ $rc -eq 77 ]; then
+    skip=$((skip + 1)); echo "skip $t: $(tail -1 "$log")"
   else
     fail=$((fail + 1)); failed+=("$t"); echo "FAIL $t ($(( $(date +%s) - start ))s)"; tail -60 "$log"
   fi
@@ -40,5 +43,5 @@ for t in tests/integration/test_*.sh; do
 done
 
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

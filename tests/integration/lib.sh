@@ -26,14 +26,16 @@ free_port() {
   echo "no free port" >&2; return 1
 }
 
-# start_refpush PORT [args...]: starts refpush and waits until it listens.
+# start_refpush PORT [args...]: starts refpush, waits until it listens, sets RP
+# to its PID (not through $(...): the PID must stay a child of this shell).
 start_refpush() {
   local port=$1; shift
   "$BIN/refpush" --port "$port" --quiet "$@" >"$T/refpush-$port.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
+  RP=$pid
   for _ in $(seq 100); do
-    grep -q "listening" "$T/refpush-$port.log" 2>/dev/null && { echo "$pid"; return; }
+    grep -q "listening" "$T/refpush-$port.log" 2>/dev/null && return 0
     kill -0 "$pid" 2>/dev/null || { cat "$T/refpush-$port.log" >&2; return 1; }
     sleep 0.1
   done
@@ -58,4 +60,10 @@ q() { sqlite3 -batch -noheader "$DB" "$1"; }
 expect_eq() { # expect_eq WHAT EXPECTED ACTUAL
   if [ "$2" != "$3" ]; then echo "FAIL: $1: expected $2, got $3" >&2; exit 1; fi
   echo "ok: $1 = $3"
+}
+
+# Tests that run campaigns need the agent; until it exists they are skipped
+# (exit 77), and the runner counts them as skipped, never as passed.
+need_agent() {
+  [ -x "$BIN/pushstorm-agent" ] || { echo "SKIP: $BIN/pushstorm-agent is not built (agent/ has no sources yet)"; exit 77; }
 }

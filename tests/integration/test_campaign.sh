@@ -2,8 +2,9 @@
 # the database that every connection opened, every push was delivered exactly
 # once to the right uid, and that the counts match refpush's /stats.
 source "$(dirname "$0")/lib.sh"
+need_agent
 WS=$(free_port); CTL=$(free_port)
-RP=$(start_refpush "$WS")
+start_refpush "$WS"
 DB=$T/it.db
 cat >"$T/plan.yaml" <<YAML
 name: it-campaign

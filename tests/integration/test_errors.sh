@@ -31,33 +31,12 @@ targets:
 agents: {expect: 1, wait: 1s}
 connections: {total: 10}
 phases:
-  - hold: 1s
+  - ramp: {to: 10, rate: 10/s}
 YAML
 rc=0; "$BIN/pushstorm" run "$T/noagents.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 || rc=$?
 expect_eq "no agents exit" 2 "$rc"
 grep -q "0 of 1 agents joined" "$T/out.txt"
 expect_eq "failed run recorded" failed "$(q "SELECT status FROM runs ORDER BY id DESC LIMIT 1")"
-
-# a threshold that cannot pass: exit 1
-WS=$(free_port); CTL=$(free_port)
-RP=$(start_refpush "$WS")
-cat >"$T/strict.yaml" <<YAML
-name: strict
-targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
-agents: {expect: 1, wait: 20s}
-connections: {total: 50}
-phases:
-  - ramp: {to: 50, rate: 500/s}
-  - push: {count: 20, rate: 100/s}
-thresholds:
-  push_latency_p99: "< 1us"
-YAML
-rc=0; "$BIN/pushstorm" run "$T/strict.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 || rc=$?
-cat "$T/out.txt"
-expect_eq "failed threshold exit" 1 "$rc"
-grep -q "push_latency_p99.*FAIL" "$T/out.txt"
 
 # report on an unknown run / a file that is not a database
 rc=0; "$BIN/pushstorm" report 999 --db "$DB" 2>"$T/e.txt" || rc=$?
@@ -66,4 +45,3 @@ echo "not a database" >"$T/junk.db"
 rc=0; "$BIN/pushstorm" runs --db "$T/junk.db" 2>"$T/e.txt" || rc=$?
 expect_eq "junk database exit" 2 "$rc"; cat "$T/e.txt"
 expect_eq "junk database untouched" "not a database" "$(cat "$T/junk.db")"
-stop_pid "$RP"

@@ -1,0 +1,52 @@
+/* refpush conn: the per-WebSocket-connection state, and the uid index that
+ * finds connections by uid. See uidmap.c. */
+#ifndef REFPUSH_CONN_H
+#define REFPUSH_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "queue.h"
+
+struct lws;
+
+enum refpush_conn_state {
+    REFPUSH_CONN_NONE = 0,   /* session memory not yet set up (lws zeroes it) */
+    REFPUSH_CONN_LIVE,
+    REFPUSH_CONN_KICKING,    /* close 1001 requested; gets no more pushes */
+};
+
+/* lws's per-session memory for the WebSocket protocol: allocated and freed by
+ * lws, so a connection costs no allocation of ours. 64 bytes. */
+struct refpush_conn {
+    struct lws           *wsi;
+    struct refpush_conn  *next;    /* uid index chain */
+    struct refpush_conn **pprev;   /* what points at us in the chain */
+    struct refpush_queue  queue;
+    uint8_t               state;   /* enum refpush_conn_state */
+    uint64_t              uid;
+};
+
+/* uid -> connections: a chained hash table whose chains run through the
+ * connections themselves. Several connections may share a uid. */
+struct refpush_uidmap {
+    struct refpush_conn **buckets;
+    size_t   nbuckets;   /* a power of two */
+    unsigned shift;      /* 64 - log2(nbuckets) */
+    size_t   count;      /* connections indexed */
+};
+
+int  refpush_uidmap_init(struct refpush_uidmap *m);
+void refpush_uidmap_free(struct refpush_uidmap *m);   /* the connections are not touched */
+/* Indexes c under c->uid. Growing the table may fail (-1); c is indexed anyway. */
+int  refpush_uidmap_add(struct refpush_uidmap *m, struct refpush_conn *c);
+void refpush_uidmap_remove(struct refpush_uidmap *m, struct refpush_conn *c);
+/* First connection with this uid, or NULL; continue with refpush_uidmap_next. */
+struct refpush_conn *refpush_uidmap_find(const struct refpush_uidmap *m, uint64_t uid);
+struct refpush_conn *refpush_uidmap_next(const struct refpush_conn *c);
+
+/* Visits every connection; fn must not add or remove connections. */
+void refpush_uidmap_each(const struct refpush_uidmap *m,
+                         void (*fn)(struct refpush_conn *c, void *ctx), void *ctx);
+
+#endif

@@ -1,0 +1,147 @@
+/* refpush server: the one struct that owns everything refpush runs on, and the
+ * interfaces between its files. See server.c for the life cycle. */
+#ifndef REFPUSH_SERVER_H
+#define REFPUSH_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "conn.h"
+#include "json.h"
+#include "msg.h"
+#include "queue.h"
+
+/* Largest push/broadcast body accepted; larger gets 413. */
+#define REFPUSH_BODY_MAX    (64 * 1024)
+/* lws reads WebSocket frames into a per-connection buffer this big: client
+ * frames are tiny (heartbeats), and this is most of a connection's memory. */
+#define REFPUSH_WS_RX_BUF   512
+/* One send() may carry a whole frame: the biggest escaped body plus wrapping
+ * (without it lws would cut sends to REFPUSH_WS_RX_BUF and copy the rest). */
+#define REFPUSH_WS_TX_PACKET (6 * REFPUSH_BODY_MAX + 1024)
+/* Room kept in front of an HTTP response body for its headers (http.c). */
+#define REFPUSH_HTTP_HDR_MAX 512
+/* Dropped bodies kept for /stats (the count goes on beyond this). */
+#define REFPUSH_DROP_KEEP   1024
+
+struct refpush_config {
+    const char *bind;            /* IPv4 address to listen on */
+    int   port;                  /* WebSocket endpoint + HTTP API */
+    int   http_port;             /* separate HTTP-only API listener, -1 for none */
+    const char *hb_text;         /* app-level heartbeat the clients send */
+    size_t hb_text_len;
+    const char *hb_reply;        /* what refpush answers to it */
+    size_t hb_reply_len;
+    enum refpush_wrap wrap;
+    int   quiet;
+};
+
+struct refpush_stats {
+    uint64_t connections_total;  /* WebSocket connections accepted */
+    uint64_t closed_total;       /* ... and closed, for any reason */
+    uint64_t pushes;             /* valid POST /push requests */
+    uint64_t pushes_unrouted;    /* ... whose uid had no connection (404) */
+    uint64_t broadcasts;         /* valid POST /broadcast requests */
+    uint64_t frames_delivered;   /* push/broadcast frames written to sockets */
+    uint64_t heartbeats;         /* app heartbeats received */
+    uint64_t client_frames;      /* other client messages (ignored) */
+    uint64_t kicked;             /* connections closed by /admin/kick */
+    uint64_t dropped_overflow;   /* frames not queued: the connection's queue was full */
+    uint64_t dropped_injected;   /* pushes swallowed by /admin/drop */
+};
+
+/* The /admin/drop test switch: which unicast push requests to swallow. */
+struct refpush_dropped {
+    char  *body;
+    size_t len;
+};
+
+struct refpush_drop {
+    uint64_t *nth;               /* armed ordinals, sorted, owned */
+    size_t    n_nth;
+    size_t    next;              /* index of the next ordinal to match */
+    uint64_t  seen;              /* unicast push requests since arming */
+    struct refpush_dropped *bodies;   /* owned, with their bodies */
+    size_t    n_bodies;
+    size_t    cap_bodies;
+};
+
+void refpush_drop_init(struct refpush_drop *d);
+void refpush_drop_free(struct refpush_drop *d);
+/* Replaces the schedule; takes ownership of nth (sorted, unique, may be NULL). */
+void refpush_drop_arm(struct refpush_drop *d, uint64_t *nth, size_t n);
+/* Counts one unicast push request; 1 if it is to be swallowed. */
+int  refpush_drop_take(struct refpush_drop *d);
+/* Keeps a copy of a swallowed body (up to REFPUSH_DROP_KEEP of them). */
+void refpush_drop_record(struct refpush_drop *d, const char *body, size_t len);
+
+/* A POST body being received; pooled, see http.c. */
+struct refpush_body {
+    struct refpush_body *next_free;
+    char data[REFPUSH_BODY_MAX];
+};
+
+struct refpush_server {
+    struct refpush_config cfg;
+    uv_loop_t *loop;
+    void *foreign_loops[1];
+    struct lws_context *ctx;
+    struct lws_vhost *ws_vhost;        /* --port: /ws and the API */
+    struct lws_vhost *api_vhost;       /* --http-port: API only, or NULL */
+    struct lws_protocols ws_protocols[3];
+    struct lws_protocols api_protocols[2];
+    struct lws_protocol_vhost_options pvo_default, pvo_ws;
+    uv_signal_t sig_term, sig_int;
+    int signals_started;
+    int listening;                     /* start succeeded */
+    int stopping;
+
+    struct refpush_uidmap conns;       /* live WebSocket connections by uid */
+    struct refpush_qpool  qpool;       /* every queue node */
+    struct refpush_msg   *hb_reply;    /* shared by all heartbeat answers */
+    struct refpush_stats  stats;
+    struct refpush_drop   drop;
+    struct refpush_jbuf   out;         /* HTTP response being built */
+    struct refpush_body  *body_free;   /* pool of POST body buffers */
+    size_t body_free_n;
+};
+
+/* server.c: init (memory only) -> start (listen) -> stop (on signal) -> close. */
+int  refpush_server_init(struct refpush_server *s, const struct refpush_config *cfg, uv_loop_t *loop);
+int  refpush_server_start(struct refpush_server *s);
+void refpush_server_stop(struct refpush_server *s);
+void refpush_server_close(struct refpush_server *s);
+
+/* ws.c: the WebSocket protocol and delivery. */
+int    refpush_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len);
+size_t refpush_ws_count_uid(struct refpush_server *s, uint64_t uid);
+size_t refpush_ws_send_uid(struct refpush_server *s, uint64_t uid, struct refpush_msg *m);
+size_t refpush_ws_send_all(struct refpush_server *s, struct refpush_msg *m);
+size_t refpush_ws_kick(struct refpush_server *s, double fraction);
+
+/* http.c: the HTTP protocol (request mechanics). */
+int    refpush_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                             void *in, size_t len);
+size_t refpush_http_session_size(void);     /* lws per-session memory per request */
+void   refpush_http_pool_free(struct refpush_server *s);   /* frees pooled body buffers */
+
+/* api.c: what each endpoint does. Each fills s->out with the JSON response
+ * and returns the HTTP status. */
+unsigned refpush_api_push(struct refpush_server *s, uint64_t uid, const char *body, size_t len);
+unsigned refpush_api_broadcast(struct refpush_server *s, const char *body, size_t len);
+unsigned refpush_api_stats(struct refpush_server *s);
+unsigned refpush_api_kick(struct refpush_server *s, double fraction);
+unsigned refpush_api_drop(struct refpush_server *s, uint64_t *nth, size_t n);
+unsigned refpush_api_error(struct refpush_server *s, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline struct refpush_server *refpush_server_of(struct lws *wsi)
+{
+    return (struct refpush_server *)lws_context_user(lws_get_context(wsi));
+}
+
+#endif

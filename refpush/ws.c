@@ -1,0 +1,216 @@
+/* refpush ws: the WebSocket endpoint - connections, heartbeats, delivery.
+ *
+ * Every accepted /ws?uid=N connection is a struct refpush_conn living in lws's
+ * per-session memory (the uid was already validated when the upgrade was
+ * confirmed, see http.c) and indexed by uid in s->conns.
+ *
+ * Delivery never writes from the HTTP request that caused it: a message is put
+ * on each recipient's queue (a reference, not a copy) and the connection asks
+ * lws for LWS_CALLBACK_SERVER_WRITEABLE when its queue goes from empty to
+ * non-empty. Each writeable callback sends exactly one frame and asks again if
+ * more is queued, so one connection with a deep queue cannot starve the others
+ * and lws never has to buffer more than the frame that did not fit the socket.
+ *
+ * App-level heartbeat: a complete, unfragmented text message equal to the
+ * configured heartbeat text is answered with the reply text through the same
+ * queue (so it stays in order with pushes), using one shared message. Every
+ * other client message is counted and ignored. RFC 6455 pings are answered by
+ * lws itself.
+ *
+ * Kick: the chosen connections are marked KICKING (they get no more pushes)
+ * and given a 1 us lws timer; its callback sets close code 1001 (going away)
+ * and returns -1, so lws sends the close frame, waits for the client's close
+ * and shuts the connection. The connection leaves the index in
+ * LWS_CALLBACK_CLOSED like any other close, so the index is never modified
+ * while it is being walked. (lws keeps its timers in a sorted list, so kicking
+ * N connections costs O(N^2) list steps: ~0.1 s for 15,000; kicks are rare.) */
+#include "server.h"
+
+#include <string.h>
+
+#include "query.h"
+
+static int refpush_ws_enqueue(struct refpush_server *s, struct refpush_conn *c,
+                              struct refpush_msg *m)
+{
+    int was_empty = c->queue.len == 0;
+    if (refpush_queue_push(&s->qpool, &c->queue, m)) {
+        s->stats.dropped_overflow++;
+        return -1;
+    }
+    if (was_empty)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static int refpush_ws_open(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi)
+{
+    char v[REFPUSH_QUERY_MAX + 1], err[160];
+    uint64_t uid;
+    if (refpush_query_get(wsi, "uid", v, sizeof v) != REFPUSH_QUERY_FOUND ||
+        refpush_parse_uid(v, &uid, err, sizeof err))
+        return -1;   /* cannot happen: checked at LWS_CALLBACK_HTTP_CONFIRM_UPGRADE */
+    memset(c, 0, sizeof *c);
+    c->wsi = wsi;
+    c->uid = uid;
+    c->state = REFPUSH_CONN_LIVE;
+    if (refpush_uidmap_add(&s->conns, c))
+        lwsl_warn("refpush: out of memory growing the uid index; lookups get slower\n");
+    s->stats.connections_total++;
+    return 0;
+}
+
+static void refpush_ws_receive(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi,
+                               const void *in, size_t len)
+{
+    if (c->state == REFPUSH_CONN_NONE)
+        return;
+    int final = lws_is_final_fragment(wsi);
+    if (final && lws_is_first_fragment(wsi) && !lws_frame_is_binary(wsi) &&
+        len == s->cfg.hb_text_len && memcmp(in, s->cfg.hb_text, len) == 0) {
+        s->stats.heartbeats++;
+        if (c->state == REFPUSH_CONN_LIVE)
+            refpush_ws_enqueue(s, c, s->hb_reply);
+        return;
+    }
+    if (final)
+        s->stats.client_frames++;
+}
+
+static int refpush_ws_writeable(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi)
+{
+    if (c->state == REFPUSH_CONN_KICKING)
+        return 0;   /* its close is on the way (refpush_ws_kick_now) */
+    struct refpush_msg *m = refpush_queue_pop(&s->qpool, &c->queue);
+    if (!m)
+        return 0;
+    unsigned char *start;
+    size_t n = refpush_msg_frame(m, c->uid, &start);
+    int is_push = m->is_push;
+    int w = lws_write(wsi, start, n, LWS_WRITE_TEXT);
+    refpush_msg_unref(m);
+    if (w < (int)n)
+        return -1;
+    if (is_push)
+        s->stats.frames_delivered++;
+    if (c->queue.len)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Timer callback of a kicked connection. Returning -1 from here (unlike from
+ * LWS_CALLBACK_SERVER_WRITEABLE, where lws 4.1 treats it as a failed socket and
+ * just drops the TCP connection) makes lws send the close frame set by
+ * lws_close_reason() and wait for the client's answer, as a clean close should. */
+static int refpush_ws_kick_now(struct refpush_conn *c, struct lws *wsi)
+{
+    static const char reason[] = "kicked";
+    if (c->state != REFPUSH_CONN_KICKING)
+        return 0;
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)reason, sizeof reason - 1);
+    return -1;
+}
+
+static void refpush_ws_closed(struct refpush_server *s, struct refpush_conn *c)
+{
+    if (c->state == REFPUSH_CONN_NONE)
+        return;
+    refpush_uidmap_remove(&s->conns, c);
+    refpush_queue_clear(&s->qpool, &c->queue);
+    c->state = REFPUSH_CONN_NONE;
+    c->wsi = NULL;
+    s->stats.closed_total++;
+}
+
+int refpush_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                        void *in, size_t len)
+{
+    struct refpush_conn *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* lws binds new connections to the vhost's default protocol, this one,
+         * so the upgrade decision arrives here; it belongs with the HTTP side */
+        return refpush_http_callback(wsi, reason, NULL, in, len);
+    case LWS_CALLBACK_ESTABLISHED:
+        return c ? refpush_ws_open(refpush_server_of(wsi), c, wsi) : -1;
+    case LWS_CALLBACK_RECEIVE:
+        if (c)
+            refpush_ws_receive(refpush_server_of(wsi), c, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c ? refpush_ws_writeable(refpush_server_of(wsi), c, wsi) : 0;
+    case LWS_CALLBACK_TIMER:
+        return c ? refpush_ws_kick_now(c, wsi) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (c)
+            refpush_ws_closed(refpush_server_of(wsi), c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+size_t refpush_ws_count_uid(struct refpush_server *s, uint64_t uid)
+{
+    size_t n = 0;
+    for (struct refpush_conn *c = refpush_uidmap_find(&s->conns, uid); c; c = refpush_uidmap_next(c))
+        n += c->state == REFPUSH_CONN_LIVE;
+    return n;
+}
+
+size_t refpush_ws_send_uid(struct refpush_server *s, uint64_t uid, struct refpush_msg *m)
+{
+    size_t n = 0;
+    for (struct refpush_conn *c = refpush_uidmap_find(&s->conns, uid); c; c = refpush_uidmap_next(c))
+        if (c->state == REFPUSH_CONN_LIVE && refpush_ws_enqueue(s, c, m) == 0)
+            n++;
+    return n;
+}
+
+struct refpush_ws_walk {
+    struct refpush_server *s;
+    struct refpush_msg    *msg;
+    double                 fraction;
+    double                 acc;
+    size_t                 n;
+};
+
+static void refpush_ws_send_one(struct refpush_conn *c, void *ctx)
+{
+    struct refpush_ws_walk *w = ctx;
+    if (c->state == REFPUSH_CONN_LIVE && refpush_ws_enqueue(w->s, c, w->msg) == 0)
+        w->n++;
+}
+
+size_t refpush_ws_send_all(struct refpush_server *s, struct refpush_msg *m)
+{
+    struct refpush_ws_walk w = { .s = s, .msg = m };
+    refpush_uidmap_each(&s->conns, refpush_ws_send_one, &w);
+    return w.n;
+}
+
+/* Picks every (1/fraction)-th live connection in index order: an accumulator
+ * gains `fraction` per connection and each whole unit kicks one, so the chosen
+ * ones are spread evenly and their number is fraction * live, rounded down
+ * (the epsilon keeps 10 x 0.1 from summing to 0.9999...). */
+static void refpush_ws_kick_one(struct refpush_conn *c, void *ctx)
+{
+    struct refpush_ws_walk *w = ctx;
+    if (c->state != REFPUSH_CONN_LIVE)
+        return;
+    w->acc += w->fraction;
+    if (w->acc < 1.0 - 1e-9)
+        return;
+    w->acc -= 1.0;
+    c->state = REFPUSH_CONN_KICKING;
+    lws_set_timer_usecs(c->wsi, 1);
+    w->n++;
+}
+
+size_t refpush_ws_kick(struct refpush_server *s, double fraction)
+{
+    struct refpush_ws_walk w = { .s = s, .fraction = fraction };
+    if (fraction > 0.0)
+        refpush_uidmap_each(&s->conns, refpush_ws_kick_one, &w);
+    return w.n;
+}

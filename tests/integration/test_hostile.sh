@@ -1,0 +1,145 @@
+# The agent against a deliberately misbehaving server (bin/hostile): one target
+# per misbehaviour, 4 connections each. Asserts from the database that every
+# connection ended with the failure class the protocol promises (enum ps_reason),
+# that the well-behaved /ok connections stayed up until the stop, that the run
+# passes (no thresholds) and that the sanitized agent and controller print no
+# sanitizer report. The full per-connection table is printed first, so a failing
+# run shows what the agent actually reported.
+source "$(dirname "$0")/lib.sh"
+need_agent
+HOSTILE=${HOSTILE_BIN:-$ROOT/bin/hostile}
+
+# start_hostile PORT: starts bin/hostile, sets HS to its PID and waits until it
+# listens. Not called as $(...): a subshell's PIDS+= and its child would be lost
+# to this shell (no cleanup, and `wait` in stop_pid fails with 127).
+start_hostile() {
+  "$HOSTILE" --port "$1" --verbose >"$T/hostile.out" 2>"$T/hostile.log" &
+  HS=$!
+  PIDS+=("$HS")
+  for _ in $(seq 100); do
+    grep -q "hostile listening on" "$T/hostile.out" 2>/dev/null && return
+    kill -0 "$HS" 2>/dev/null || { cat "$T/hostile.out" "$T/hostile.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "hostile did not start" >&2; return 1
+}
+
+# Behaviour k gets connections k, k+N, k+2N, k+3N (connection i -> target i mod N).
+BEHAVIOURS=(ok reject401 reject503 badaccept oversize badutf8 masked rstmidframe nohandshake
+            closenostatus close1011 badopcode)
+# The terminal event each behaviour must produce, as TYPE:REASON:AUX (a regex).
+declare -A EXPECT=(
+  [ok]='^closed:client_close:'
+  [reject401]='^failed:http_status:401$'
+  [reject503]='^failed:http_status:503$'
+  [badaccept]='^failed:(bad_accept|handshake):'
+  [oversize]='^(failed|closed):too_big:'
+  [badutf8]='^(failed|closed):(bad_utf8|protocol):'
+  [masked]='^(failed|closed):protocol:|^closed:client_close:'   # lws unmasks and accepts
+  [rstmidframe]='^(failed|closed):reset:'
+  [nohandshake]='^(failed|closed):timeout:'
+  [closenostatus]='^(failed|closed):no_status:'
+  [close1011]='^(failed|closed):server_close:1011$'
+  [badopcode]='^(failed|closed):protocol:'
+)
+# Behaviours whose handshake succeeds (a connected event first).
+declare -A UPGRADES=([ok]=1 [oversize]=1 [badutf8]=1 [masked]=1 [rstmidframe]=1
+                     [closenostatus]=1 [close1011]=1 [badopcode]=1)
+N=${#BEHAVIOURS[@]}
+TOTAL=$((4 * N))
+
+HP=$(free_port); CTL=$(free_port)
+start_hostile "$HP"
+fds_idle=$(ls "/proc/$HS/fd" | wc -l)
+DB=$T/hostile.db
+{
+  echo "name: it-hostile"
+  echo "targets:"
+  for b in "${BEHAVIOURS[@]}"; do
+    echo "  - {ws: \"ws://127.0.0.1:$HP/$b?uid={conn}\", push: \"http://127.0.0.1:$HP/push?uid={conn}\"}"
+  done
+  echo "agents: {expect: 1, wait: 20s}"
+  echo "connections: {total: $TOTAL}"
+  echo "heartbeat: {ws_ping: 1s, pong_timeout: 2s}"
+  echo "phases:"
+  # The ramp ends once nothing is connecting any more: after the handshake timeouts.
+  echo "  - ramp: {to: $TOTAL, rate: 200/s, timeout: 30s}"
+  echo "  - hold: 3s"
+} >"$T/plan.yaml"
+
+rc=0
+"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
+  --listen "tcp://127.0.0.1:$CTL" >"$T/run.out" 2>"$T/run.err" || rc=$?
+cat "$T/run.out"
+RUN=$(q "SELECT max(id) FROM runs")
+
+echo "== what the agent reported, per connection (behaviour: conn events)"
+for k in $(seq 0 $((N - 1))); do
+  b=${BEHAVIOURS[$k]}
+  for c in $k $((k + N)) $((k + 2 * N)) $((k + 3 * N)); do
+    echo "$b $c: $(q "SELECT group_concat(ev, ' ') FROM (SELECT CASE WHEN e.type IN (2,3)
+        THEN t.name || ':' || coalesce(r.name, e.val) || ':' || e.aux ELSE t.name END AS ev
+        FROM conn_events e JOIN event_types t ON t.type=e.type
+        LEFT JOIN reasons r ON r.reason=e.val
+        WHERE e.run_id=$RUN AND e.conn=$c ORDER BY e.ts_us)")"
+  done
+done
+
+failures=0
+check() { # check WHAT EXPECTED ACTUAL: like expect_eq but carries on, to list every failure
+  if [ "$2" != "$3" ]; then echo "FAIL: $1: expected $2, got $3" >&2; failures=$((failures + 1))
+  else echo "ok: $1 = $3"; fi
+}
+
+check "controller exit code" 0 "$rc"
+check "run status" pass "$(q "SELECT status FROM runs WHERE id=$RUN")"
+check "connections attempted" "$TOTAL" "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN")"
+HOLD_END=$(q "SELECT ended_us FROM phases WHERE run_id=$RUN AND kind='hold'")
+
+for k in $(seq 0 $((N - 1))); do
+  b=${BEHAVIOURS[$k]}
+  conns="$k,$((k + N)),$((k + 2 * N)),$((k + 3 * N))"
+  # every connection ends exactly once, with the expected class
+  matched=0
+  for c in ${conns//,/ }; do
+    ends=$(q "SELECT group_concat(t.name || ':' || coalesce(r.name, e.val) || ':' || e.aux, ' ')
+              FROM conn_events e JOIN event_types t ON t.type=e.type LEFT JOIN reasons r ON r.reason=e.val
+              WHERE e.run_id=$RUN AND e.conn=$c AND e.type IN (2,3)")
+    if [[ "$ends" != *" "* && "$ends" =~ ${EXPECT[$b]} ]]; then matched=$((matched + 1))
+    else echo "  /$b conn $c ended with '${ends:-nothing}', expected /${EXPECT[$b]}/" >&2; fi
+  done
+  check "/$b connections ending as /${EXPECT[$b]}/" 4 "$matched"
+  want_up=0; [ -n "${UPGRADES[$b]:-}" ] && want_up=4
+  check "/$b connections that completed the handshake" "$want_up" \
+    "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn IN ($conns)")"
+done
+
+# The control group stayed up through the hold and answered every ping.
+OK_CONNS="0,$N,$((2 * N)),$((3 * N))"
+check "/ok closes before the end of the hold" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN
+  AND conn IN ($OK_CONNS) AND type IN (2,3) AND ts_us < ${HOLD_END:-0}")"
+check "/ok missed pongs" 0 \
+  "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND conn IN ($OK_CONNS) AND type=5")"
+check "pongs received" yes "$(q "SELECT CASE WHEN max(pongs) > 0 THEN 'yes' ELSE 'no' END FROM samples
+  WHERE run_id=$RUN")"
+
+# No sanitizer report from the controller or the agent (the agent's stderr is the controller's).
+san=$(grep -cE "AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehaviorSanitizer" "$T/run.err" || true)
+check "sanitizer reports" 0 "$san"
+[ "$san" = 0 ] || head -60 "$T/run.err" >&2
+
+# The agent closed every socket: hostile is back to its idle descriptors.
+for _ in $(seq 50); do
+  [ "$(ls "/proc/$HS/fd" | wc -l)" -le "$fds_idle" ] && break
+  sleep 0.1
+done
+check "hostile sockets left open by the agent" 0 $(( $(ls "/proc/$HS/fd" | wc -l) - fds_idle ))
+hrc=0; stop_pid "$HS" || hrc=$?
+check "hostile exit status on SIGTERM" 0 "$hrc"
+
+if [ "$failures" -gt 0 ]; then
+  echo "== controller/agent stderr (tail)"; tail -20 "$T/run.err"
+  echo "$failures hostile-server assertions failed" >&2
+  exit 1
+fi
+echo "hostile test passed"
