@@ -1,0 +1,292 @@
+/* agent.h: the pushstorm agent's objects and how they own each other.
+ *
+ *   struct agent          one per process (main.c). Owns the control channel
+ *                         (ctl.c, runs on the main thread), the current
+ *                         assignment and the workers.
+ *   struct agent_worker   one per event loop / thread (worker.c). Owns a libuv
+ *                         loop, an lws context on it (foreign loop), and a slice
+ *                         of the connection table. Nothing in a worker is
+ *                         touched by another thread except through its mailbox
+ *                         (commands in), its outbox (event batches out) and its
+ *                         published per-second stats, each behind the worker's
+ *                         mutex.
+ *   struct agent_conn     one per WebSocket connection (conn.c), 64 bytes, in a
+ *                         contiguous array owned by the worker. lws's per-session
+ *                         user pointer points at it (ci.userdata), so lws
+ *                         allocates nothing of ours.
+ *
+ * Connection slots are dealt round robin over the workers: agent-local index i
+ * lives in worker i % T at slot i / T, and its global id is conn_first + i. A
+ * ramp "to N" therefore opens the lowest ids first on every worker at once. */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <uv.h>
+
+#include "ps_hist.h"
+#include "ps_proto.h"
+
+#define AGENT_TICK_MS          10      /* worker timer: ramp, pings, sweeps */
+#define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
+#define AGENT_RESEND_US        2000000 /* unacknowledged batches go again after this */
+#define AGENT_RETAIN_MAX       (64u << 20)
+#define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
+#define AGENT_FD_MARGIN        256     /* fds beyond the connections: nng, lws, stdio */
+
+/* ---------- one connection: 64 bytes ---------- */
+
+enum agent_conn_state {
+    AGENT_CONN_IDLE = 0,    /* never opened (beyond the ramp so far) */
+    AGENT_CONN_CONNECTING,
+    AGENT_CONN_OPEN,
+    AGENT_CONN_WAITING,     /* closed, reconnect due at due_us */
+    AGENT_CONN_DONE,        /* closed for good (no reconnect, attempts used, stopping) */
+};
+
+enum agent_conn_flag {
+    AGENT_CF_PING_OUT   = 1 << 0,  /* RFC 6455 ping sent, pong not yet seen */
+    AGENT_CF_HB_OUT     = 1 << 1,  /* app heartbeat sent, reply not yet seen */
+    AGENT_CF_WANT_PING  = 1 << 2,  /* send a ping at the next writeable */
+    AGENT_CF_WANT_HB    = 1 << 3,
+    AGENT_CF_WANT_CLOSE = 1 << 4,  /* close with close_code at the next writeable */
+    AGENT_CF_TEXT       = 1 << 5,  /* current message is text (validate UTF-8) */
+    AGENT_CF_HB_CAND    = 1 << 6,  /* current message may still be the heartbeat reply */
+};
+
+struct agent_conn {
+    struct lws *wsi;              /* NULL unless CONNECTING or OPEN */
+    struct ps_token_state tok;    /* token matcher inside the current message */
+    int64_t  mark_us;             /* CONNECTING: start (mono); WAITING: reconnect due (mono) */
+    uint32_t ping_sent;           /* worker-relative mono us, wraps; valid with PING_OUT */
+    uint32_t hb_sent;             /* same for the app heartbeat */
+    uint32_t msg_bytes;           /* bytes so far of the current message */
+    uint16_t close_code;          /* ours to send, or the server's */
+    uint16_t attempt;             /* reconnect attempts since the last success */
+    uint8_t  state;               /* enum agent_conn_state */
+    uint8_t  flags;               /* enum agent_conn_flag */
+    uint8_t  reason;              /* enum ps_reason for the close under way (0 = unknown yet) */
+    uint8_t  utf8;                /* UTF-8 validator state across fragments */
+};
+
+/* ---------- what the controller assigned (shared, read-only while a run is on) ---------- */
+
+struct agent_target {
+    char scheme_tls;              /* 1 = wss */
+    char host[256];               /* as written (for Host:) */
+    char addr[PS_IP_MAX];         /* numeric, resolved once */
+    int  port;
+};
+
+struct agent_assign {
+    struct ps_assign a;           /* as received */
+    uint32_t agent_id;
+    /* Targets whose URL has no {conn}/{agent} in the host part are resolved once
+     * here; per-connection paths are expanded at connect time. */
+    struct agent_target targets[PS_MAX_TARGETS];
+};
+
+/* ---------- per-worker statistics ---------- */
+
+struct agent_counters {
+    uint64_t opened, failed, closed, messages, foreign;
+    uint64_t pings, pongs, pong_missed, hb_sent, hb_missed, reconnects;
+};
+
+struct agent_second {
+    int64_t  second;              /* wall second these cover; 0 = none yet */
+    uint32_t connected, connecting;
+    struct agent_counters c;      /* cumulative */
+    uint32_t lag_max_us;
+    struct ps_hist rtt, hs, lat;  /* this second only */
+};
+
+/* ---------- one event batch on its way to the controller ---------- */
+
+struct agent_blob {
+    struct agent_blob *next;
+    uint64_t seq;
+    int64_t  sent_us;             /* mono; 0 = not sent yet */
+    size_t   len;
+    char     data[];
+};
+
+/* ---------- worker ---------- */
+
+enum agent_wcmd {
+    AGENT_W_NONE = 0,
+    AGENT_W_ASSIGN,
+    AGENT_W_RAMP,
+    AGENT_W_DISCONNECT,
+    AGENT_W_STOP,
+    AGENT_W_QUIT,
+};
+
+struct agent;
+
+struct agent_worker {
+    struct agent *agent;
+    uint32_t index;
+    pthread_t thread;
+    int started;
+
+    uv_loop_t loop;
+    uv_timer_t timer;
+    uv_async_t wake;
+    struct lws_context *ctx;
+    void *foreign_loops[1];
+    struct lws_protocols protocols[2];
+    unsigned char txbuf[LWS_PRE + PS_TEXT_MAX + 8];  /* pings and heartbeats are built here */
+    int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
+    int64_t next_tick_us;         /* when the timer should have fired (lag) */
+
+    /* connection slice */
+    struct agent_conn *conns;
+    uint32_t n_conns;             /* slots owned by this worker */
+    uint32_t open_to;             /* ramp target in slots */
+    uint32_t next_open;           /* next IDLE slot the ramp opens */
+    uint32_t opened_by_ramp;      /* slots the current ramp has opened */
+    double   ramp_rate;           /* per second, this worker's share */
+    int64_t  ramp_start_us;       /* mono */
+    uint32_t ramp_base;           /* next_open when the ramp started */
+    uint32_t inflight, max_inflight;
+    uint32_t n_open, n_waiting, n_live; /* live = CONNECTING + OPEN */
+    int      stopping;
+    int64_t  stop_started_us;
+    int      stopped;             /* all closed and flushed; published through mu */
+    int      quitting;
+    int      ready;               /* 1 = loop running, -1 = start failed (under mu) */
+
+    /* pending disconnect */
+    double   disc_fraction;
+    uint16_t disc_code;
+    int64_t  disc_at_us;          /* mono; 0 = none */
+
+    /* sweeps: ping and heartbeat cursors (absolute positions) */
+    uint64_t ping_pos, ping_check_pos, hb_pos, hb_check_pos;
+    int64_t  sweep_t0_us;
+    uint32_t reconnect_scan;      /* ticks since the last reconnect scan */
+    uint64_t rng;                 /* xorshift state for jitter */
+
+    /* stats being gathered this second */
+    struct agent_counters c;
+    struct agent_second cur;
+    int64_t cur_second;
+
+    /* event batch being filled */
+    struct ps_events batch;
+    int64_t batch_first_us;
+    uint64_t batch_seq;
+    msgpack_sbuffer sbuf;
+
+    /* shared with the control thread, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    enum agent_wcmd cmd;          /* command waiting for the worker */
+    struct ps_cmd cmd_arg;
+    uint32_t cmd_applied;         /* generation counters */
+    uint32_t cmd_posted;
+    char cmd_error[PS_REASON_MAX];
+    struct agent_blob *out_head, *out_tail;   /* finished batches */
+    struct agent_second published;
+    int stopped_pub;
+};
+
+/* ---------- the agent process ---------- */
+
+struct agent_opts {
+    const char *controller;       /* tcp://host:port of the controller's control socket */
+    char name[PS_NAME_MAX];
+    uint32_t threads;
+    uint32_t n_src;
+    char src_ips[PS_MAX_IPS][PS_IP_MAX];
+    int once, quiet;
+    uint32_t lag_threshold_us;
+};
+
+struct agent_retained {              /* per thread: batches sent, not yet acked */
+    struct agent_blob *head, *tail;
+    uint64_t last_seq;               /* last sequence handed to nng */
+};
+
+struct agent {
+    struct agent_opts opts;
+    int64_t clock_skew_us;           /* test builds only: added to the wall clock */
+    struct ps_hello hello;
+
+    /* control channel (main thread only) */
+    nng_socket req, push;
+    msgpack_sbuffer sbuf;
+    uint32_t agent_id;               /* 0 = not joined */
+    uint32_t run_id;
+    uint32_t cmd_done;
+    char cmd_error[PS_REASON_MAX];
+    int stop_done;                   /* the last STOP completed */
+    int64_t last_reply_us;
+    struct agent_retained retained[PS_MAX_THREADS];
+    size_t retained_bytes;
+    uint64_t overflow_batches;
+
+    /* clock sync: ring of (offset, delay) samples */
+    int64_t clk_offset[64], clk_delay[64];
+    uint32_t clk_n, clk_next;
+    int64_t offset_us, offset_err_us;   /* best estimate; read by workers (atomic) */
+
+    /* process CPU for the stats */
+    int64_t cpu_prev_us, cpu_prev_wall;
+    uint32_t cpu_pct_x100;
+
+    struct agent_assign assign;      /* written by ctl before ASSIGN is posted */
+    struct agent_worker *workers;
+    uint32_t n_workers;
+    volatile int quit;               /* set from the signal handler path in main */
+};
+
+/* clock.c */
+int64_t agent_clock_wall(const struct agent *ag);
+void    agent_clock_sample(struct agent *ag, int64_t t1, int64_t t2, int64_t t3, int64_t t4);
+int64_t agent_clock_offset(const struct agent *ag);
+
+/* preflight.c */
+int  agent_preflight_hello(struct agent *ag, char *err, size_t errlen);
+int  agent_preflight_assign(const struct agent *ag, const struct ps_assign *a, char *err,
+                            size_t errlen);
+int  agent_parse_ips(const char *spec, char ips[][PS_IP_MAX], uint32_t max, uint32_t *n,
+                     char *err, size_t errlen);
+
+/* target.c */
+int  agent_target_resolve(struct agent_target *t, const char *url_tpl, char *err, size_t errlen);
+int  agent_target_path(const char *url, char *path, size_t len);
+
+/* worker.c */
+int  agent_worker_init(struct agent_worker *w, struct agent *ag, uint32_t index);
+int  agent_worker_start(struct agent_worker *w);
+void agent_worker_post(struct agent_worker *w, enum agent_wcmd cmd, const struct ps_cmd *arg);
+int  agent_worker_wait(struct agent_worker *w, uint32_t timeout_ms, char *err, size_t errlen);
+void agent_worker_join(struct agent_worker *w);
+void agent_worker_close(struct agent_worker *w);
+void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, uint64_t val,
+                        uint32_t aux);
+uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot);
+uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound);
+
+/* conn.c */
+int  agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len);
+void agent_conn_open(struct agent_worker *w, uint32_t slot);
+void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uint16_t code);
+void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason);
+void agent_conn_ping(struct agent_worker *w, uint32_t slot);
+void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot);
+
+/* ctl.c */
+int  agent_ctl_start(struct agent *ag, char *err, size_t errlen);
+int  agent_ctl_run(struct agent *ag);
+void agent_ctl_close(struct agent *ag);
+
+#endif

@@ -1,0 +1,443 @@
+/* conn.c: one WebSocket connection's life, as lws reports it.
+ *
+ * A connection is a slot in its worker's array (struct agent_conn, 64 B). lws
+ * is given the slot as the session's user memory (ci.userdata), so every
+ * callback finds its slot without a lookup and lws allocates nothing of ours.
+ *
+ * Life: IDLE -> CONNECTING -> OPEN -> (WAITING -> CONNECTING ...) -> DONE.
+ * Every way a connection can end - an error before the upgrade, a handshake
+ * that never finishes, a close by either side, a reset, lws dropping a bad
+ * frame, our own kill - funnels into agent_conn_ended(), which runs once per
+ * attempt (guarded by the state), emits exactly one failed or closed event
+ * with a classified reason, and schedules the reconnect. The reason comes from
+ * what we saw first: our own decision to close (recorded in c->reason before
+ * closing), the server's Close frame (WS_PEER_INITIATED_CLOSE), or, failing
+ * both, the callback that ended it.
+ *
+ * Receiving: lws hands a message over in rx-buffer-sized pieces (128 B, see
+ * worker.c). Each piece goes through the token matcher (state in the slot, so a
+ * token split between pieces is still found), the UTF-8 checker for text
+ * messages, the size cap, and the heartbeat-reply comparison. Nothing is
+ * copied or allocated per message.
+ *
+ * Sending: pings, heartbeats and closes are requested with a flag and
+ * lws_callback_on_writable(); each writeable callback writes one frame, as
+ * lws requires, and asks again if more is pending. */
+#include "agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ps_time.h"
+#include "ps_tpl.h"
+#include "ps_utf8.h"
+
+static const lws_retry_bo_t agent_conn_no_retry;   /* all zero: no lws validity timer */
+
+static uint32_t agent_conn_now32(const struct agent_worker *w)
+{
+    return (uint32_t)(ps_time_mono_us() - w->t0_us);
+}
+
+static struct agent_worker *agent_conn_worker(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static void agent_conn_schedule(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (w->stopping || !a->reconnect_min_ms ||
+        (a->reconnect_attempts && c->attempt >= a->reconnect_attempts)) {
+        c->state = AGENT_CONN_DONE;
+        return;
+    }
+    /* exponential backoff, full-ish jitter: half the step plus a random half,
+     * so a server restart is not answered by every client at the same instant */
+    uint64_t step = (uint64_t)a->reconnect_min_ms << (c->attempt < 20 ? c->attempt : 20);
+    if (a->reconnect_max_ms && step > a->reconnect_max_ms)
+        step = a->reconnect_max_ms;
+    uint32_t delay_ms = (uint32_t)(step / 2 + agent_worker_rand(w, (uint32_t)(step / 2) + 1));
+    if (c->attempt < UINT16_MAX)
+        c->attempt++;
+    c->state = AGENT_CONN_WAITING;
+    c->mark_us = ps_time_mono_us() + (int64_t)delay_ms * 1000;
+    w->n_waiting++;
+    w->c.reconnects++;
+    agent_worker_event(w, slot, PS_EV_RECONNECT, c->attempt, delay_ms);
+}
+
+/* The one exit of a connection attempt. */
+static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state == AGENT_CONN_CONNECTING) {
+        uint8_t reason = c->reason ? c->reason : fallback;
+        w->inflight--;
+        w->n_live--;
+        w->c.failed++;
+        agent_worker_event(w, slot, PS_EV_FAILED, reason, aux);
+    } else if (c->state == AGENT_CONN_OPEN) {
+        uint8_t reason = c->reason ? c->reason : fallback;
+        w->n_open--;
+        w->n_live--;
+        w->c.closed++;
+        agent_worker_event(w, slot, PS_EV_CLOSED, reason, c->close_code);
+    } else {
+        return;
+    }
+    c->wsi = NULL;
+    c->flags = 0;
+    c->reason = 0;
+    c->close_code = 0;
+    agent_conn_schedule(w, slot);
+}
+
+/* lws 4.1.6 reports pre-upgrade failures as a string; map the ones it has. */
+static uint8_t agent_conn_classify_error(struct lws *wsi, const char *msg, uint32_t *aux)
+{
+    *aux = 0;
+    if (!msg)
+        return PS_REASON_OTHER;
+    if (strstr(msg, "unauthorized") || strstr(msg, "not 101")) {
+        *aux = wsi ? lws_http_client_http_response(wsi) : 0;
+        return PS_REASON_HTTP_STATUS;
+    }
+    if (strstr(msg, "Accept hash"))
+        return PS_REASON_BAD_ACCEPT;
+    if (strstr(msg, "refused") || strstr(msg, "connect failed") || strstr(msg, "conn fail"))
+        return PS_REASON_REFUSED;
+    if (strstr(msg, "timeout") || strstr(msg, "timed out"))
+        return PS_REASON_TIMEOUT;
+    if (!strncmp(msg, "HS:", 3))
+        return PS_REASON_HANDSHAKE;
+    return PS_REASON_OTHER;
+}
+
+struct agent_conn_rx {
+    struct agent_worker *w;
+    uint32_t slot;
+};
+
+static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
+{
+    struct agent_conn_rx *rx = ctx;
+    struct agent_worker *w = rx->w;
+    if (tok->run != w->agent->assign.a.run_id) {
+        w->c.foreign++;
+        agent_worker_event(w, rx->slot, PS_EV_FOREIGN, tok->msg, tok->run);
+        return;
+    }
+    w->c.messages++;
+    agent_worker_event(w, rx->slot, PS_EV_MESSAGE, tok->msg, tok->run);
+    /* the agent's own view of latency, for the live stats; the controller
+     * recomputes it per delivery from its send time and the event time */
+    int64_t lat = agent_clock_wall(w->agent) + agent_clock_offset(w->agent) - tok->t_send_us;
+    if (lat >= 0)
+        ps_hist_record(&w->cur.lat, (uint64_t)lat);
+}
+
+static int agent_conn_close_now(struct lws *wsi, struct agent_conn *c, uint8_t reason,
+                                uint16_t code)
+{
+    if (!c->reason)
+        c->reason = reason;
+    c->close_code = code;
+    lws_close_reason(wsi, code, NULL, 0);
+    return -1;
+}
+
+static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, struct agent_conn *c,
+                              uint32_t slot, const unsigned char *in, size_t len)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (lws_is_first_fragment(wsi)) {
+        c->msg_bytes = 0;
+        ps_token_reset(&c->tok);
+        c->utf8 = PS_UTF8_ACCEPT;
+        c->flags &= (uint8_t)~(AGENT_CF_TEXT | AGENT_CF_HB_CAND);
+        if (!lws_frame_is_binary(wsi))
+            c->flags |= AGENT_CF_TEXT;
+        if (a->hb_expect[0] && (c->flags & AGENT_CF_HB_OUT))
+            c->flags |= AGENT_CF_HB_CAND;
+    }
+    uint32_t before = c->msg_bytes;
+    c->msg_bytes += (uint32_t)len;
+    if (a->max_message &&
+        (uint64_t)c->msg_bytes + lws_remaining_packet_payload(wsi) > a->max_message)
+        return agent_conn_close_now(wsi, c, PS_REASON_TOO_BIG, 1009);
+    int final = lws_is_final_fragment(wsi);
+    if (c->flags & AGENT_CF_TEXT) {
+        c->utf8 = ps_utf8_step(c->utf8, in, len);
+        if (c->utf8 == PS_UTF8_REJECT || (final && c->utf8 != PS_UTF8_ACCEPT))
+            return agent_conn_close_now(wsi, c, PS_REASON_BAD_UTF8, 1007);
+    }
+    if (c->flags & AGENT_CF_HB_CAND) {
+        size_t elen = strlen(a->hb_expect);
+        if (before + len > elen || memcmp(a->hb_expect + before, in, len))
+            c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
+        else if (final && before + len == elen) {
+            c->flags &= (uint8_t)~(AGENT_CF_HB_CAND | AGENT_CF_HB_OUT);
+            return 0;
+        }
+    }
+    struct agent_conn_rx rx = {w, slot};
+    ps_token_scan(&c->tok, (const char *)in, len, agent_conn_on_token, &rx);
+    return 0;
+}
+
+static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct agent_conn *c)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->flags & AGENT_CF_WANT_CLOSE) {
+        lws_close_reason(wsi, c->close_code, NULL, 0);
+        return -1;
+    }
+    unsigned char *p = w->txbuf + LWS_PRE;
+    if (c->flags & AGENT_CF_WANT_PING) {
+        c->flags &= (uint8_t)~AGENT_CF_WANT_PING;
+        memcpy(p, "ps", 2);
+        if (lws_write(wsi, p, 2, LWS_WRITE_PING) < 0)
+            return -1;
+        c->ping_sent = agent_conn_now32(w);
+        c->flags |= AGENT_CF_PING_OUT;
+        w->c.pings++;
+    } else if (c->flags & AGENT_CF_WANT_HB) {
+        c->flags &= (uint8_t)~AGENT_CF_WANT_HB;
+        size_t n = strlen(a->hb_text);
+        memcpy(p, a->hb_text, n);
+        if (lws_write(wsi, p, n, LWS_WRITE_TEXT) < 0)
+            return -1;
+        c->hb_sent = agent_conn_now32(w);
+        if (a->hb_expect[0])
+            c->flags |= AGENT_CF_HB_OUT;
+        w->c.hb_sent++;
+    }
+    if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint32_t slot,
+                                  void *in, size_t len)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (!a->n_headers)
+        return 0;
+    unsigned char **p = in, *end = *p + len;
+    char conn[16], agent[16], target[16], value[PS_HDR_MAX * 2], name[PS_HDR_MAX + 1];
+    uint32_t id = agent_worker_conn_id(w, slot);
+    snprintf(conn, sizeof conn, "%u", id);
+    snprintf(agent, sizeof agent, "%u", w->agent->assign.agent_id);
+    snprintf(target, sizeof target, "%u", a->n_targets ? id % a->n_targets : 0);
+    const struct ps_tpl_var vars[] = {{"conn", conn}, {"agent", agent}, {"target", target}};
+    for (uint32_t i = 0; i < a->n_headers; i++) {
+        int n = ps_tpl_expand(value, sizeof value, a->headers[i].value, vars, 3);
+        if (n < 0)
+            return -1;
+        snprintf(name, sizeof name, "%s:", a->headers[i].name);
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)value, n, p, end))
+            return -1;
+    }
+    return 0;
+}
+
+int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len)
+{
+    struct agent_conn *c = user;
+    if (!c)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    struct agent_worker *w = agent_conn_worker(wsi);
+    if (!w || c < w->conns || c >= w->conns + w->n_conns)
+        return 0;
+    uint32_t slot = (uint32_t)(c - w->conns);
+    if (c->wsi && c->wsi != wsi)
+        return 0;   /* a previous attempt's wsi on its way out; the slot has moved on */
+
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        return agent_conn_add_headers(w, wsi, slot, in, len);
+
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+        if (c->state != AGENT_CONN_CONNECTING)
+            return -1;
+        int64_t hs = ps_time_mono_us() - c->mark_us;
+        c->state = AGENT_CONN_OPEN;
+        c->wsi = wsi;
+        c->attempt = 0;
+        c->flags = 0;
+        w->inflight--;
+        w->n_open++;
+        w->c.opened++;
+        ps_hist_record(&w->cur.hs, (uint64_t)hs);
+        const struct ps_assign *a = &w->agent->assign.a;
+        uint32_t id = agent_worker_conn_id(w, slot);
+        agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs,
+                           a->n_targets ? id % a->n_targets : 0);
+        if (w->stopping) {   /* came up while stopping: close it cleanly */
+            agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
+        }
+        return 0;
+    }
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        uint32_t aux;
+        uint8_t r = agent_conn_classify_error(wsi, in, &aux);
+        agent_conn_ended(w, slot, r, aux);
+        return 0;
+    }
+
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        /* the upgrade never completed: lws gave up waiting for the answer */
+        agent_conn_ended(w, slot, PS_REASON_TIMEOUT, 0);
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (c->state != AGENT_CONN_OPEN)
+            return 0;
+        return agent_conn_receive(w, wsi, c, slot, in, len);
+
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        if (c->flags & AGENT_CF_PING_OUT) {
+            c->flags &= (uint8_t)~AGENT_CF_PING_OUT;
+            ps_hist_record(&w->cur.rtt, agent_conn_now32(w) - c->ping_sent);
+            w->c.pongs++;
+        }
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (c->state != AGENT_CONN_OPEN)
+            return 0;
+        return agent_conn_writeable(w, wsi, c);
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (!c->reason) {
+            if (len >= 2) {
+                const unsigned char *b = in;
+                c->reason = PS_REASON_SERVER_CLOSE;
+                c->close_code = (uint16_t)(b[0] << 8 | b[1]);
+            } else {
+                c->reason = PS_REASON_NO_STATUS;
+            }
+        }
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        agent_conn_ended(w, slot, PS_REASON_RESET, 0);
+        return 0;
+
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* last word on this wsi: if nothing above ended the attempt, do it now */
+        if ((c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_OPEN) && c->wsi == wsi)
+            agent_conn_ended(w, slot, c->state == AGENT_CONN_OPEN ? PS_REASON_RESET
+                                                                  : PS_REASON_HANDSHAKE, 0);
+        return 0;
+
+    default:
+        return 0;
+    }
+}
+
+void agent_conn_open(struct agent_worker *w, uint32_t slot)
+{
+    struct agent *ag = w->agent;
+    const struct ps_assign *a = &ag->assign.a;
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state == AGENT_CONN_WAITING)
+        w->n_waiting--;
+    uint32_t id = agent_worker_conn_id(w, slot);
+    uint32_t ti = a->n_targets ? id % a->n_targets : 0;
+    const struct agent_target *t = &ag->assign.targets[ti];
+
+    char conn[16], agent[16], target[16], url[PS_URL_MAX * 2], path[PS_URL_MAX * 2];
+    snprintf(conn, sizeof conn, "%u", id);
+    snprintf(agent, sizeof agent, "%u", ag->assign.agent_id);
+    snprintf(target, sizeof target, "%u", ti);
+    const struct ps_tpl_var vars[] = {{"conn", conn}, {"agent", agent}, {"target", target}};
+
+    memset(&c->tok, 0, sizeof c->tok);
+    c->state = AGENT_CONN_CONNECTING;
+    c->mark_us = ps_time_mono_us();
+    c->flags = 0;
+    c->reason = 0;
+    c->close_code = 0;
+    c->wsi = NULL;
+    w->inflight++;
+    w->n_live++;
+
+    if (ps_tpl_expand(url, sizeof url, a->targets[ti], vars, 3) < 0 ||
+        agent_target_path(url, path, sizeof path)) {
+        agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
+        return;
+    }
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = w->ctx;
+    ci.address = t->addr;
+    ci.port = t->port;
+    ci.path = path;
+    ci.host = t->host;
+    ci.origin = t->host;
+    ci.ssl_connection = t->scheme_tls ? LCCSCF_USE_SSL : 0;
+    ci.protocol = a->subprotocol[0] ? a->subprotocol : NULL;
+    ci.local_protocol_name = w->protocols[0].name;
+    ci.userdata = c;
+    ci.pwsi = &c->wsi;
+    ci.retry_and_idle_policy = &agent_conn_no_retry;
+    ci.ietf_version_or_minus_one = -1;
+    if (ag->opts.n_src)
+        ci.iface = ag->opts.src_ips[(id - a->conn_first) % ag->opts.n_src];
+    struct lws *wsi = lws_client_connect_via_info(&ci);
+    if (!wsi && c->state == AGENT_CONN_CONNECTING) {
+        c->wsi = NULL;
+        agent_conn_ended(w, slot, PS_REASON_REFUSED, 0);
+    }
+}
+
+/* Clean, client-initiated close with a Close frame carrying code. */
+void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uint16_t code)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state == AGENT_CONN_CONNECTING) {
+        agent_conn_kill(w, slot, reason);
+        return;
+    }
+    if (c->state != AGENT_CONN_OPEN || !c->wsi || (c->flags & AGENT_CF_WANT_CLOSE))
+        return;
+    c->reason = reason;
+    c->close_code = code;
+    c->flags |= AGENT_CF_WANT_CLOSE;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Abandon without a Close frame (handshakes in flight, a stop past its grace). */
+void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if ((c->state != AGENT_CONN_CONNECTING && c->state != AGENT_CONN_OPEN) || !c->wsi)
+        return;
+    if (!c->reason)
+        c->reason = reason;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+void agent_conn_ping(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN || !c->wsi)
+        return;
+    c->flags |= AGENT_CF_WANT_PING;
+    lws_callback_on_writable(c->wsi);
+}
+
+void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN || !c->wsi)
+        return;
+    c->flags |= AGENT_CF_WANT_HB;
+    lws_callback_on_writable(c->wsi);
+}

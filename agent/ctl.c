@@ -1,0 +1,515 @@
+/* ctl.c: the agent's side of the control and data channels (main thread).
+ *
+ * The main thread is a small polling loop (10 ms) that never touches a
+ * connection: it says HELLO until a controller accepts it, then sends a TICK
+ * every 200 ms (at once after applying a command), applies the command a REPLY
+ * carries by handing it to every worker and waiting until each has applied
+ * it, and moves finished event batches from the workers' outboxes to the data
+ * socket.
+ *
+ * Reliable events over push/pull (which has no end-to-end acknowledgement):
+ * each batch keeps its per-thread sequence number and stays in `retained`
+ * until a REPLY acknowledges it; batches not acknowledged within 2 s are sent
+ * again. The controller stores only the next expected sequence, so resends and
+ * duplicates are harmless. Retention is capped (64 MiB); the oldest batches go
+ * first and are counted, never dropped silently.
+ *
+ * Losing the controller: if no REPLY comes for 30 s the agent stops its
+ * connections (a load generator nobody watches must not keep hammering a
+ * server) and says HELLO again, or exits with --once. */
+#include "agent.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "ps_time.h"
+
+#define CTL_TICK_US          200000
+#define CTL_HELLO_US         1000000
+#define CTL_LOST_US          30000000
+#define CTL_CMD_WAIT_MS      10000
+#define CTL_QUIT_GRACE_US    4000000
+
+/* tcp://host:7700 -> tcp://host:7701 */
+static int ctl_data_url(const char *control, char *out, size_t len)
+{
+    const char *colon = strrchr(control, ':');
+    if (!colon || colon[1] < '0' || colon[1] > '9')
+        return -1;
+    long port = strtol(colon + 1, NULL, 10);
+    if (port <= 0 || port >= 65535)
+        return -1;
+    int n = snprintf(out, len, "%.*s:%ld", (int)(colon - control), control, port + 1);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int agent_ctl_start(struct agent *ag, char *err, size_t errlen)
+{
+    char data_url[600];
+    int rc;
+    msgpack_sbuffer_init(&ag->sbuf);
+    if (ctl_data_url(ag->opts.controller, data_url, sizeof data_url)) {
+        snprintf(err, errlen, "--controller %s: want tcp://HOST:PORT", ag->opts.controller);
+        return -1;
+    }
+    if ((rc = nng_req0_open(&ag->req)) || (rc = nng_push0_open(&ag->push))) {
+        snprintf(err, errlen, "cannot open nng sockets: %s", nng_strerror(rc));
+        return -1;
+    }
+    nng_socket_set_ms(ag->req, NNG_OPT_SENDTIMEO, 1000);
+    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, 2000);
+    nng_socket_set_ms(ag->req, NNG_OPT_RECONNMINT, 100);
+    nng_socket_set_ms(ag->req, NNG_OPT_RECONNMAXT, 1000);
+    nng_socket_set_ms(ag->push, NNG_OPT_RECONNMINT, 100);
+    nng_socket_set_ms(ag->push, NNG_OPT_RECONNMAXT, 1000);
+    nng_socket_set_int(ag->push, NNG_OPT_SENDBUF, 256);
+    /* nonblocking dials keep retrying in the background: the controller may start later */
+    if ((rc = nng_dial(ag->req, ag->opts.controller, NULL, NNG_FLAG_NONBLOCK)) ||
+        (rc = nng_dial(ag->push, data_url, NULL, NNG_FLAG_NONBLOCK))) {
+        snprintf(err, errlen, "cannot dial %s: %s", ag->opts.controller, nng_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------- events: outboxes -> retained -> nng ---------- */
+
+static void ctl_free_retained(struct agent *ag)
+{
+    for (uint32_t t = 0; t < PS_MAX_THREADS; t++) {
+        for (struct agent_blob *b = ag->retained[t].head, *n; b; b = n) {
+            n = b->next;
+            free(b);
+        }
+        memset(&ag->retained[t], 0, sizeof ag->retained[t]);
+    }
+    ag->retained_bytes = 0;
+}
+
+static void ctl_pump(struct agent *ag)
+{
+    int64_t now = ps_time_mono_us();
+    for (uint32_t t = 0; t < ag->n_workers; t++) {
+        struct agent_worker *w = &ag->workers[t];
+        pthread_mutex_lock(&w->mu);
+        struct agent_blob *head = w->out_head, *tail = w->out_tail;
+        w->out_head = w->out_tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        if (!head)
+            continue;
+        struct agent_retained *r = &ag->retained[t];
+        if (r->tail)
+            r->tail->next = head;
+        else
+            r->head = head;
+        r->tail = tail;
+        for (struct agent_blob *b = head; b; b = b->next)
+            ag->retained_bytes += b->len;
+    }
+    for (uint32_t t = 0; t < ag->n_workers; t++) {
+        struct agent_retained *r = &ag->retained[t];
+        while (ag->retained_bytes > AGENT_RETAIN_MAX && r->head) {
+            struct agent_blob *b = r->head;
+            r->head = b->next;
+            if (!r->head)
+                r->tail = NULL;
+            ag->retained_bytes -= b->len;
+            ag->overflow_batches++;
+            free(b);
+        }
+        for (struct agent_blob *b = r->head; b; b = b->next) {
+            if (b->sent_us && now - b->sent_us < AGENT_RESEND_US)
+                continue;
+            if (nng_send(ag->push, b->data, b->len, NNG_FLAG_NONBLOCK) != 0)
+                break;   /* no pipe or buffer full: retry on the next pass */
+            b->sent_us = now;
+            if (b->seq > r->last_seq)
+                r->last_seq = b->seq;
+        }
+    }
+}
+
+static void ctl_ack(struct agent *ag, uint32_t thread, uint64_t acked)
+{
+    struct agent_retained *r = &ag->retained[thread];
+    while (r->head && r->head->seq <= acked) {
+        struct agent_blob *b = r->head;
+        r->head = b->next;
+        if (!r->head)
+            r->tail = NULL;
+        ag->retained_bytes -= b->len;
+        free(b);
+    }
+}
+
+/* ---------- stats ---------- */
+
+static void ctl_cpu(struct agent *ag)
+{
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f)
+        return;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return;
+    long hz = sysconf(_SC_CLK_TCK);
+    int64_t cpu = (int64_t)(ut + st) * 1000000 / (hz > 0 ? hz : 100);
+    int64_t now = ps_time_mono_us();
+    if (ag->cpu_prev_wall && now > ag->cpu_prev_wall)
+        ag->cpu_pct_x100 = (uint32_t)((cpu - ag->cpu_prev_us) * 10000 / (now - ag->cpu_prev_wall));
+    ag->cpu_prev_us = cpu;
+    ag->cpu_prev_wall = now;
+}
+
+static uint64_t ctl_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    unsigned long size, rss = 0;
+    if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second *tmp)
+{
+    memset(s, 0, sizeof *s);
+    struct ps_hist rtt, hs, lat;
+    ps_hist_init(&rtt);
+    ps_hist_init(&hs);
+    ps_hist_init(&lat);
+    for (uint32_t t = 0; t < ag->n_workers; t++) {
+        struct agent_worker *w = &ag->workers[t];
+        pthread_mutex_lock(&w->mu);
+        *tmp = w->published;
+        pthread_mutex_unlock(&w->mu);
+        if (!tmp->second)
+            continue;
+        if (tmp->second > s->second)
+            s->second = tmp->second;
+        s->connected += tmp->connected;
+        s->connecting += tmp->connecting;
+        s->opened += tmp->c.opened;
+        s->failed += tmp->c.failed;
+        s->closed += tmp->c.closed;
+        s->messages += tmp->c.messages;
+        s->pings += tmp->c.pings;
+        s->pongs += tmp->c.pongs;
+        s->pong_missed += tmp->c.pong_missed;
+        s->hb_sent += tmp->c.hb_sent;
+        s->hb_missed += tmp->c.hb_missed;
+        if (tmp->lag_max_us > s->lag_max_us)
+            s->lag_max_us = tmp->lag_max_us;
+        ps_hist_merge(&rtt, &tmp->rtt);
+        ps_hist_merge(&hs, &tmp->hs);
+        ps_hist_merge(&lat, &tmp->lat);
+    }
+    s->rtt_p50_us = (uint32_t)ps_hist_quantile(&rtt, 0.5);
+    s->rtt_p99_us = (uint32_t)ps_hist_quantile(&rtt, 0.99);
+    s->hs_p50_us = (uint32_t)ps_hist_quantile(&hs, 0.5);
+    s->hs_p99_us = (uint32_t)ps_hist_quantile(&hs, 0.99);
+    s->lat_p50_us = (uint32_t)ps_hist_quantile(&lat, 0.5);
+    s->lat_p99_us = (uint32_t)ps_hist_quantile(&lat, 0.99);
+    s->cpu_pct_x100 = ag->cpu_pct_x100;
+    s->rss_bytes = ctl_rss();
+    s->saturated = s->lag_max_us > ag->opts.lag_threshold_us;
+}
+
+/* ---------- commands ---------- */
+
+static int ctl_post_all(struct agent *ag, enum agent_wcmd cmd, const struct ps_cmd *arg)
+{
+    for (uint32_t t = 0; t < ag->n_workers; t++)
+        agent_worker_post(&ag->workers[t], cmd, arg);
+    int rc = 0;
+    for (uint32_t t = 0; t < ag->n_workers; t++) {
+        char err[PS_REASON_MAX];
+        if (agent_worker_wait(&ag->workers[t], CTL_CMD_WAIT_MS, err, sizeof err) && !rc) {
+            snprintf(ag->cmd_error, sizeof ag->cmd_error, "%s", err);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
+{
+    ag->cmd_error[0] = 0;
+    switch (cmd->kind) {
+    case PS_CMD_ASSIGN: {
+        const struct ps_assign *a = &cmd->u.assign;
+        if (agent_preflight_assign(ag, a, ag->cmd_error, sizeof ag->cmd_error))
+            break;
+        if (!a->n_targets) {
+            snprintf(ag->cmd_error, sizeof ag->cmd_error, "assignment has no targets");
+            break;
+        }
+        struct agent_target targets[PS_MAX_TARGETS];
+        uint32_t i;
+        for (i = 0; i < a->n_targets; i++)
+            if (agent_target_resolve(&targets[i], a->targets[i], ag->cmd_error,
+                                     sizeof ag->cmd_error))
+                break;
+        if (i < a->n_targets)
+            break;
+        /* workers are idle between runs (STOP came first), so the shared
+         * assignment can be replaced before they are told */
+        ag->assign.a = *a;
+        ag->assign.agent_id = ag->agent_id;
+        memcpy(ag->assign.targets, targets, sizeof targets);
+        ag->run_id = a->run_id;
+        ctl_free_retained(ag);
+        ag->stop_done = 0;
+        ctl_post_all(ag, AGENT_W_ASSIGN, cmd);
+        if (!ag->opts.quiet && !ag->cmd_error[0])
+            printf("assigned run %u: connections %u..%u over %u thread(s)\n", a->run_id,
+                   a->conn_first, a->conn_first + a->conn_count - 1, ag->n_workers);
+        break;
+    }
+    case PS_CMD_RAMP:
+        ctl_post_all(ag, AGENT_W_RAMP, cmd);
+        break;
+    case PS_CMD_DISCONNECT:
+        ctl_post_all(ag, AGENT_W_DISCONNECT, cmd);
+        break;
+    case PS_CMD_STOP:
+        ctl_post_all(ag, AGENT_W_STOP, cmd);
+        ag->stop_done = 1;
+        break;
+    default:
+        snprintf(ag->cmd_error, sizeof ag->cmd_error, "unknown command kind %u", cmd->kind);
+        break;
+    }
+    ag->cmd_done = cmd->id;
+    if (ag->cmd_error[0])
+        fprintf(stderr, "pushstorm-agent: refused command %u: %s\n", cmd->id, ag->cmd_error);
+}
+
+/* ---------- control round trips ---------- */
+
+/* Sends the encoded request in ag->sbuf; returns the reply (caller frees) or NULL. */
+static nng_msg *ctl_rpc(struct agent *ag)
+{
+    if (nng_send(ag->req, ag->sbuf.data, ag->sbuf.size, 0) != 0)
+        return NULL;
+    nng_msg *m;
+    if (nng_recvmsg(ag->req, &m, 0) != 0)
+        return NULL;
+    return m;
+}
+
+static void ctl_hello(struct agent *ag, char *last_reason, size_t rlen)
+{
+    ag->hello.t_send = agent_clock_wall(ag);
+    int64_t t1 = ag->hello.t_send;
+    msgpack_sbuffer_clear(&ag->sbuf);
+    ps_proto_encode_hello(&ag->sbuf, &ag->hello);
+    nng_msg *m = ctl_rpc(ag);
+    if (!m)
+        return;
+    int64_t t4 = agent_clock_wall(ag);
+    struct ps_welcome w;
+    char err[160];
+    if (ps_proto_decode_welcome(nng_msg_body(m), nng_msg_len(m), &w, err, sizeof err) != 0) {
+        snprintf(w.reason, sizeof w.reason, "bad welcome: %.140s", err);
+        w.agent_id = 0;
+    }
+    nng_msg_free(m);
+    ag->last_reply_us = ps_time_mono_us();
+    if (!w.agent_id) {
+        if (strcmp(last_reason, w.reason)) {
+            fprintf(stderr, "pushstorm-agent: controller refused: %s (retrying every second)\n",
+                    w.reason);
+            snprintf(last_reason, rlen, "%s", w.reason);
+        }
+        return;
+    }
+    last_reason[0] = 0;
+    agent_clock_sample(ag, t1, w.t_recv, w.t_send, t4);
+    ag->agent_id = w.agent_id;
+    ag->cmd_done = 0;
+    ag->cmd_error[0] = 0;
+    if (!ag->opts.quiet)
+        printf("joined %s as agent %u\n", ag->opts.controller, ag->agent_id);
+    fflush(stdout);
+}
+
+static int ctl_all_stopped(struct agent *ag)
+{
+    if (!ag->stop_done)
+        return 0;
+    for (uint32_t t = 0; t < ag->n_workers; t++) {
+        struct agent_worker *w = &ag->workers[t];
+        pthread_mutex_lock(&w->mu);
+        int s = w->stopped_pub && !w->out_head;
+        pthread_mutex_unlock(&w->mu);
+        if (!s)
+            return 0;
+        for (struct agent_blob *b = ag->retained[t].head; b; b = b->next)
+            if (!b->sent_us)
+                return 0;
+    }
+    return 1;
+}
+
+/* One TICK/REPLY. Returns 1 if a command was applied (tick again at once),
+ * 0 otherwise, -1 if there was no answer. *finished is set when, with --once,
+ * the run is over for this agent. */
+static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tmp, int *finished)
+{
+    memset(t, 0, sizeof *t);
+    t->agent_id = ag->agent_id;
+    t->offset_us = agent_clock_offset(ag);
+    t->offset_err_us = ag->offset_err_us;
+    t->cmd_done = ag->cmd_done;
+    snprintf(t->cmd_error, sizeof t->cmd_error, "%s", ag->cmd_error);
+    t->n_threads = ag->n_workers;
+    for (uint32_t i = 0; i < ag->n_workers; i++)
+        t->batch_seq[i] = ag->retained[i].last_seq;
+    t->stopped = ctl_all_stopped(ag);
+    ctl_stats(ag, &t->stats, tmp);
+    t->t_send = agent_clock_wall(ag);
+    msgpack_sbuffer_clear(&ag->sbuf);
+    ps_proto_encode_tick(&ag->sbuf, t);
+    nng_msg *m = ctl_rpc(ag);
+    if (!m)
+        return -1;
+    int64_t t4 = agent_clock_wall(ag);
+    struct ps_reply rep;
+    char err[160];
+    uint32_t type = 0;
+    if (ps_proto_peek_type(nng_msg_body(m), nng_msg_len(m), &type, err, sizeof err) ||
+        type != PS_MSG_REPLY ||
+        ps_proto_decode_reply(nng_msg_body(m), nng_msg_len(m), &rep, err, sizeof err)) {
+        nng_msg_free(m);
+        fprintf(stderr, "pushstorm-agent: unexpected answer to a tick; saying hello again\n");
+        ag->agent_id = 0;
+        return -1;
+    }
+    nng_msg_free(m);
+    ag->last_reply_us = ps_time_mono_us();
+    agent_clock_sample(ag, t->t_send, rep.t_recv, rep.t_send, t4);
+    if (rep.unknown_agent) {
+        /* the controller finished the run or restarted */
+        if (ag->run_id && !ag->opts.quiet)
+            printf("run %u is over for this agent\n", ag->run_id);
+        if (!ag->stop_done && ag->run_id) {
+            ctl_post_all(ag, AGENT_W_STOP, NULL);
+            ag->stop_done = 1;
+        }
+        if (ag->opts.once && ag->run_id)
+            *finished = 1;
+        ag->agent_id = 0;
+        return 0;
+    }
+    for (uint32_t i = 0; i < rep.n_acks && i < ag->n_workers; i++)
+        ctl_ack(ag, i, rep.acked_seq[i]);
+    if (t->stopped && ag->opts.once && !ag->retained_bytes) {
+        int acked = 1;
+        for (uint32_t i = 0; i < ag->n_workers; i++)
+            acked &= !ag->retained[i].head;
+        if (acked)
+            *finished = 1;
+    }
+    if (rep.cmd.id && rep.cmd.id == ag->cmd_done + 1) {
+        ctl_apply(ag, &rep.cmd);
+        return 1;
+    }
+    return 0;
+}
+
+static int ctl_signalled(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    struct timespec zero = {0, 0};
+    return sigtimedwait(&set, NULL, &zero) > 0;
+}
+
+int agent_ctl_run(struct agent *ag)
+{
+    struct ps_tick *tick = malloc(sizeof *tick);
+    struct agent_second *tmp = malloc(sizeof *tmp);
+    if (!tick || !tmp) {
+        free(tick);
+        free(tmp);
+        fprintf(stderr, "pushstorm-agent: out of memory\n");
+        return 1;
+    }
+    char last_reason[PS_REASON_MAX] = "";
+    int64_t next_hello = 0, next_tick = 0, next_cpu = 0, quit_deadline = 0;
+    int tick_now = 0, finished = 0;
+    ag->last_reply_us = ps_time_mono_us();
+    while (!finished) {
+        int64_t now = ps_time_mono_us();
+        if (!quit_deadline && ctl_signalled()) {
+            if (!ag->opts.quiet)
+                printf("signal: closing connections and flushing events\n");
+            quit_deadline = now + CTL_QUIT_GRACE_US;
+            if (ag->run_id && !ag->stop_done) {
+                ctl_post_all(ag, AGENT_W_STOP, NULL);
+                ag->stop_done = 1;
+            }
+        }
+        if (quit_deadline && (now > quit_deadline || !ag->agent_id ||
+                              (ctl_all_stopped(ag) && !ag->retained_bytes)))
+            break;
+        if (now >= next_cpu) {
+            ctl_cpu(ag);
+            next_cpu = now + 1000000;
+        }
+        ctl_pump(ag);
+        if (!ag->agent_id) {
+            if (now >= next_hello) {
+                next_hello = now + CTL_HELLO_US;
+                ctl_hello(ag, last_reason, sizeof last_reason);
+                tick_now = ag->agent_id != 0;
+            }
+        } else if (tick_now || now >= next_tick) {
+            next_tick = now + CTL_TICK_US;
+            int rc = ctl_tick(ag, tick, tmp, &finished);
+            tick_now = rc == 1;
+            if (rc < 0 && ag->agent_id && now - ag->last_reply_us > CTL_LOST_US) {
+                fprintf(stderr, "pushstorm-agent: no answer from the controller for %ds; "
+                                "stopping connections\n", CTL_LOST_US / 1000000);
+                if (ag->run_id && !ag->stop_done) {
+                    ctl_post_all(ag, AGENT_W_STOP, NULL);
+                    ag->stop_done = 1;
+                }
+                ag->agent_id = 0;
+                if (ag->opts.once)
+                    finished = 1;
+            }
+        }
+        if (!tick_now)
+            nng_msleep(10);
+    }
+    free(tick);
+    free(tmp);
+    return 0;
+}
+
+void agent_ctl_close(struct agent *ag)
+{
+    nng_close(ag->req);
+    nng_close(ag->push);
+    ctl_free_retained(ag);
+    msgpack_sbuffer_destroy(&ag->sbuf);
+}

@@ -1,0 +1,605 @@
+/* worker.c: one thread, one libuv loop, one lws context, a slice of connections.
+ *
+ * Life cycle (wrk-style: the worker owns everything it touches):
+ *   init   memory only (mutex, buffers).
+ *   start  spawns the thread, which creates its loop and an lws context on it
+ *          (foreign loop), a 10 ms timer and a wake-up async, then reports
+ *          ready or failed to start() through the condition variable.
+ *   post   the control thread hands over one command at a time (mailbox under
+ *          the mutex + uv_async_send); the worker applies it on its loop and
+ *          bumps cmd_applied, which agent_worker_wait() waits for.
+ *   join   after a QUIT command: lws_context_destroy() starts lws's teardown,
+ *          the loop runs until every handle is closed, a second
+ *          lws_context_destroy() frees the context (the order the lws
+ *          maintainers give for foreign loops), then the thread exits.
+ *   close  frees the connection table and buffers.
+ *
+ * The 10 ms timer does all periodic work, each part costing in proportion to
+ * what is due rather than to the number of connections:
+ *   - ramp: opens connections so that, `t` after the ramp's start, rate * t are
+ *     open or in flight, never more than max_inflight handshakes at once;
+ *   - ping and heartbeat sweeps: a cursor walks the slots so that each is
+ *     visited once per interval, spreading 50,000 pings evenly instead of in a
+ *     burst; a second cursor trails it by the timeout and checks the answer;
+ *   - reconnects whose backoff is over (scanned every 50 ms, only while some
+ *     are waiting);
+ *   - a scheduled client-side disconnect, the stop grace, event batch flushes,
+ *     and the per-second statistics handed to the control thread.
+ * It also measures its own lateness: that is the event-loop lag reported to the
+ * controller, and the sign that this agent is saturated. */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_time.h"
+
+uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot)
+{
+    return w->agent->assign.a.conn_first + slot * w->agent->n_workers + w->index;
+}
+
+uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound)
+{
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w->rng = x;
+    return bound ? (uint32_t)(x % bound) : 0;
+}
+
+/* Slots of this worker below agent-local index n (slots are dealt round robin). */
+static uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n)
+{
+    uint32_t t = w->agent->n_workers;
+    return n > w->index ? (n - w->index - 1) / t + 1 : 0;
+}
+
+/* A controller wall-clock instant as this worker's monotonic time. */
+static int64_t agent_worker_mono_at(const struct agent_worker *w, int64_t controller_wall)
+{
+    if (!controller_wall)
+        return ps_time_mono_us();
+    int64_t local_wall = controller_wall - agent_clock_offset(w->agent);
+    return ps_time_mono_us() + (local_wall - agent_clock_wall(w->agent));
+}
+
+/* ---------- events out ---------- */
+
+static void agent_worker_flush(struct agent_worker *w)
+{
+    if (!w->batch.n)
+        return;
+    w->batch.agent_id = w->agent->assign.agent_id;
+    w->batch.thread = w->index;
+    w->batch.run_id = w->agent->assign.a.run_id;
+    w->batch.seq = ++w->batch_seq;
+    msgpack_sbuffer_clear(&w->sbuf);
+    if (ps_proto_encode_events(&w->sbuf, &w->batch) == 0) {
+        struct agent_blob *b = malloc(sizeof *b + w->sbuf.size);
+        if (b) {
+            b->next = NULL;
+            b->seq = w->batch.seq;
+            b->sent_us = 0;
+            b->len = w->sbuf.size;
+            memcpy(b->data, w->sbuf.data, w->sbuf.size);
+            pthread_mutex_lock(&w->mu);
+            if (w->out_tail)
+                w->out_tail->next = b;
+            else
+                w->out_head = b;
+            w->out_tail = b;
+            pthread_mutex_unlock(&w->mu);
+        } else {
+            w->batch_seq--;   /* keep the sequence contiguous; events retried next flush */
+            return;
+        }
+    }
+    w->batch.n = 0;
+}
+
+void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, uint64_t val,
+                        uint32_t aux)
+{
+    if (w->quitting)
+        return;
+    if (w->batch.n == PS_EVENTS_MAX) {
+        agent_worker_flush(w);
+        if (w->batch.n == PS_EVENTS_MAX)
+            return;   /* out of memory: the stats still count it */
+    }
+    if (!w->batch.n)
+        w->batch_first_us = ps_time_mono_us();
+    struct ps_event *e = &w->batch.ev[w->batch.n++];
+    e->conn = agent_worker_conn_id(w, slot);
+    e->type = type;
+    e->ts = agent_clock_wall(w->agent);
+    e->val = val;
+    e->aux = aux;
+    if (w->batch.n == PS_EVENTS_MAX)
+        agent_worker_flush(w);
+}
+
+/* ---------- periodic work ---------- */
+
+static void agent_worker_ramp(struct agent_worker *w, int64_t now)
+{
+    if (w->stopping || w->next_open >= w->open_to || now < w->ramp_start_us)
+        return;
+    uint64_t due = w->ramp_base + 1 + (uint64_t)(w->ramp_rate * (double)(now - w->ramp_start_us) / 1e6);
+    if (due > w->open_to)
+        due = w->open_to;
+    while (w->next_open < due && w->inflight < w->max_inflight) {
+        uint32_t slot = w->next_open++;
+        if (w->conns[slot].state == AGENT_CONN_IDLE)
+            agent_conn_open(w, slot);
+    }
+}
+
+static void agent_worker_reconnects(struct agent_worker *w, int64_t now)
+{
+    if (!w->n_waiting || w->stopping || ++w->reconnect_scan < 5)
+        return;
+    w->reconnect_scan = 0;
+    for (uint32_t i = 0; i < w->n_conns && w->inflight < w->max_inflight; i++) {
+        struct agent_conn *c = &w->conns[i];
+        if (c->state == AGENT_CONN_WAITING && c->mark_us <= now)
+            agent_conn_open(w, i);
+    }
+}
+
+static void agent_worker_disconnect(struct agent_worker *w, int64_t now)
+{
+    if (!w->disc_at_us || now < w->disc_at_us)
+        return;
+    w->disc_at_us = 0;
+    double acc = 0.5;   /* centred: fraction 0.5 closes every other one */
+    for (uint32_t i = 0; i < w->n_conns; i++) {
+        if (w->conns[i].state != AGENT_CONN_OPEN)
+            continue;
+        acc += w->disc_fraction;
+        if (acc >= 1.0) {
+            acc -= 1.0;
+            agent_conn_close(w, i, PS_REASON_CLIENT_CLOSE, w->disc_code);
+        }
+    }
+}
+
+/* Visits slots [*pos, target) modulo n, at most one lap per call. */
+static void agent_worker_sweep(struct agent_worker *w, uint64_t *pos, int64_t since_t0,
+                               uint32_t interval_ms, void (*visit)(struct agent_worker *, uint32_t))
+{
+    if (since_t0 < 0 || !w->n_conns)
+        return;
+    uint64_t target = (uint64_t)since_t0 * w->n_conns / ((uint64_t)interval_ms * 1000);
+    if (target > *pos + w->n_conns)
+        *pos = target - w->n_conns;
+    for (; *pos < target; (*pos)++)
+        visit(w, (uint32_t)(*pos % w->n_conns));
+}
+
+static void agent_worker_pong_missed(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    uint32_t ms = ((uint32_t)(ps_time_mono_us() - w->t0_us) - c->ping_sent) / 1000;
+    c->flags &= (uint8_t)~AGENT_CF_PING_OUT;
+    w->c.pong_missed++;
+    agent_worker_event(w, slot, PS_EV_PONG_MISSED, ms, 0);
+    agent_conn_close(w, slot, PS_REASON_PONG_TIMEOUT, 1001);
+}
+
+static void agent_worker_hb_missed(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    uint32_t ms = ((uint32_t)(ps_time_mono_us() - w->t0_us) - c->hb_sent) / 1000;
+    c->flags &= (uint8_t)~AGENT_CF_HB_OUT;
+    w->c.hb_missed++;
+    agent_worker_event(w, slot, PS_EV_HB_MISSED, ms, 0);
+    agent_conn_close(w, slot, PS_REASON_HB_TIMEOUT, 1001);
+}
+
+static uint32_t agent_worker_since(const struct agent_worker *w, uint32_t then)
+{
+    return ((uint32_t)(ps_time_mono_us() - w->t0_us) - then) / 1000;
+}
+
+static void agent_worker_visit_ping(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN)
+        return;
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->flags & AGENT_CF_PING_OUT) {
+        if (a->pong_timeout_ms && agent_worker_since(w, c->ping_sent) >= a->pong_timeout_ms)
+            agent_worker_pong_missed(w, slot);
+        return;   /* one ping outstanding at a time */
+    }
+    agent_conn_ping(w, slot);
+}
+
+static void agent_worker_check_pong(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->state == AGENT_CONN_OPEN && (c->flags & AGENT_CF_PING_OUT) &&
+        agent_worker_since(w, c->ping_sent) >= a->pong_timeout_ms)
+        agent_worker_pong_missed(w, slot);
+}
+
+static void agent_worker_visit_hb(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN)
+        return;
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->flags & AGENT_CF_HB_OUT) {
+        if (a->hb_timeout_ms && agent_worker_since(w, c->hb_sent) >= a->hb_timeout_ms)
+            agent_worker_hb_missed(w, slot);
+        return;
+    }
+    agent_conn_heartbeat(w, slot);
+}
+
+static void agent_worker_check_hb(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->state == AGENT_CONN_OPEN && (c->flags & AGENT_CF_HB_OUT) &&
+        agent_worker_since(w, c->hb_sent) >= a->hb_timeout_ms)
+        agent_worker_hb_missed(w, slot);
+}
+
+static void agent_worker_heartbeats(struct agent_worker *w, int64_t now)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (w->stopping || !w->conns)
+        return;
+    int64_t since = now - w->sweep_t0_us;
+    if (a->ws_ping_ms) {
+        agent_worker_sweep(w, &w->ping_pos, since, a->ws_ping_ms, agent_worker_visit_ping);
+        if (a->pong_timeout_ms && a->pong_timeout_ms < a->ws_ping_ms)
+            agent_worker_sweep(w, &w->ping_check_pos, since - (int64_t)a->pong_timeout_ms * 1000,
+                               a->ws_ping_ms, agent_worker_check_pong);
+    }
+    if (a->hb_text[0] && a->hb_interval_ms) {
+        agent_worker_sweep(w, &w->hb_pos, since, a->hb_interval_ms, agent_worker_visit_hb);
+        if (a->hb_expect[0] && a->hb_timeout_ms && a->hb_timeout_ms < a->hb_interval_ms)
+            agent_worker_sweep(w, &w->hb_check_pos, since - (int64_t)a->hb_timeout_ms * 1000,
+                               a->hb_interval_ms, agent_worker_check_hb);
+    }
+}
+
+static void agent_worker_stop_step(struct agent_worker *w, int64_t now)
+{
+    if (!w->stopping || w->stopped)
+        return;
+    if (w->n_live && now - w->stop_started_us > AGENT_STOP_GRACE_US) {
+        for (uint32_t i = 0; i < w->n_conns; i++)
+            agent_conn_kill(w, i, PS_REASON_CLIENT_CLOSE);
+        w->stop_started_us = now;   /* kills are async; give them another round */
+    }
+    if (w->n_live)
+        return;
+    agent_worker_flush(w);
+    w->stopped = 1;
+    pthread_mutex_lock(&w->mu);
+    w->stopped_pub = 1;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void agent_worker_second(struct agent_worker *w)
+{
+    int64_t sec = agent_clock_wall(w->agent) / 1000000;
+    if (sec == w->cur_second)
+        return;
+    if (w->cur_second) {
+        w->cur.second = w->cur_second;
+        w->cur.connected = w->n_open;
+        w->cur.connecting = w->inflight;
+        w->cur.c = w->c;
+        pthread_mutex_lock(&w->mu);
+        w->published = w->cur;
+        pthread_mutex_unlock(&w->mu);
+    }
+    ps_hist_init(&w->cur.rtt);
+    ps_hist_init(&w->cur.hs);
+    ps_hist_init(&w->cur.lat);
+    w->cur.lag_max_us = 0;
+    w->cur_second = sec;
+}
+
+static void agent_worker_on_timer(uv_timer_t *t)
+{
+    struct agent_worker *w = t->data;
+    int64_t now = ps_time_mono_us();
+    if (w->next_tick_us && now > w->next_tick_us) {
+        uint32_t lag = (uint32_t)(now - w->next_tick_us);
+        if (lag > w->cur.lag_max_us)
+            w->cur.lag_max_us = lag;
+    }
+    w->next_tick_us = now + AGENT_TICK_MS * 1000;
+    if (w->conns) {
+        agent_worker_ramp(w, now);
+        agent_worker_reconnects(w, now);
+        agent_worker_disconnect(w, now);
+        agent_worker_heartbeats(w, now);
+        agent_worker_stop_step(w, now);
+    }
+    if (w->batch.n && now - w->batch_first_us >= AGENT_BATCH_FLUSH_US)
+        agent_worker_flush(w);
+    agent_worker_second(w);
+}
+
+/* ---------- commands ---------- */
+
+static int agent_worker_assign(struct agent_worker *w, char *err, size_t errlen)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (w->n_live) {
+        snprintf(err, errlen, "thread %u still has %u connections from the previous run", w->index,
+                 w->n_live);
+        return -1;
+    }
+    free(w->conns);
+    w->conns = NULL;
+    w->n_conns = agent_worker_slots_below(w, a->conn_count);
+    if (w->n_conns) {
+        w->conns = calloc(w->n_conns, sizeof *w->conns);
+        if (!w->conns) {
+            snprintf(err, errlen, "out of memory for %u connections", w->n_conns);
+            w->n_conns = 0;
+            return -1;
+        }
+    }
+    uint32_t t = w->agent->n_workers;
+    w->max_inflight = a->max_inflight / t ? a->max_inflight / t : 1;
+    w->open_to = w->next_open = w->ramp_base = 0;
+    w->n_open = w->n_waiting = w->n_live = w->inflight = 0;
+    w->stopping = w->stopped = 0;
+    w->disc_at_us = 0;
+    memset(&w->c, 0, sizeof w->c);
+    w->batch.n = 0;
+    w->batch_seq = 0;
+    /* each worker starts its sweeps at a random phase so workers do not ping in step */
+    w->sweep_t0_us = ps_time_mono_us() + agent_worker_rand(w, 1000000);
+    w->ping_pos = w->ping_check_pos = w->hb_pos = w->hb_check_pos = 0;
+    pthread_mutex_lock(&w->mu);
+    w->stopped_pub = 0;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+static void agent_worker_stop(struct agent_worker *w)
+{
+    if (w->stopping)
+        return;
+    w->stopping = 1;
+    w->stop_started_us = ps_time_mono_us();
+    for (uint32_t i = 0; i < w->n_conns; i++) {
+        struct agent_conn *c = &w->conns[i];
+        if (c->state == AGENT_CONN_WAITING) {
+            c->state = AGENT_CONN_DONE;
+            w->n_waiting--;
+        } else if (c->state == AGENT_CONN_OPEN) {
+            agent_conn_close(w, i, PS_REASON_CLIENT_CLOSE, 1000);
+        } else if (c->state == AGENT_CONN_CONNECTING) {
+            agent_conn_kill(w, i, PS_REASON_CLIENT_CLOSE);
+        }
+    }
+}
+
+static void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd,
+                               const struct ps_cmd *arg, char *err, size_t errlen)
+{
+    err[0] = 0;
+    switch (cmd) {
+    case AGENT_W_ASSIGN:
+        agent_worker_assign(w, err, errlen);
+        break;
+    case AGENT_W_RAMP: {
+        uint32_t to = agent_worker_slots_below(w, arg->u.ramp.to);
+        w->open_to = to < w->n_conns ? to : w->n_conns;
+        w->ramp_rate = arg->u.ramp.rate / w->agent->n_workers;
+        w->ramp_start_us = agent_worker_mono_at(w, arg->u.ramp.start_at);
+        w->ramp_base = w->next_open;
+        break;
+    }
+    case AGENT_W_DISCONNECT:
+        w->disc_fraction = arg->u.disconnect.fraction;
+        w->disc_code = (uint16_t)(arg->u.disconnect.close_code ? arg->u.disconnect.close_code : 1000);
+        w->disc_at_us = agent_worker_mono_at(w, arg->u.disconnect.start_at);
+        if (w->disc_at_us <= 0)
+            w->disc_at_us = 1;
+        break;
+    case AGENT_W_STOP:
+        agent_worker_stop(w);
+        break;
+    case AGENT_W_QUIT:
+        w->quitting = 1;
+        uv_timer_stop(&w->timer);
+        uv_close((uv_handle_t *)&w->timer, NULL);
+        uv_close((uv_handle_t *)&w->wake, NULL);
+        /* first destroy: lws closes its connections and handles on this loop */
+        lws_context_destroy(w->ctx);
+        break;
+    case AGENT_W_NONE:
+        break;
+    }
+}
+
+static void agent_worker_on_wake(uv_async_t *h)
+{
+    struct agent_worker *w = h->data;
+    pthread_mutex_lock(&w->mu);
+    enum agent_wcmd cmd = w->cmd;
+    struct ps_cmd *argp = &w->cmd_arg;
+    w->cmd = AGENT_W_NONE;
+    pthread_mutex_unlock(&w->mu);
+    if (cmd == AGENT_W_NONE)
+        return;
+    /* The control thread does not touch cmd_arg until cmd_applied moves on. */
+    char err[PS_REASON_MAX];
+    agent_worker_apply(w, cmd, argp, err, sizeof err);
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->cmd_error, sizeof w->cmd_error, "%s", err);
+    w->cmd_applied++;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---------- thread ---------- */
+
+static void agent_worker_ready(struct agent_worker *w, int ready)
+{
+    pthread_mutex_lock(&w->mu);
+    w->ready = ready;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void *agent_worker_main(void *arg)
+{
+    struct agent_worker *w = arg;
+    if (uv_loop_init(&w->loop)) {
+        agent_worker_ready(w, -1);
+        return NULL;
+    }
+    w->t0_us = ps_time_mono_us();
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    w->foreign_loops[0] = &w->loop;
+    info.foreign_loops = w->foreign_loops;
+    info.options = LWS_SERVER_OPTION_LIBUV;
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = w->protocols;
+    info.user = w;
+    info.gid = -1;
+    info.uid = -1;
+    w->ctx = lws_create_context(&info);
+    if (!w->ctx) {
+        uv_loop_close(&w->loop);
+        agent_worker_ready(w, -1);
+        return NULL;
+    }
+    uv_timer_init(&w->loop, &w->timer);
+    w->timer.data = w;
+    uv_async_init(&w->loop, &w->wake, agent_worker_on_wake);
+    w->wake.data = w;
+    uv_timer_start(&w->timer, agent_worker_on_timer, AGENT_TICK_MS, AGENT_TICK_MS);
+    agent_worker_ready(w, 1);
+
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* the loop ran dry after QUIT: lws's handles are closed; now free it */
+    lws_context_destroy(w->ctx);
+    w->ctx = NULL;
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    uv_loop_close(&w->loop);
+    return NULL;
+}
+
+int agent_worker_init(struct agent_worker *w, struct agent *ag, uint32_t index)
+{
+    memset(w, 0, sizeof *w);
+    w->agent = ag;
+    w->index = index;
+    w->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)index << 32) ^ (uint64_t)ps_time_mono_us();
+    if (!w->rng)
+        w->rng = 1;
+    msgpack_sbuffer_init(&w->sbuf);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->protocols[0].name = "pushstorm-agent";
+    w->protocols[0].callback = agent_conn_callback;
+    w->protocols[0].per_session_data_size = sizeof(struct agent_conn);
+    /* 128 B rx buffer: lws's per-connection share drops from ~5.5 KB to ~1.6 KB
+     * (LWS-NOTES); bigger messages come in pieces, which conn.c handles. tx is
+     * set apart, or the small rx size would cap sends as well. */
+    w->protocols[0].rx_buffer_size = 128;
+    w->protocols[0].tx_packet_size = sizeof w->txbuf;
+    ps_hist_init(&w->cur.rtt);
+    ps_hist_init(&w->cur.hs);
+    ps_hist_init(&w->cur.lat);
+    return 0;
+}
+
+int agent_worker_start(struct agent_worker *w)
+{
+    if (pthread_create(&w->thread, NULL, agent_worker_main, w))
+        return -1;
+    w->started = 1;
+    pthread_mutex_lock(&w->mu);
+    while (!w->ready)
+        pthread_cond_wait(&w->cond, &w->mu);
+    int ok = w->ready > 0;
+    pthread_mutex_unlock(&w->mu);
+    if (!ok) {
+        pthread_join(w->thread, NULL);
+        w->started = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void agent_worker_post(struct agent_worker *w, enum agent_wcmd cmd, const struct ps_cmd *arg)
+{
+    pthread_mutex_lock(&w->mu);
+    w->cmd = cmd;
+    if (arg)
+        w->cmd_arg = *arg;
+    w->cmd_posted++;
+    pthread_mutex_unlock(&w->mu);
+    uv_async_send(&w->wake);
+}
+
+int agent_worker_wait(struct agent_worker *w, uint32_t timeout_ms, char *err, size_t errlen)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&w->mu);
+    while (w->cmd_applied != w->cmd_posted && rc == 0)
+        rc = pthread_cond_timedwait(&w->cond, &w->mu, &dl);
+    if (w->cmd_applied != w->cmd_posted) {
+        snprintf(err, errlen, "thread %u did not apply the command within %u ms", w->index,
+                 timeout_ms);
+        rc = -1;
+    } else if (w->cmd_error[0]) {
+        snprintf(err, errlen, "%s", w->cmd_error);
+        rc = -1;
+    } else {
+        rc = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+void agent_worker_join(struct agent_worker *w)
+{
+    if (!w->started)
+        return;
+    agent_worker_post(w, AGENT_W_QUIT, NULL);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+void agent_worker_close(struct agent_worker *w)
+{
+    free(w->conns);
+    w->conns = NULL;
+    msgpack_sbuffer_destroy(&w->sbuf);
+    for (struct agent_blob *b = w->out_head, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    w->out_head = w->out_tail = NULL;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cond);
+}
