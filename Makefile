@@ -24,9 +24,8 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 # Controller objects minus main, so unit tests can link the plan parser etc.
 CTL_LIB_SRC = $(filter-out controller/main.c,$(CTL_SRC))
 
-# The agent is built once agent/ has sources (it is not written yet: issue 2).
-BIN = bin/pushstorm bin/refpush $(if $(AGENT_SRC),bin/pushstorm-agent)
-SAN_BIN = bin/san/pushstorm bin/san/refpush $(if $(AGENT_SRC),bin/san/pushstorm-agent)
+BIN = bin/pushstorm bin/refpush bin/pushstorm-agent
+SAN_BIN = bin/san/pushstorm bin/san/refpush bin/san/pushstorm-agent
 
 all: $(BIN)
 

@@ -25,8 +25,10 @@
  * lws requires, and asks again if more is pending. */
 #include "agent.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ps_time.h"
 #include "ps_tpl.h"
@@ -115,6 +117,24 @@ static uint8_t agent_conn_classify_error(struct lws *wsi, const char *msg, uint3
     return PS_REASON_OTHER;
 }
 
+/* A connection that ended with no Close frame from either side: either the
+ * server went away (reset or EOF) or lws dropped it because of a framing
+ * violation (reserved opcode or bits, bad continuation), which lws 4.1.6 does
+ * without telling why. The socket tells them apart: after a peer reset or EOF
+ * a peek returns an error or 0; if lws hung up on a healthy socket there is
+ * nothing to read yet (EAGAIN) or more data. */
+static uint8_t agent_conn_classify_drop(struct lws *wsi)
+{
+    int fd = (int)lws_get_socket_fd(wsi);
+    if (fd < 0)
+        return PS_REASON_RESET;
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+        return PS_REASON_PROTOCOL;
+    return PS_REASON_RESET;
+}
+
 struct agent_conn_rx {
     struct agent_worker *w;
     uint32_t slot;
@@ -138,16 +158,6 @@ static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
         ps_hist_record(&w->cur.lat, (uint64_t)lat);
 }
 
-static int agent_conn_close_now(struct lws *wsi, struct agent_conn *c, uint8_t reason,
-                                uint16_t code)
-{
-    if (!c->reason)
-        c->reason = reason;
-    c->close_code = code;
-    lws_close_reason(wsi, code, NULL, 0);
-    return -1;
-}
-
 static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, struct agent_conn *c,
                               uint32_t slot, const unsigned char *in, size_t len)
 {
@@ -165,13 +175,22 @@ static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, struct ag
     uint32_t before = c->msg_bytes;
     c->msg_bytes += (uint32_t)len;
     if (a->max_message &&
-        (uint64_t)c->msg_bytes + lws_remaining_packet_payload(wsi) > a->max_message)
-        return agent_conn_close_now(wsi, c, PS_REASON_TOO_BIG, 1009);
+        (uint64_t)c->msg_bytes + lws_remaining_packet_payload(wsi) > a->max_message) {
+        /* Not by returning -1 here: lws 4.1.6 still holds the rest of the read
+         * in its buffer list, and closing from inside the rx path with data
+         * pending leaves the loop's poll state broken (the next
+         * lws_callback_on_writable() on any connection crashes in libuv).
+         * Close from the writeable callback instead and ignore the rest. */
+        agent_conn_close(w, slot, PS_REASON_TOO_BIG, 1009);
+        return 0;
+    }
     int final = lws_is_final_fragment(wsi);
     if (c->flags & AGENT_CF_TEXT) {
         c->utf8 = ps_utf8_step(c->utf8, in, len);
-        if (c->utf8 == PS_UTF8_REJECT || (final && c->utf8 != PS_UTF8_ACCEPT))
-            return agent_conn_close_now(wsi, c, PS_REASON_BAD_UTF8, 1007);
+        if (c->utf8 == PS_UTF8_REJECT || (final && c->utf8 != PS_UTF8_ACCEPT)) {
+            agent_conn_close(w, slot, PS_REASON_BAD_UTF8, 1007);   /* see above */
+            return 0;
+        }
     }
     if (c->flags & AGENT_CF_HB_CAND) {
         size_t elen = strlen(a->hb_expect);
@@ -296,8 +315,8 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (c->state != AGENT_CONN_OPEN)
-            return 0;
+        if (c->state != AGENT_CONN_OPEN || c->reason)
+            return 0;   /* closing: the rest of the message no longer matters */
         return agent_conn_receive(w, wsi, c, slot, in, len);
 
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
@@ -326,7 +345,7 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
 
     case LWS_CALLBACK_CLIENT_CLOSED:
-        agent_conn_ended(w, slot, PS_REASON_RESET, 0);
+        agent_conn_ended(w, slot, agent_conn_classify_drop(wsi), 0);
         return 0;
 
     case LWS_CALLBACK_WSI_DESTROY:
@@ -405,8 +424,8 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
         agent_conn_kill(w, slot, reason);
         return;
     }
-    if (c->state != AGENT_CONN_OPEN || !c->wsi || (c->flags & AGENT_CF_WANT_CLOSE))
-        return;
+    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
+        return;   /* a close is already under way */
     c->reason = reason;
     c->close_code = code;
     c->flags |= AGENT_CF_WANT_CLOSE;
@@ -424,10 +443,13 @@ void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Pings, heartbeats and closes leave a connection alone once a close is under
+ * way (c->reason set): lws may already have released its poll handle, and
+ * asking it for a writeable callback then crashes inside libuv. */
 void agent_conn_ping(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state != AGENT_CONN_OPEN || !c->wsi)
+    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
         return;
     c->flags |= AGENT_CF_WANT_PING;
     lws_callback_on_writable(c->wsi);
@@ -436,7 +458,7 @@ void agent_conn_ping(struct agent_worker *w, uint32_t slot)
 void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state != AGENT_CONN_OPEN || !c->wsi)
+    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
         return;
     c->flags |= AGENT_CF_WANT_HB;
     lws_callback_on_writable(c->wsi);

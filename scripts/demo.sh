@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=8080
-[ -x bin/pushstorm-agent ] || { echo "demo: bin/pushstorm-agent is not built yet (agent/ has no sources: issue 2 is still open)" >&2; exit 2; }
+[ -x bin/pushstorm-agent ] || { echo "demo: bin/pushstorm-agent is not built; run make first" >&2; exit 2; }
 DB=${DB:-demo.db}
 if ss -Htln "sport = :$PORT or sport = :7700 or sport = :7701" | grep -q .; then
   echo "demo: port $PORT, 7700 or 7701 is already in use; stop what uses it and retry" >&2

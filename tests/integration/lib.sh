@@ -20,8 +20,10 @@ trap cleanup EXIT
 free_port() {
   local p
   for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 30000))
-    if ! ss -Htln "sport = :$p or sport = :$((p+1))" | grep -q .; then echo "$p"; return; fi
+    # below the ephemeral range (32768+), so that no outgoing connection of an
+    # earlier test holds the port; any socket state counts, not just listeners
+    p=$((20000 + RANDOM % 12000))
+    if ! ss -Htan "sport = :$p or sport = :$((p+1))" | grep -q .; then echo "$p"; return; fi
   done
   echo "no free port" >&2; return 1
 }
