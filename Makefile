@@ -8,7 +8,9 @@ DESTDIR ?=
 CC      ?= cc
 PKGS     = libuv libwebsockets msgpack sqlite3 libcurl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+# --as-needed: each program loads only the libraries it calls (the agent has no
+# use for libcurl and its TLS stack, which cost resident memory per process)
+PKG_LIBS   := -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 OPT     ?= -O2 -g

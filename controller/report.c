@@ -129,26 +129,41 @@ int report_print_summary(struct store *s, uint32_t run_id, FILE *out)
 int report_print_runs(struct store *s, FILE *out)
 {
     sqlite3_stmt *st;
+    /* Connections: opened (connections that were up at least once) of the
+     * plan's target; just the target when the run stored no figures. */
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, name, started_us, ended_us, target_conns, status FROM runs"
-                           " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+                           "SELECT id, name, started_us, ended_us, target_conns, status,"
+                           " (SELECT value FROM figures f WHERE f.run_id = runs.id AND"
+                           "  f.name = 'conn_opened') FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return -1;
-    fprintf(out, "%-5s %-20s %-20s %9s %12s %s\n", "id", "name", "started (UTC)", "duration",
+    fprintf(out, "%-5s %-20s %-20s %9s %13s %s\n", "id", "name", "started (UTC)", "duration",
             "connections", "verdict");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc, n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         time_t t = (time_t)(sqlite3_column_int64(st, 2) / 1000000);
         struct tm tm;
-        char when[32];
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+        char when[32] = "-", conns[48];
+        if (gmtime_r(&t, &tm))
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
         int64_t end = sqlite3_column_int64(st, 3);
         char dur[32] = "-";
         if (end)
             snprintf(dur, sizeof dur, "%.1fs", (end - sqlite3_column_int64(st, 2)) / 1e6);
-        fprintf(out, "%-5lld %-20s %-20s %9s %12lld %s\n", (long long)sqlite3_column_int64(st, 0),
-                sqlite3_column_text(st, 1), when, dur, (long long)sqlite3_column_int64(st, 4),
-                sqlite3_column_text(st, 5));
+        long long target = (long long)sqlite3_column_int64(st, 4);
+        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+            snprintf(conns, sizeof conns, "%.0f/%lld", sqlite3_column_double(st, 6), target);
+        else
+            snprintf(conns, sizeof conns, "%lld", target);
+        const unsigned char *name = sqlite3_column_text(st, 1), *status = sqlite3_column_text(st, 5);
+        fprintf(out, "%-5lld %-20s %-20s %9s %13s %s\n", (long long)sqlite3_column_int64(st, 0),
+                name ? (const char *)name : "", when, dur, conns,
+                status ? (const char *)status : "running");
+        n++;
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (!n)
+        fprintf(out, "(no runs yet)\n");
     return 0;
 }

@@ -87,10 +87,12 @@ static int store_schema_version(struct store *s, int *version)
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st,
                            NULL) != SQLITE_OK)
         return 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return 0;
+    /* A meta table that cannot be read is a damaged database, not a foreign one. */
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rc;
 }
 
 static int store_count_tables(struct store *s, int *n)
@@ -152,7 +154,13 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         store_close(s);
         return -1;
     }
-    store_schema_version(s, &version);
+    int vrc = store_schema_version(s, &version);
+    if (vrc != 0) {
+        snprintf(err, errlen, "%s: cannot read the database: %s (damaged file?); refusing to touch it",
+                 path, sqlite3_errstr(vrc));
+        store_close(s);
+        return -1;
+    }
     if (ntables > 0 && version == 0) {
         snprintf(err, errlen, "%s: not a pushstorm database (no schema version); refusing to touch it",
                  path);

@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
-      libcmocka-dev sqlite3 curl iproute2 procps python3)
+      libcmocka-dev sqlite3 curl iproute2 procps python3
+      chromium)  # renders the HTML report in tests/integration/test_reports.sh
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/agent.sh: what one agent process costs, against refpush on loopback.
+#
+# One refpush, one agent (started by hand so its PID is known, --threads
+# ${THREADS:-1}), one controller. The plan ramps N connections as fast as the
+# agent's 256 handshakes in flight allow, holds them for HOLD seconds with 30 s
+# RFC 6455 pings, then sends BCAST broadcasts (N messages each). A sampler
+# reads the agent's /proc every 100 ms; the phases' start and end times come
+# from the run's database, so each figure is the agent's own CPU/memory over
+# exactly one phase:
+#   RSS per connection      peak RSS / N, and (peak - RSS before the ramp) / N
+#   connect rate            connections per second from the first to the last
+#                           completed handshake
+#   CPU per 1,000 connects  agent CPU during the ramp / N * 1000
+#   CPU holding N           agent CPU during the hold / hold time (% of a core)
+#   CPU per message         (agent CPU during broadcasts - the holding cost for
+#                           that time) / messages received
+# Goals (issue 3): <= 2.0 KB/conn, >= 8,000 connects/s, <= 0.08 s per 1,000
+# connects, <= 3% of a core holding, <= 8 us per message.
+# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS)
+source "$(dirname "$0")/lib.sh"
+N=${1:-15000}
+HOLD=${HOLD:-30}
+BCAST=${BCAST:-5}
+RATE=${RATE:-20000}
+[ -x "$BIN/pushstorm-agent" ] || { echo "bench: build first (make)" >&2; exit 2; }
+
+RPORT=$(free_port); start_refpush "$RPORT"; REFPUSH=$RP
+CTL=$(free_port)
+DB=$T/bench.db
+cat >"$T/plan.yaml" <<P
+name: bench-agent-$N
+targets:
+  - {ws: "ws://127.0.0.1:$RPORT/ws?uid={conn}", push: "http://127.0.0.1:$RPORT/push?uid={conn}"}
+agents: {expect: 1, wait: 20s}
+connections: {total: $N}
+heartbeat: {ws_ping: 30s}
+phases:
+  - ramp: {to: $N, rate: $RATE/s}
+  - hold: ${HOLD}s
+  - push: {mode: broadcast, count: $BCAST, rate: 1/s}
+P
+"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" >"$T/ctl.log" 2>&1 &
+CTLPID=$!; PIDS+=("$CTLPID")
+"$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name bench --threads "${THREADS:-1}" \
+  ${SRC_IPS:+--source-ips "$SRC_IPS"} --once --quiet >"$T/agent.log" 2>&1 &
+AGENT=$!; PIDS+=("$AGENT")
+sample_proc "$T/samples" "$AGENT" "$REFPUSH" &
+SAMPLER=$!
+rc=0; wait "$CTLPID" || rc=$?
+wait "$AGENT" 2>/dev/null || true
+kill "$REFPUSH" 2>/dev/null || true; wait "$REFPUSH" 2>/dev/null || true
+wait "$SAMPLER" 2>/dev/null || true
+if [ "$rc" != 0 ]; then echo "bench: the run failed (exit $rc)" >&2; tail -30 "$T/ctl.log" >&2; exit 1; fi
+
+python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" <<'PY'
+import sqlite3, sys
+db, samples, agent, refpush, n, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+HZ = 100
+c = sqlite3.connect(db)
+run = c.execute("select max(id) from runs").fetchone()[0]
+ph = {k: (s, e) for k, s, e in c.execute(
+    "select kind || idx, started_us, ended_us from phases where run_id=? order by idx", (run,))}
+ramp, hold, push = ph["ramp1"], ph["hold2"], ph["push3"]
+rows = [l.split() for l in open(samples)]
+def series(pid): return [(int(t), int(ticks), int(rss), int(hwm), int(sys_)) for t, p, ticks, rss, hwm, sys_ in rows if p == pid]
+a, r = series(agent), series(refpush)
+def at(s, t):       # last sample at or before t (first one if none)
+    best = s[0]
+    for x in s:
+        if x[0] <= t: best = x
+    return best
+def cpu(s, t0, t1): return (at(s, t1)[1] - at(s, t0)[1]) / HZ
+def sys_cpu(s, t0, t1): return (at(s, t1)[4] - at(s, t0)[4]) / HZ
+first_conn, last_conn, nconn = c.execute(
+    "select min(ts_us), max(ts_us), count(*) from conn_events where run_id=? and type=1", (run,)).fetchone()
+msgs = c.execute("select count(*) from deliveries where run_id=?", (run,)).fetchone()[0]
+expected = c.execute("select sum(expected) from pushes where run_id=?", (run,)).fetchone()[0]
+peak = max(x[3] for x in a) * 1024
+base = at(a, ramp[0])[2] * 1024
+ramp_s = (last_conn - first_conn) / 1e6 * n / max(nconn - 1, 1)   # first to last handshake
+ramp_cpu = cpu(a, ramp[0], ramp[1])
+hold_s = (hold[1] - hold[0]) / 1e6
+hold_cpu = cpu(a, hold[0], hold[1])
+push_s = (push[1] - push[0]) / 1e6
+push_cpu = cpu(a, push[0], push[1])
+per_msg = (push_cpu - hold_cpu / hold_s * push_s) / msgs * 1e6 if msgs else float("nan")
+rp_ramp = cpu(r, ramp[0], ramp[1])
+def line(name, value, goal, ok):
+    print(f"  {name:<34} {value:<22} goal {goal:<12} {'met' if ok else 'MISSED'}")
+print(f"agent benchmark: N={n}, {threads} thread(s), one agent process, refpush on loopback")
+print(f"  connections opened                 {nconn} of {n}; broadcast deliveries {msgs} of {expected}")
+line("peak RSS per connection", f"{peak / n:.0f} B (incl. {base/2**20:.1f} MiB base)", "<= 2048 B", peak / n <= 2048)
+line("RSS growth per connection", f"{(peak - base) / n:.0f} B", "", True)
+line("connect rate", f"{n / ramp_s:,.0f}/s", ">= 8000/s", n / ramp_s >= 8000)
+line("CPU per 1,000 connects", f"{ramp_cpu / n * 1000:.3f} s ({sys_cpu(a, ramp[0], ramp[1]) / max(ramp_cpu, 0.01) * 100:.0f}% kernel)", "<= 0.08 s", ramp_cpu / n * 1000 <= 0.08)
+line("CPU holding N, 30 s pings", f"{hold_cpu / hold_s * 100:.2f}% of a core", "<= 3%", hold_cpu / hold_s * 100 <= 3)
+line("CPU per received message", f"{per_msg:.2f} us", "<= 8 us", per_msg <= 8)
+print(f"  (refpush CPU during the ramp: {rp_ramp:.2f} s for {ramp_s:.2f} s: "
+      f"{'the server is the limit' if rp_ramp / ramp_s > 0.9 else 'the server kept up'})")
+PY
