@@ -205,8 +205,16 @@ struct agent_opts {
     uint32_t threads;
     uint32_t n_src;
     char src_ips[PS_MAX_IPS][PS_IP_MAX];
-    int once, quiet;
+    int once, quiet, monitor;
     uint32_t lag_threshold_us;
+};
+
+struct agent_hostmon {               /* hostmon.c: state between samples */
+    uint64_t cpu_total, cpu_idle;    /* /proc/stat jiffies at the last sample */
+    uint32_t pid;                    /* watched process (0 = none) */
+    char process[64];                /* --process NAME: re-resolved when the pid goes */
+    uint64_t proc_ticks;
+    int64_t proc_at;
 };
 
 struct agent_retained {              /* per thread: batches sent, not yet acked */
@@ -237,9 +245,11 @@ struct agent {
     uint32_t clk_n, clk_next;
     int64_t offset_us, offset_err_us;   /* best estimate; read by workers (atomic) */
 
-    /* process CPU for the stats */
+    /* process CPU for the stats; host metrics */
     int64_t cpu_prev_us, cpu_prev_wall;
     uint32_t cpu_pct_x100;
+    struct agent_hostmon hostmon;
+    struct ps_hostmon host;          /* last second's sample */
 
     struct agent_assign assign;      /* written by ctl before ASSIGN is posted */
     struct agent_worker *workers;
@@ -258,6 +268,9 @@ int  agent_preflight_assign(const struct agent *ag, const struct ps_assign *a, c
                             size_t errlen);
 int  agent_parse_ips(const char *spec, char ips[][PS_IP_MAX], uint32_t max, uint32_t *n,
                      char *err, size_t errlen);
+
+/* hostmon.c */
+void agent_hostmon_sample(struct agent_hostmon *m, struct ps_hostmon *out);
 
 /* target.c */
 int  agent_target_resolve(struct agent_target *t, const char *url_tpl, char *err, size_t errlen);

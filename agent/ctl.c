@@ -383,6 +383,9 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
         t->batch_seq[i] = ag->retained[i].last_seq;
     t->stopped = ctl_all_stopped(ag);
     ctl_stats(ag, &t->stats, tmp);
+    t->host = ag->host;
+    if (ag->opts.monitor && !t->stats.second)
+        t->stats.second = agent_clock_wall(ag) / 1000000 - 1;   /* no workers: stamp the sample */
     t->t_send = agent_clock_wall(ag);
     msgpack_sbuffer_clear(&ag->sbuf);
     ps_proto_encode_tick(&ag->sbuf, t);
@@ -412,7 +415,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
             ctl_post_all(ag, AGENT_W_STOP, NULL);
             ag->stop_done = 1;
         }
-        if (ag->opts.once && ag->run_id)
+        if (ag->opts.once && (ag->run_id || ag->opts.monitor))
             *finished = 1;
         ag->agent_id = 0;
         return 0;
@@ -468,11 +471,12 @@ int agent_ctl_run(struct agent *ag)
                 ag->stop_done = 1;
             }
         }
-        if (quit_deadline && (now > quit_deadline || !ag->agent_id ||
+        if (quit_deadline && (now > quit_deadline || !ag->agent_id || ag->opts.monitor ||
                               (ctl_all_stopped(ag) && !ag->retained_bytes)))
             break;
         if (now >= next_cpu) {
             ctl_cpu(ag);
+            agent_hostmon_sample(&ag->hostmon, &ag->host);
             next_cpu = now + 1000000;
         }
         ctl_pump(ag);

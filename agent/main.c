@@ -32,6 +32,11 @@ static void agent_usage(FILE *f)
         "                       (e.g. 10.0.0.10-10.0.0.40,10.0.1.5)\n"
         "  --lag-threshold DUR  event-loop lag above which the agent reports itself\n"
         "                       saturated (default 100ms)\n"
+        "  --monitor            watch this host (and a process) instead of holding\n"
+        "                       connections: run it on the servers under test\n"
+        "  --pid P              with --monitor: the process to follow\n"
+        "  --process NAME       with --monitor: follow the newest process with this\n"
+        "                       command name, across restarts\n"
         "  --once               exit after one run\n"
         "  --quiet              no progress lines\n"
         "  --verbose            libwebsockets warnings too\n"
@@ -56,6 +61,8 @@ static int agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
             exit(0);
         } else if (!strcmp(a, "--once")) {
             o->once = 1;
+        } else if (!strcmp(a, "--monitor")) {
+            o->monitor = 1;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
         } else if (!strcmp(a, "--verbose")) {
@@ -83,6 +90,23 @@ static int agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
                 return -1;
             }
             i++;
+        } else if (!strcmp(a, "--pid")) {
+            char *end;
+            unsigned long pid = strtoul(v, &end, 10);
+            if (*end || !pid || pid > UINT32_MAX) {
+                fprintf(stderr, "pushstorm-agent: --pid %s: not a process id\n", v);
+                return -1;
+            }
+            ag->hostmon.pid = (uint32_t)pid;
+            i++;
+        } else if (!strcmp(a, "--process")) {
+            if (!*v || strlen(v) >= sizeof ag->hostmon.process) {
+                fprintf(stderr, "pushstorm-agent: --process %s: want a command name (as in "
+                                "/proc/PID/comm)\n", v);
+                return -1;
+            }
+            snprintf(ag->hostmon.process, sizeof ag->hostmon.process, "%s", v);
+            i++;
         } else if (!strcmp(a, "--lag-threshold")) {
             int64_t us;
             if (ps_units_parse_duration_us(v, &us, err, sizeof err) || us <= 0) {
@@ -106,6 +130,21 @@ static int agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
     }
     if (o->threads > PS_MAX_THREADS)
         o->threads = PS_MAX_THREADS;
+    if ((ag->hostmon.pid || ag->hostmon.process[0]) && !o->monitor) {
+        fprintf(stderr, "pushstorm-agent: --pid and --process go with --monitor\n");
+        return -1;
+    }
+    if (ag->hostmon.pid && ag->hostmon.process[0]) {
+        fprintf(stderr, "pushstorm-agent: give --pid or --process, not both\n");
+        return -1;
+    }
+    if (o->monitor) {
+        o->threads = 0;   /* a monitor holds no connections */
+        if (ag->hostmon.pid && kill((pid_t)ag->hostmon.pid, 0)) {
+            fprintf(stderr, "pushstorm-agent: --pid %u: no such process\n", ag->hostmon.pid);
+            return -1;
+        }
+    }
     if (!o->name[0]) {
         char host[PS_NAME_MAX - 8];
         if (gethostname(host, sizeof host))
@@ -150,8 +189,9 @@ int main(int argc, char **argv)
         free(ag);
         return 2;
     }
+    ag->hello.monitor = (uint32_t)ag->opts.monitor;
     ag->n_workers = ag->opts.threads;
-    ag->workers = calloc(ag->n_workers, sizeof *ag->workers);
+    ag->workers = calloc(ag->n_workers ? ag->n_workers : 1, sizeof *ag->workers);
     if (!ag->workers) {
         fprintf(stderr, "pushstorm-agent: out of memory\n");
         free(ag);
@@ -172,7 +212,11 @@ int main(int argc, char **argv)
         agent_ctl_close(ag);
         goto out;
     }
-    if (!ag->opts.quiet)
+    if (!ag->opts.quiet && ag->opts.monitor)
+        printf("pushstorm-agent %s: monitor %s%s%s, controller %s\n", PS_VERSION_STRING,
+               ag->opts.name, ag->hostmon.process[0] || ag->hostmon.pid ? ", following " : "",
+               ag->hostmon.process[0] ? ag->hostmon.process : "", ag->opts.controller);
+    else if (!ag->opts.quiet)
         printf("pushstorm-agent %s: %s, %u thread(s), fd limit %llu, controller %s\n",
                PS_VERSION_STRING, ag->opts.name, ag->n_workers,
                (unsigned long long)ag->hello.fd_soft, ag->opts.controller);

@@ -70,15 +70,10 @@ void ledger_conn_up(struct ledger *l, uint32_t conn, int64_t ts, uint32_t handsh
     l->up_list[l->n_up++] = conn;
 }
 
-void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failure)
+/* Takes an up connection out of the up-list; counts nothing. */
+static void ledger_mark_down(struct ledger *l, uint32_t conn, int64_t ts)
 {
-    if (conn >= l->n_conns)
-        return;
     struct ledger_conn *c = &l->conns[conn];
-    if (was_failure)
-        l->t.failed++;
-    else
-        l->t.closed++;
     if (!c->up)
         return;
     c->up = 0;
@@ -86,6 +81,27 @@ void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failu
     uint32_t last = l->up_list[--l->n_up];
     l->up_list[c->up_pos] = last;
     l->conns[last].up_pos = c->up_pos;
+}
+
+void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failure)
+{
+    if (conn >= l->n_conns)
+        return;
+    if (was_failure)
+        l->t.failed++;
+    else
+        l->t.closed++;
+    ledger_mark_down(l, conn, ts);
+}
+
+void ledger_conn_agent_lost(struct ledger *l, uint32_t conn, int64_t ts)
+{
+    if (conn >= l->n_conns || !l->conns[conn].up)
+        return;
+    /* Not a close the agent saw: counting it in t.closed would report closes
+     * that never happened (the service may still hold the socket). */
+    l->t.conn_agent_lost++;
+    ledger_mark_down(l, conn, ts);
 }
 
 uint32_t ledger_pick_up(struct ledger *l)
@@ -226,6 +242,17 @@ void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_
             continue;
         m->settled = 1;
         uint32_t expected = 0, lost = 0, offline = 0, agent_lost = 0;
+        /* A unicast call that failed because the recipient's agent, and with it
+         * the connection, was already gone (the service rightly answers "not
+         * connected") is the agent's loss, not a failed call of the service. */
+        if (m->failed && !m->bitmap && m->conn < l->n_conns && agent_lost_at) {
+            int64_t alost = agent_lost_at[l->conns[m->conn].agent];
+            if (alost && alost <= m->deadline) {
+                m->failed = 0;
+                l->t.push_failed--;
+                l->t.push_failed_agent_lost++;
+            }
+        }
         uint32_t lo = m->bitmap ? 0 : m->conn, hi = m->bitmap ? l->n_conns : m->conn + 1;
         const uint64_t *bits = m->bitmap ? l->bitmaps[m->bitmap - 1] : NULL;
         for (uint32_t c = lo; !m->failed && c < hi && c < l->n_conns; c++) {

@@ -6,7 +6,9 @@
  * for each message of the phase, who was expected to get it and classifies every
  * expected recipient that did not: *lost* (connected from send until the grace
  * deadline and never got it), *missed offline* (it was disconnected in between),
- * or *agent lost* (its agent died). Memory: 32 B per connection, 48 B per message,
+ * or *agent lost* (its agent died by the deadline; a unicast call that failed
+ * because the recipient's agent was already gone counts here too, not as a
+ * failed call). Memory: 32 B per connection, 48 B per message,
  * plus one bitmap per broadcast (one bit per connection). */
 #ifndef PS_LEDGER_H
 #define PS_LEDGER_H
@@ -44,6 +46,8 @@ struct ledger_totals {
     uint64_t pushes, push_failed;
     uint64_t expected, delivered, duplicates, out_of_order, misrouted, late, foreign;
     uint64_t lost, missed_offline, agent_lost;
+    uint64_t conn_agent_lost;    /* connections up when their agent was lost */
+    uint64_t push_failed_agent_lost; /* failed calls to a lost agent's connection (not in push_failed) */
 };
 
 struct ledger {
@@ -67,6 +71,9 @@ void ledger_close(struct ledger *l);
 
 void ledger_conn_up(struct ledger *l, uint32_t conn, int64_t ts, uint32_t handshake_us);
 void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failure);
+/* The connection's agent was lost at ts: it counts as down from then on (so it
+ * is neither picked nor expected), but not as a close event. */
+void ledger_conn_agent_lost(struct ledger *l, uint32_t conn, int64_t ts);
 void ledger_assign(struct ledger *l, uint32_t first, uint32_t count, uint16_t agent_slot);
 /* A random connected connection without a push in flight, or LEDGER_NO_CONN. */
 uint32_t ledger_pick_up(struct ledger *l);

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "ps_proto.h"
 
 #define PLAN_MAX_PHASES   64
@@ -109,6 +110,18 @@ int plan_parse(const char *path, const char *text, size_t len, struct plan *p, c
 /* Highest connection count any ramp asks for (the connections to assign). */
 uint64_t plan_max_connections(const struct plan *p);
 const char *plan_phase_name(enum plan_phase_kind k);
+/* The split the controller makes, shared by `run` and `check`:
+ * plan_agent_range gives agent i (0-based) of n_agents its connection ids,
+ * an even split with the remainder one each to the first agents;
+ * plan_split divides total in proportion to weight[0..n) (a share never
+ * exceeds its weight when total <= the sum), adding up exactly;
+ * plan_print_split prints, for agents.expect agents, each one's connection
+ * ids, its count per target (up to 4 targets) and its share and rate in each
+ * ramp - one line per agent, for `pushstorm check`. */
+void plan_agent_range(uint64_t total, uint32_t n_agents, uint32_t i, uint64_t *first,
+                      uint64_t *count);
+void plan_split(uint64_t total, const uint64_t *weight, uint32_t n, uint64_t *share);
+void plan_print_split(const struct plan *p, FILE *out);
 /* Evaluate a threshold against a measured value: 1 pass, 0 fail. An unset threshold
  * passes; a NaN measurement (nothing measured) fails. */
 int plan_threshold_check(const struct plan_threshold *t, double measured);

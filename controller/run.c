@@ -15,6 +15,13 @@
  *  - A push phase paces calls at the planned rate, then waits for the grace
  *    deadline of its last message and for every agent to have flushed the
  *    events of that time (acked == last reported sequence), then settles.
+ *  - Each agent's start skew is measured from its events: its first new
+ *    connection attempt in a ramp against the ramp's start_at. An exec phase
+ *    snapshots the connections up before its command and, at its end, stores
+ *    the reconnection curve from their reconnect timestamps.
+ *  - An agent silent for RUN_AGENT_LOST_US is lost: its connections drop out
+ *    of the ledger (not as closes) and its undelivered messages settle as
+ *    "agent lost".
  *  - STOP asks every agent to close and flush; then figures, thresholds and the
  *    report are written and printed. Whatever was measured stays in the
  *    database, also when the run fails half way. */
@@ -45,6 +52,8 @@
 #include "store.h"
 
 #define RUN_MAX_AGENTS        1024
+#define RUN_MAX_MONITORS      64
+#define RUN_MONITOR_BASE      1000000   /* monitor agents' ids: base + 1, + 2, ... */
 #define RUN_CMD_QUEUE         16
 #define RUN_START_LEAD_US     800000   /* start_at lead: > 2 ticks (200 ms) + slack */
 #define RUN_AGENT_LOST_US     5000000  /* no tick for this long: the agent is lost */
@@ -52,6 +61,12 @@
 #define RUN_STOP_TIMEOUT_US   20000000
 #define RUN_DRAIN_MAX_US      5000000  /* longest wait for events after a deadline */
 #define RUN_POLL_MAX_MS       50
+/* A push phase settles after its drain; an agent that died during the phase
+ * must be found lost before that, or the messages it never reported would be
+ * settled as service loss. The drain waits for every live agent to tick, so a
+ * dead one holds it until it is declared lost, provided the drain waits at
+ * least that long. */
+_Static_assert(RUN_DRAIN_MAX_US >= RUN_AGENT_LOST_US, "drain must outlast agent-loss detection");
 
 struct run_agent {
     uint32_t id;                 /* slot + 1; 0 = free slot */
@@ -65,6 +80,9 @@ struct run_agent {
     uint64_t acked[PS_MAX_THREADS];
     uint64_t reported[PS_MAX_THREADS];
     int64_t  offset_us, offset_err_us;
+    int64_t  ramp_begin;         /* wall: earliest first-connection attempt in this ramp, 0 = none */
+    int64_t  start_skew_us;      /* worst (largest |x|) ramp start minus its start_at */
+    int      has_skew;
     struct ps_stats stats;
     int64_t  stored_second;
     struct ps_assign assign;     /* command id 1 */
@@ -86,10 +104,23 @@ struct run_phase_state {
     int64_t  drain_from_mono;    /* 0 until the deadline has passed */
     uint64_t ramp_from;          /* connections up when the ramp started */
     uint32_t exec_pid;
-    int      exec_status;
-    int64_t  exec_done_wall;
+    int      exec_status;        /* exec: exit status, -1 = killed by a signal */
+    int64_t  exec_start_wall;    /* exec: when the command started (the fault) */
+    int64_t  exec_done_wall;     /* exec: when it exited */
     uint64_t up_before;          /* exec: connections up before the fault */
-    int      curve_done[4];
+    uint64_t *before;            /* exec: bitmap of those connections */
+    int      reached;            /* wait_reconnect: the fraction was reached */
+};
+
+/* A monitor agent (pushstorm-agent --monitor) on a server under test: it holds
+ * no connections and takes no commands; it joins at any time and its host and
+ * process figures are stored each second and shown in the progress line. */
+struct run_monitor {
+    uint32_t id;
+    char     name[PS_NAME_MAX];
+    int64_t  last_second;        /* controller-clock second of the last stored sample */
+    int64_t  last_tick_mono;
+    struct ps_hostmon last;
 };
 
 struct run {
@@ -119,6 +150,9 @@ struct run {
     msgpack_sbuffer sbuf;
     struct ps_events *events;    /* decode buffer (large: heap) */
     int      stop_requested;
+    int64_t  start_skew_max;     /* worst |start skew| over agents and ramps, us */
+    uint32_t n_monitors;
+    struct run_monitor monitors[RUN_MAX_MONITORS];
 };
 
 static const char *run_state_names[] = {"waiting", "assigning", "phases", "stopping", "done"};
@@ -148,6 +182,14 @@ static uint32_t run_live_agents(const struct run *r)
     for (uint32_t i = 0; i < r->n_agents; i++)
         n += r->agents[i].lost_at == 0;
     return n;
+}
+
+/* Writes the agent's row from what is known of it now. */
+static void run_store_agent(struct run *r, const struct run_agent *a)
+{
+    store_agent_update(&r->store, r->run_id, a->id, a->conn_first, a->conn_count, a->offset_us,
+                       a->offset_err_us, a->start_skew_us, a->lost_at,
+                       a->cmd_error[0] ? a->cmd_error : NULL);
 }
 
 /* ---------- commands ---------- */
@@ -198,13 +240,26 @@ static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_r
     w.t_recv = t_recv;
     if (ps_proto_decode_hello(buf, len, &h, err, sizeof err) != 0) {
         snprintf(w.reason, sizeof w.reason, "bad hello: %.140s", err);
+    } else if (h.monitor) {
+        if (r->n_monitors >= RUN_MAX_MONITORS || r->state == RUN_DONE) {
+            snprintf(w.reason, sizeof w.reason, "no room for another monitor (%d)", RUN_MAX_MONITORS);
+        } else {
+            struct run_monitor *m = &r->monitors[r->n_monitors++];
+            memset(m, 0, sizeof *m);
+            m->id = RUN_MONITOR_BASE + r->n_monitors;
+            snprintf(m->name, sizeof m->name, "%s", h.name);
+            m->last_tick_mono = ps_time_mono_us();
+            w.agent_id = m->id;
+            store_agent(&r->store, r->run_id, m->id, &h, t_recv);
+            if (!r->opts->quiet)
+                printf("monitor %u joined: %s (%s, %u cores)\n", m->id - RUN_MONITOR_BASE, h.name,
+                       h.host, h.cores);
+        }
     } else if (r->state != RUN_WAITING) {
         snprintf(w.reason, sizeof w.reason, "run %u is already under way; join the next one",
                  r->run_id);
     } else if (r->n_agents >= RUN_MAX_AGENTS) {
         snprintf(w.reason, sizeof w.reason, "too many agents (%d)", RUN_MAX_AGENTS);
-    } else if (h.monitor) {
-        snprintf(w.reason, sizeof w.reason, "monitor agents are not supported by this controller yet");
     } else {
         struct run_agent *a = &r->agents[r->n_agents];
         memset(a, 0, sizeof *a);
@@ -235,6 +290,17 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
     if (ps_proto_decode_tick(buf, len, &t, err, sizeof err) != 0) {
         fprintf(stderr, "pushstorm: bad tick: %s\n", err);
         rep = unknown;
+    } else if (t.agent_id > RUN_MONITOR_BASE && t.agent_id <= RUN_MONITOR_BASE + r->n_monitors) {
+        struct run_monitor *m = &r->monitors[t.agent_id - RUN_MONITOR_BASE - 1];
+        m->last_tick_mono = ps_time_mono_us();
+        /* the monitor's second, on the controller's clock */
+        int64_t sec = (t.stats.second * 1000000 + t.offset_us) / 1000000;
+        if (t.stats.second && sec > m->last_second) {
+            m->last_second = sec;
+            m->last = t.host;
+            store_monitor_sample(&r->store, r->run_id, m->id, sec, &t.host);
+        }
+        memset(&rep, 0, sizeof rep);
     } else if (t.agent_id == 0 || t.agent_id > r->n_agents || r->agents[t.agent_id - 1].lost_at) {
         rep = unknown;
     } else {
@@ -250,8 +316,7 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
             a->cmd_done = t.cmd_done;
             if (t.cmd_error[0] && !a->cmd_error[0]) {
                 snprintf(a->cmd_error, sizeof a->cmd_error, "%s", t.cmd_error);
-                store_agent_update(&r->store, r->run_id, a->id, a->conn_first, a->conn_count,
-                                   a->offset_us, a->offset_err_us, 0, 0, a->cmd_error);
+                run_store_agent(r, a);
             }
         }
         if (t.stats.second > a->stored_second) {
@@ -310,6 +375,16 @@ static void run_on_event(struct run *r, struct run_agent *a, const struct ps_eve
     int64_t ts = ev->ts + a->offset_us;
     switch (ev->type) {
     case PS_EV_CONNECTED:
+        /* A connection that was never up, connected during a ramp, was opened
+         * by that ramp (not a reconnect): its attempt began at ts - handshake
+         * time. The agent's earliest such attempt, against the phase's
+         * start_at, is its start skew. */
+        if (r->state == RUN_PHASES && r->plan->phases[r->phase].kind == PLAN_PHASE_RAMP &&
+            r->ledger.conns[ev->conn].up_at == 0) {
+            int64_t begin = ts - (int64_t)ev->val;
+            if (!a->ramp_begin || begin < a->ramp_begin)
+                a->ramp_begin = begin;
+        }
         ledger_conn_up(&r->ledger, ev->conn, ts, (uint32_t)ev->val);
         break;
     case PS_EV_FAILED:
@@ -433,26 +508,18 @@ static int run_push_one(struct run *r, const struct plan_phase *ph, int64_t now_
 
 static void run_split(const struct run *r, uint64_t total, uint64_t *share)
 {
-    /* Proportional to each live agent's connection range; the remainder goes
-     * one by one to the first agents so the shares add up exactly. */
-    uint64_t given = 0, cap_total = 0;
+    /* In proportion to each live agent's connection range (plan_split, the
+     * split `pushstorm check` prints); a lost agent gets nothing. */
+    uint64_t weight[RUN_MAX_AGENTS];
     for (uint32_t i = 0; i < r->n_agents; i++)
-        cap_total += r->agents[i].lost_at ? 0 : r->agents[i].conn_count;
-    for (uint32_t i = 0; i < r->n_agents; i++) {
-        const struct run_agent *a = &r->agents[i];
-        share[i] = a->lost_at || !cap_total ? 0 : total * a->conn_count / cap_total;
-        given += share[i];
-    }
-    for (uint32_t i = 0; given < total && i < r->n_agents; i++)
-        if (!r->agents[i].lost_at && share[i] < r->agents[i].conn_count) {
-            share[i]++;
-            given++;
-        }
+        weight[i] = r->agents[i].lost_at ? 0 : r->agents[i].conn_count;
+    plan_split(total, weight, r->n_agents, share);
 }
 
 static void run_phase_start(struct run *r)
 {
     const struct plan_phase *ph = &r->plan->phases[r->phase];
+    free(r->ps.before);
     memset(&r->ps, 0, sizeof r->ps);
     r->ps.started_mono = ps_time_mono_us();
     r->ps.started_wall = ps_time_wall_us();
@@ -465,6 +532,8 @@ static void run_phase_start(struct run *r)
     switch (ph->kind) {
     case PLAN_PHASE_RAMP:
         r->ps.ramp_from = r->ledger.n_up;
+        for (uint32_t i = 0; i < r->n_agents; i++)
+            r->agents[i].ramp_begin = 0;
         run_split(r, ph->u.ramp.to, share);
         for (uint32_t i = 0; i < r->n_agents; i++) {
             struct run_agent *a = &r->agents[i];
@@ -492,6 +561,16 @@ static void run_phase_start(struct run *r)
         break;
     case PLAN_PHASE_EXEC: {
         r->ps.up_before = r->ledger.n_up;
+        r->ps.exec_start_wall = r->ps.started_wall;
+        r->ps.before = calloc(r->ledger.n_conns / 64 + 1, sizeof *r->ps.before);
+        if (!r->ps.before) {
+            run_fail(r, "out of memory for the reconnection curve");
+            break;
+        }
+        for (uint32_t i = 0; i < r->ledger.n_up; i++) {
+            uint32_t c = r->ledger.up_list[i];
+            r->ps.before[c >> 6] |= 1ULL << (c & 63);
+        }
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
@@ -527,22 +606,72 @@ static int run_drained(const struct run *r, int64_t since_wall)
     return 1;
 }
 
-/* Reconnection curve after a fault: time until 50/90/99/100% of the connections
- * that were up before it are back. Stored as figures of the phase. */
-static void run_reconnect_curve(struct run *r, int64_t now_wall)
+/* Connections that were up before the exec command and are up now. */
+static uint64_t run_exec_back(const struct run *r)
+{
+    uint64_t n = 0;
+    const struct ledger *l = &r->ledger;
+    for (uint32_t c = 0; c < l->n_conns; c++)
+        n += (r->ps.before[c >> 6] >> (c & 63) & 1) && l->conns[c].up;
+    return n;
+}
+
+static int run_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Reconnection curve of an exec phase: time from the command's start (the
+ * fault) until 50/90/99/100% of the connections that were up before it are
+ * connected again. Computed once, at the end of the phase, from the agents'
+ * corrected timestamps rather than from when the controller happened to see
+ * the events, so batching and polling do not blur it. A connection that never
+ * went down counts as back at 0; one that is down at the end is not back, and
+ * marks it keeps from being reached are not stored. Also stores how many were
+ * up before, dropped and back. */
+static void run_reconnect_curve(struct run *r)
 {
     static const double marks[4] = {0.5, 0.9, 0.99, 1.0};
     static const char *names[4] = {"p50", "p90", "p99", "p100"};
-    if (!r->ps.exec_done_wall || !r->ps.up_before)
+    const struct ledger *l = &r->ledger;
+    if (!r->ps.before || !r->ps.up_before)
         return;
-    for (int k = 0; k < 4; k++) {
-        if (r->ps.curve_done[k] || (double)r->ledger.n_up < marks[k] * (double)r->ps.up_before)
-            continue;
-        r->ps.curve_done[k] = 1;
-        char name[64];
-        snprintf(name, sizeof name, "phase%u_reconnect_%s_s", r->phase + 1, names[k]);
-        store_figure(&r->store, r->run_id, name, (double)(now_wall - r->ps.exec_done_wall) / 1e6);
+    int64_t *t = malloc(r->ps.up_before * sizeof *t);
+    if (!t) {
+        fprintf(stderr, "pushstorm: out of memory for the reconnection curve\n");
+        return;
     }
+    uint64_t back = 0, dropped = 0;
+    for (uint32_t c = 0; c < l->n_conns; c++) {
+        if (!(r->ps.before[c >> 6] >> (c & 63) & 1))
+            continue;
+        const struct ledger_conn *lc = &l->conns[c];
+        int went_down = lc->down_at >= r->ps.exec_start_wall;
+        dropped += went_down;
+        if (!lc->up || back >= r->ps.up_before)
+            continue;
+        int64_t dt = went_down ? lc->up_at - r->ps.exec_start_wall : 0;
+        t[back++] = dt > 0 ? dt : 0;
+    }
+    qsort(t, back, sizeof *t, run_cmp_i64);
+    char name[64];
+    for (int k = 0; k < 4; k++) {
+        uint64_t need = (uint64_t)ceil(marks[k] * (double)r->ps.up_before - 1e-9);
+        if (need == 0)
+            need = 1;
+        if (need > back)
+            continue;
+        snprintf(name, sizeof name, "phase%u_reconnect_%s_s", r->phase + 1, names[k]);
+        store_figure(&r->store, r->run_id, name, (double)t[need - 1] / 1e6);
+    }
+    const struct { const char *what; uint64_t v; } counts[] = {
+        {"before", r->ps.up_before}, {"dropped", dropped}, {"back", back}};
+    for (int k = 0; k < 3; k++) {
+        snprintf(name, sizeof name, "phase%u_reconnect_%s", r->phase + 1, counts[k].what);
+        store_figure(&r->store, r->run_id, name, (double)counts[k].v);
+    }
+    free(t);
 }
 
 static int run_phase_step(struct run *r)
@@ -615,24 +744,76 @@ static int run_phase_step(struct run *r)
             if (waitpid((pid_t)r->ps.exec_pid, &status, WNOHANG) == (pid_t)r->ps.exec_pid) {
                 r->ps.exec_pid = 0;
                 r->ps.exec_done_wall = now_wall;
+                r->ps.exec_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                     fprintf(stderr, "pushstorm: phase %u (line %d): command exited with %d\n",
                             r->phase + 1, ph->line, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
             }
             return 0;
         }
-        run_reconnect_curve(r, now_wall);
-        if ((double)r->ledger.n_up >= ph->u.exec.expect_reconnect * (double)r->ps.up_before)
+        if (now_wall - r->ps.exec_done_wall > ph->u.exec.within_us)
             return 1;
-        return now_wall - r->ps.exec_done_wall > ph->u.exec.within_us;
+        /* Until every agent has reported what happened up to the command's
+         * end, closes it caused may not be known yet and "all back" would be
+         * a stale view. */
+        if (!run_drained(r, r->ps.exec_done_wall))
+            return 0;
+        if (!r->ps.before)
+            return 1;
+        return (double)run_exec_back(r) >= ph->u.exec.expect_reconnect * (double)r->ps.up_before;
     }
     case PLAN_PHASE_WAIT_RECONNECT: {
         uint64_t target = plan_max_connections(r->plan);
-        return (double)r->ledger.n_up >= ph->u.wait_reconnect.fraction * (double)target ||
-               elapsed > ph->u.wait_reconnect.within_us;
+        if (elapsed > ph->u.wait_reconnect.within_us)
+            return 1;
+        /* Counted only once the agents have reported up to the phase start:
+         * closes still in flight would make the count look complete. */
+        r->ps.reached = run_drained(r, r->ps.started_wall) &&
+                        (double)r->ledger.n_up >= ph->u.wait_reconnect.fraction * (double)target;
+        return r->ps.reached;
     }
     }
     return 1;
+}
+
+/* After a ramp: each agent's start skew (its first attempt minus start_at, on
+ * the controller's clock through the agent's offset, so it carries the offset's
+ * error bound) is stored in its row when it is the worst seen so far; the
+ * phase's worst |skew| and its spread (latest minus earliest agent) become
+ * figures, and the run's worst |skew| the figure start_skew_max_us. Agents
+ * that opened nothing in this ramp (a share of 0, or all attempts failed) have
+ * no skew. */
+static void run_start_skew(struct run *r)
+{
+    int64_t worst = -1, lo = 0, hi = 0;
+    int n = 0;
+    for (uint32_t i = 0; i < r->n_agents; i++) {
+        struct run_agent *a = &r->agents[i];
+        if (!a->ramp_begin || a->lost_at)
+            continue;
+        int64_t skew = a->ramp_begin - r->ps.start_at;
+        int64_t mag = skew < 0 ? -skew : skew;
+        if (!a->has_skew || mag > (a->start_skew_us < 0 ? -a->start_skew_us : a->start_skew_us)) {
+            a->start_skew_us = skew;
+            a->has_skew = 1;
+            run_store_agent(r, a);
+        }
+        worst = mag > worst ? mag : worst;
+        lo = !n || skew < lo ? skew : lo;
+        hi = !n || skew > hi ? skew : hi;
+        n++;
+    }
+    if (!n)
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "phase%u_start_skew_max_us", r->phase + 1);
+    store_figure(&r->store, r->run_id, name, (double)worst);
+    snprintf(name, sizeof name, "phase%u_start_spread_us", r->phase + 1);
+    store_figure(&r->store, r->run_id, name, (double)(hi - lo));
+    if (worst > r->start_skew_max) {
+        r->start_skew_max = worst;
+        store_figure(&r->store, r->run_id, "start_skew_max_us", (double)worst);
+    }
 }
 
 static void run_phase_end(struct run *r)
@@ -644,6 +825,16 @@ static void run_phase_end(struct run *r)
                  (unsigned long long)ph->u.ramp.to);
     else if (ph->kind == PLAN_PHASE_PUSH)
         snprintf(note, sizeof note, "%llu messages", (unsigned long long)r->ps.sent);
+    else if (ph->kind == PLAN_PHASE_EXEC && r->ps.before)
+        snprintf(note, sizeof note, "exit %d; %llu of %llu back", r->ps.exec_status,
+                 (unsigned long long)run_exec_back(r), (unsigned long long)r->ps.up_before);
+    else if (ph->kind == PLAN_PHASE_WAIT_RECONNECT)
+        snprintf(note, sizeof note, "%s; %u connected", r->ps.reached ? "reached" : "timed out",
+                 r->ledger.n_up);
+    if (ph->kind == PLAN_PHASE_EXEC)
+        run_reconnect_curve(r);
+    if (ph->kind == PLAN_PHASE_RAMP)
+        run_start_skew(r);
     store_phase(&r->store, r->run_id, r->phase + 1, plan_phase_name(ph->kind), ph->line,
                 r->ps.started_wall, ps_time_wall_us(), note);
 }
@@ -676,8 +867,22 @@ static void run_second(struct run *r, int64_t now_wall)
         for (uint32_t i = 0; i < r->n_agents; i++)
             if (r->agents[i].stats.lag_max_us > lag)
                 lag = r->agents[i].stats.lag_max_us;
+        /* servers under test, as their monitors saw them in the last seconds */
+        char srv[160] = "";
+        size_t used = 0;
+        for (uint32_t i = 0; i < r->n_monitors && used < sizeof srv - 48; i++) {
+            const struct run_monitor *m = &r->monitors[i];
+            if (!m->last_second || sec - m->last_second > 3)
+                continue;
+            char rss[16];
+            int n = snprintf(srv + used, sizeof srv - used, "  %s cpu %.0f%%%s%s", m->name,
+                             m->last.cpu_pct_x100 / 100.0, m->last.pid ? " rss " : "",
+                             m->last.pid ? ps_units_fmt_count((double)m->last.proc_rss, rss, sizeof rss) : "");
+            if (n > 0)
+                used += (size_t)n;
+        }
         printf("[%6.1fs] %-10s conn %u/%llu (+%llu/s) fail %llu  push %llu/s recv %llu/s"
-               "  lat p50 %s p99 %s  agents %u/%u%s\n",
+               "  lat p50 %s p99 %s  agents %u/%u%s%s\n",
                (now_wall - r->started_wall) / 1e6, phase, r->ledger.n_up,
                (unsigned long long)plan_max_connections(r->plan),
                (unsigned long long)((t->opened - r->last_opened) / (uint64_t)span),
@@ -686,7 +891,7 @@ static void run_second(struct run *r, int64_t now_wall)
                (unsigned long long)((t->delivered - r->last_delivered) / (uint64_t)span),
                cs.lat_p50_us ? ps_units_fmt_duration(cs.lat_p50_us, p50, sizeof p50) : "-",
                cs.lat_p99_us ? ps_units_fmt_duration(cs.lat_p99_us, p99, sizeof p99) : "-",
-               run_live_agents(r), r->n_agents, lag > 100000 ? "  AGENT LAG" : "");
+               run_live_agents(r), r->n_agents, lag > 100000 ? "  AGENT LAG" : "", srv);
         fflush(stdout);
     }
     r->last_opened = t->opened;
@@ -701,13 +906,13 @@ static void run_assign(struct run *r)
 {
     const struct plan *p = r->plan;
     uint64_t total = plan_max_connections(p);
-    uint32_t first = 0;
     for (uint32_t i = 0; i < r->n_agents; i++) {
         struct run_agent *a = &r->agents[i];
-        uint32_t n = (uint32_t)(total / r->n_agents + (i < total % r->n_agents));
-        a->conn_first = first;
+        uint64_t first, count;
+        plan_agent_range(total, r->n_agents, i, &first, &count);
+        uint32_t n = (uint32_t)count;
+        a->conn_first = (uint32_t)first;
         a->conn_count = n;
-        first += n;
         ledger_assign(&r->ledger, a->conn_first, a->conn_count, (uint16_t)i);
         struct ps_assign *as = &a->assign;
         memset(as, 0, sizeof *as);
@@ -732,7 +937,7 @@ static void run_assign(struct run *r)
         as->max_inflight = 256;
         as->max_message = p->connections.max_message;
         a->cmd_last = 1;
-        store_agent_update(&r->store, r->run_id, a->id, a->conn_first, n, 0, 0, 0, 0, NULL);
+        run_store_agent(r, a);
     }
     if (!r->opts->quiet)
         printf("assigned %llu connections to %u agents\n", (unsigned long long)total, r->n_agents);
@@ -750,12 +955,10 @@ static void run_check_agents(struct run *r)
         fprintf(stderr, "pushstorm: agent %u (%s) lost: no word for %ds; its connections are "
                         "accounted as agent lost\n",
                 a->id, a->hello.name, RUN_AGENT_LOST_US / 1000000);
-        store_agent_update(&r->store, r->run_id, a->id, a->conn_first, a->conn_count, a->offset_us,
-                           a->offset_err_us, 0, a->lost_at, a->cmd_error[0] ? a->cmd_error : NULL);
+        run_store_agent(r, a);
         /* Its connections are gone as far as this run can tell. */
         for (uint32_t c = a->conn_first; c < a->conn_first + a->conn_count; c++)
-            if (c < r->ledger.n_conns && r->ledger.conns[c].up)
-                ledger_conn_down(&r->ledger, c, a->lost_at, 0);
+            ledger_conn_agent_lost(&r->ledger, c, a->lost_at);
     }
     if (r->state >= RUN_ASSIGNING && r->state < RUN_DONE && r->n_agents && !run_live_agents(r))
         run_fail(r, "every agent was lost");
@@ -951,11 +1154,13 @@ static int run_verdict(struct run *r)
         {"connect_success", run_fraction(ever_up, target)},
         {"conn_failed_events", (double)t->failed},
         {"conn_closed_events", (double)t->closed},
+        {"conn_agent_lost", (double)t->conn_agent_lost},
         {"handshakes", (double)t->opened},
         {"handshake_p50_us", (double)ps_hist_quantile(&l->handshake, 0.5)},
         {"handshake_p99_us", (double)ps_hist_quantile(&l->handshake, 0.99)},
         {"pushes_sent", (double)t->pushes},
         {"push_failed", (double)t->push_failed},
+        {"push_failed_agent_lost", (double)t->push_failed_agent_lost},
         {"push_expected", (double)t->expected},
         {"push_delivered", (double)t->delivered},
         {"push_lost", (double)t->lost},
@@ -983,9 +1188,7 @@ static int run_verdict(struct run *r)
             store_figure(&r->store, r->run_id, name, (double)r->reasons[k]);
         }
     for (uint32_t i = 0; i < r->n_agents; i++) {
-        const struct run_agent *a = &r->agents[i];
-        store_agent_update(&r->store, r->run_id, a->id, a->conn_first, a->conn_count, a->offset_us,
-                           a->offset_err_us, 0, a->lost_at, a->cmd_error[0] ? a->cmd_error : NULL);
+        run_store_agent(r, &r->agents[i]);
     }
 
     const struct { const char *name; const struct plan_threshold *th; double v; } checks[] = {
@@ -1092,6 +1295,7 @@ out_store:
     store_close(&r->store);
 out_free:
     msgpack_sbuffer_destroy(&r->sbuf);
+    free(r->ps.before);
     free(r->events);
     free(r->agent_lost_at);
     free(r->agents);

@@ -56,6 +56,13 @@ static const char SCHEMA[] =
     "  PRIMARY KEY(run_id, name));"
     "CREATE TABLE IF NOT EXISTS thresholds(run_id INTEGER, name TEXT, expr TEXT,"
     "  measured REAL, pass INTEGER, PRIMARY KEY(run_id, name));"
+    /* one row per monitor agent (pushstorm-agent --monitor, on a server under
+     * test) and second; cpu as percent (host: of all cores, proc: of one core) */
+    "CREATE TABLE IF NOT EXISTS monitor_samples(run_id INTEGER, agent_id INTEGER,"
+    "  second INTEGER, host_cpu_pct REAL, load1 REAL, mem_used_bytes INTEGER,"
+    "  tcp_inuse INTEGER, tcp_tw INTEGER, tcp_mem_bytes INTEGER, proc_pid INTEGER,"
+    "  proc_cpu_pct REAL, proc_rss_bytes INTEGER, proc_fds INTEGER, proc_threads INTEGER);"
+    "CREATE INDEX IF NOT EXISTS monitor_samples_run ON monitor_samples(run_id);"
     "CREATE TABLE IF NOT EXISTS event_types(type INTEGER PRIMARY KEY, name TEXT);"
     "CREATE TABLE IF NOT EXISTS reasons(reason INTEGER PRIMARY KEY, name TEXT);"
     "CREATE INDEX IF NOT EXISTS conn_events_run ON conn_events(run_id);"
@@ -197,7 +204,9 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         store_prepare(s, &s->ins_sample,
                       "INSERT INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
         store_prepare(s, &s->ins_ctl_sample,
-                      "INSERT INTO ctl_samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                      "INSERT INTO ctl_samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") ||
+        store_prepare(s, &s->ins_monitor,
+                      "INSERT INTO monitor_samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         store_close(s);
         return -1;
@@ -217,6 +226,7 @@ void store_close(struct store *s)
     sqlite3_finalize(s->upd_push_http);
     sqlite3_finalize(s->ins_sample);
     sqlite3_finalize(s->ins_ctl_sample);
+    sqlite3_finalize(s->ins_monitor);
     sqlite3_close(s->db);
     memset(s, 0, sizeof *s);
 }
@@ -384,6 +394,28 @@ int store_sample(struct store *s, uint32_t run_id, uint32_t agent_id, const stru
     sqlite3_bind_double(st, n + 1, x->cpu_pct_x100 / 100.0);
     sqlite3_bind_int64(st, n + 2, (int64_t)x->rss_bytes);
     sqlite3_bind_int64(st, n + 3, x->saturated);
+    return store_step(s, st);
+}
+
+int store_monitor_sample(struct store *s, uint32_t run_id, uint32_t agent_id, int64_t second,
+                         const struct ps_hostmon *h)
+{
+    sqlite3_stmt *st = s->ins_monitor;
+    store_begin(s);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, agent_id);
+    sqlite3_bind_int64(st, 3, second);
+    sqlite3_bind_double(st, 4, h->cpu_pct_x100 / 100.0);
+    sqlite3_bind_double(st, 5, h->load1_x100 / 100.0);
+    sqlite3_bind_int64(st, 6, (int64_t)(h->mem_total - h->mem_available));
+    sqlite3_bind_int64(st, 7, h->tcp_inuse);
+    sqlite3_bind_int64(st, 8, h->tcp_tw);
+    sqlite3_bind_int64(st, 9, (int64_t)h->tcp_mem_bytes);
+    sqlite3_bind_int64(st, 10, h->pid);
+    sqlite3_bind_double(st, 11, h->proc_cpu_pct_x100 / 100.0);
+    sqlite3_bind_int64(st, 12, (int64_t)h->proc_rss);
+    sqlite3_bind_int64(st, 13, h->proc_fds);
+    sqlite3_bind_int64(st, 14, h->proc_threads);
     return store_step(s, st);
 }
 

@@ -25,6 +25,7 @@ struct store {
     sqlite3_stmt *upd_push_http;
     sqlite3_stmt *ins_sample;
     sqlite3_stmt *ins_ctl_sample;
+    sqlite3_stmt *ins_monitor;
 };
 
 struct store_push_row {
@@ -67,6 +68,8 @@ int  store_phase(struct store *s, uint32_t run_id, uint32_t idx, const char *kin
 int  store_event(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_event *ev,
                  int64_t ts_corrected);
 int  store_sample(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_stats *st);
+int  store_monitor_sample(struct store *s, uint32_t run_id, uint32_t agent_id, int64_t second,
+                          const struct ps_hostmon *h);
 int  store_ctl_sample(struct store *s, const struct store_ctl_sample *cs);
 int  store_push(struct store *s, const struct store_push_row *p);
 int  store_push_http(struct store *s, uint32_t run_id, uint32_t msg_id, int status, int64_t http_us,

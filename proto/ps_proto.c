@@ -38,10 +38,11 @@
 /* Element counts of each message, version and type included. */
 #define HELLO_ARITY    16
 #define WELCOME_ARITY  6
-#define TICK_ARITY     11
+#define TICK_ARITY     12
 #define REPLY_ARITY    7
 #define EVENTS_ARITY   7
 #define STATS_ARITY    22
+#define HOSTMON_ARITY  14
 #define EVENT_ARITY    5
 #define CMD_HEAD_ARITY 2
 #define ASSIGN_ARITY   (CMD_HEAD_ARITY + 17)
@@ -199,6 +200,27 @@ static int proto_pack_stats(msgpack_packer *pk, const struct ps_stats *s)
     return rc;
 }
 
+static int proto_pack_hostmon(msgpack_packer *pk, const struct ps_hostmon *h)
+{
+    int rc = msgpack_pack_array(pk, HOSTMON_ARITY);
+
+    rc |= msgpack_pack_uint32(pk, h->cpu_pct_x100);
+    rc |= msgpack_pack_uint32(pk, h->load1_x100);
+    rc |= msgpack_pack_uint64(pk, h->mem_total);
+    rc |= msgpack_pack_uint64(pk, h->mem_available);
+    rc |= msgpack_pack_uint32(pk, h->tcp_inuse);
+    rc |= msgpack_pack_uint32(pk, h->tcp_orphan);
+    rc |= msgpack_pack_uint32(pk, h->tcp_tw);
+    rc |= msgpack_pack_uint32(pk, h->tcp_alloc);
+    rc |= msgpack_pack_uint64(pk, h->tcp_mem_bytes);
+    rc |= msgpack_pack_uint32(pk, h->pid);
+    rc |= msgpack_pack_uint32(pk, h->proc_cpu_pct_x100);
+    rc |= msgpack_pack_uint64(pk, h->proc_rss);
+    rc |= msgpack_pack_uint32(pk, h->proc_fds);
+    rc |= msgpack_pack_uint32(pk, h->proc_threads);
+    return rc;
+}
+
 int ps_proto_encode_tick(msgpack_sbuffer *out, const struct ps_tick *m)
 {
     msgpack_packer pk;
@@ -214,6 +236,7 @@ int ps_proto_encode_tick(msgpack_sbuffer *out, const struct ps_tick *m)
     rc |= proto_pack_u64_array(&pk, m->batch_seq, m->n_threads, PS_MAX_THREADS);
     rc |= msgpack_pack_uint32(&pk, m->stopped);
     rc |= proto_pack_stats(&pk, &m->stats);
+    rc |= proto_pack_hostmon(&pk, &m->host);
     return rc ? -1 : 0;
 }
 
@@ -846,9 +869,27 @@ static int proto_read_thread_seqs(struct proto_rd *r, const char *field, uint64_
     return 0;
 }
 
+static int proto_read_hostmon(struct proto_rd *r, struct ps_hostmon *h)
+{
+    return proto_rd_u32(r, "cpu_pct_x100", &h->cpu_pct_x100) ||
+           proto_rd_u32(r, "load1_x100", &h->load1_x100) ||
+           proto_rd_u64(r, "mem_total", &h->mem_total) ||
+           proto_rd_u64(r, "mem_available", &h->mem_available) ||
+           proto_rd_u32(r, "tcp_inuse", &h->tcp_inuse) ||
+           proto_rd_u32(r, "tcp_orphan", &h->tcp_orphan) ||
+           proto_rd_u32(r, "tcp_tw", &h->tcp_tw) ||
+           proto_rd_u32(r, "tcp_alloc", &h->tcp_alloc) ||
+           proto_rd_u64(r, "tcp_mem_bytes", &h->tcp_mem_bytes) ||
+           proto_rd_u32(r, "pid", &h->pid) ||
+           proto_rd_u32(r, "proc_cpu_pct_x100", &h->proc_cpu_pct_x100) ||
+           proto_rd_u64(r, "proc_rss", &h->proc_rss) ||
+           proto_rd_u32(r, "proc_fds", &h->proc_fds) ||
+           proto_rd_u32(r, "proc_threads", &h->proc_threads) ? -1 : 0;
+}
+
 static int proto_read_tick(struct proto_rd *r, struct ps_tick *m)
 {
-    struct proto_rd st;
+    struct proto_rd st, hm;
 
     return proto_rd_u32(r, "agent_id", &m->agent_id) ||
            proto_rd_i64(r, "t_send", &m->t_send) ||
@@ -859,7 +900,9 @@ static int proto_read_tick(struct proto_rd *r, struct ps_tick *m)
            proto_read_thread_seqs(r, "batch_seq", m->batch_seq, &m->n_threads) ||
            proto_rd_flag(r, "stopped", &m->stopped) ||
            proto_rd_sub(r, "stats", STATS_ARITY, 0, &st) ||
-           proto_read_stats(&st, &m->stats) ? -1 : 0;
+           proto_read_stats(&st, &m->stats) ||
+           proto_rd_sub(r, "host", HOSTMON_ARITY, 0, &hm) ||
+           proto_read_hostmon(&hm, &m->host) ? -1 : 0;
 }
 
 int ps_proto_decode_tick(const void *buf, size_t len, struct ps_tick *m, char *err, size_t errlen)

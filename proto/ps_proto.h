@@ -92,6 +92,20 @@ struct ps_stats {
     uint32_t saturated;          /* 1 = loop lag above threshold */
 };
 
+/* ---- host and process metrics (one closed second), from every agent; the
+ * ones from monitor agents (--monitor, on the servers under test) are stored. */
+struct ps_hostmon {
+    uint32_t cpu_pct_x100;       /* whole machine busy, percent of all cores * 100 */
+    uint32_t load1_x100;         /* 1-minute load average * 100 */
+    uint64_t mem_total, mem_available;   /* bytes */
+    uint32_t tcp_inuse, tcp_orphan, tcp_tw, tcp_alloc;   /* /proc/net/sockstat */
+    uint64_t tcp_mem_bytes;      /* kernel memory of TCP sockets */
+    uint32_t pid;                /* watched process; 0 = none (or not found) */
+    uint32_t proc_cpu_pct_x100;  /* percent of one core * 100 */
+    uint64_t proc_rss;           /* bytes */
+    uint32_t proc_fds, proc_threads;
+};
+
 /* ---- TICK: agent -> controller every 200 ms. ---- */
 struct ps_tick {
     uint32_t agent_id;
@@ -104,6 +118,7 @@ struct ps_tick {
     uint64_t batch_seq[PS_MAX_THREADS]; /* last batch sequence sent, per thread */
     uint32_t stopped;            /* 1 = all connections closed and events flushed */
     struct ps_stats stats;
+    struct ps_hostmon host;
 };
 
 /* ---- commands carried by REPLY ---- */

@@ -161,7 +161,7 @@ echo "ok: junit failure and error elements"
 
 # Server metrics appear once a monitor_samples table has rows for the run.
 cp "$DB" "$T/mon.db"
-sqlite3 "$T/mon.db" "CREATE TABLE monitor_samples(run_id INTEGER, agent_id INTEGER, second INTEGER,
+sqlite3 "$T/mon.db" "DROP TABLE IF EXISTS monitor_samples; CREATE TABLE monitor_samples(run_id INTEGER, agent_id INTEGER, second INTEGER,
   cpu_pct REAL, rss_bytes INTEGER, sockets INTEGER);
   WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 59)
   INSERT INTO monitor_samples SELECT 2, 3, $T0 / 1000000 + i, 20 + i % 7, 100000000 + i * 1000000, i * 17 FROM s;"

@@ -105,6 +105,39 @@ static void test_failed_call_expects_nobody(void **state)
     assert_int_equal(l->t.lost, 0);
 }
 
+/* An agent lost at 2000 (conns 4..7): its connections go down without counting
+ * as closes; a call that failed because its recipient was gone is agent loss,
+ * not a failed call; a call failing to a live agent's connection stays failed;
+ * a message it never reported is agent loss, not loss. */
+static void test_agent_lost_conns_and_failed_calls(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    ledger_conn_up(l, 1, 100, 500);
+    ledger_conn_up(l, 4, 100, 500);
+    ledger_conn_up(l, 5, 100, 500);
+    uint32_t before = ledger_msg_new(l, PLAN_PUSH_UNICAST, 5, 1800, 5000);
+    ledger_msg_http(l, before, 200, 1);
+    uint32_t gone = ledger_msg_new(l, PLAN_PUSH_UNICAST, 4, 3000, 5000);
+    ledger_msg_http(l, gone, 404, 0);
+    uint32_t live = ledger_msg_new(l, PLAN_PUSH_UNICAST, 1, 3000, 5000);
+    ledger_msg_http(l, live, 503, 0);
+    assert_int_equal(l->t.push_failed, 2);
+    for (uint32_t c = 4; c < 8; c++)
+        ledger_conn_agent_lost(l, c, 2000);
+    assert_int_equal(l->t.conn_agent_lost, 2);
+    assert_int_equal(l->t.closed, 0);
+    assert_int_equal(l->n_up, 1);
+    int64_t agent_lost_at[2] = {0, 2000};
+    ledger_settle(l, before, live, agent_lost_at, &f->st, f->run);
+    assert_int_equal(l->t.push_failed, 1);            /* the 503 to the live agent */
+    assert_int_equal(l->t.push_failed_agent_lost, 1); /* the 404 to the lost one */
+    assert_int_equal(l->t.expected, 2);
+    assert_int_equal(l->t.agent_lost, 2);
+    assert_int_equal(l->t.lost, 0);
+    assert_int_equal(undelivered(f, "agent_lost"), 2);
+}
+
 static void test_broadcast_classification(void **state)
 {
     struct fixture *f = *state;
@@ -174,6 +207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unicast_delivered_and_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unicast_missed_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_call_expects_nobody, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_lost_conns_and_failed_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broadcast_classification, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misrouted_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pick_skips_inflight, setup, teardown),

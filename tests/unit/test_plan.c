@@ -583,6 +583,39 @@ static void test_plan_files(void **state)
     free(p);
 }
 
+/* The split run.c assigns and `check` prints: ranges tile 0..total exactly
+ * with the remainder on the first agents; proportional shares add up, never
+ * exceed a weight, and give a zero weight (a lost agent) nothing. */
+static void test_split(void **state)
+{
+    (void)state;
+    uint64_t first, count, next = 0;
+    for (uint32_t i = 0; i < 3; i++) {
+        plan_agent_range(10, 3, i, &first, &count);
+        assert_int_equal(first, next);
+        assert_int_equal(count, i == 0 ? 4 : 3);
+        next = first + count;
+    }
+    assert_int_equal(next, 10);
+    uint64_t w[3] = {4, 3, 3}, share[3];
+    plan_split(7, w, 3, share);
+    assert_int_equal(share[0] + share[1] + share[2], 7);
+    for (int i = 0; i < 3; i++)
+        assert_true(share[i] <= w[i]);
+    plan_split(10, w, 3, share);
+    assert_int_equal(share[0], 4);
+    assert_int_equal(share[1], 3);
+    assert_int_equal(share[2], 3);
+    uint64_t lost[3] = {4, 0, 3};
+    plan_split(5, lost, 3, share);
+    assert_int_equal(share[1], 0);
+    assert_int_equal(share[0] + share[2], 5);
+    uint64_t big[2] = {3000000000ULL, 3000000000ULL};
+    plan_split(6000000000ULL, big, 2, share);  /* total * weight overflows 64 bits */
+    assert_int_equal(share[0], 3000000000ULL);
+    assert_int_equal(share[1], 3000000000ULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_threshold_check),
         cmocka_unit_test(test_phase_names),
         cmocka_unit_test(test_plan_files),
+        cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

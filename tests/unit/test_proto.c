@@ -107,6 +107,20 @@ static void make_tick(struct ps_tick *m)
     m->stats.cpu_pct_x100 = 19;
     m->stats.rss_bytes = UINT64_MAX;
     m->stats.saturated = 1;
+    m->host.cpu_pct_x100 = 20000;
+    m->host.load1_x100 = 21;
+    m->host.mem_total = 22ull << 30;
+    m->host.mem_available = 23;
+    m->host.tcp_inuse = 24;
+    m->host.tcp_orphan = 25;
+    m->host.tcp_tw = 26;
+    m->host.tcp_alloc = 27;
+    m->host.tcp_mem_bytes = UINT64_MAX - 1;
+    m->host.pid = 4194304;
+    m->host.proc_cpu_pct_x100 = 29;
+    m->host.proc_rss = 30;
+    m->host.proc_fds = 31;
+    m->host.proc_threads = 32;
 }
 
 static void make_assign(struct ps_assign *a)
@@ -775,7 +789,7 @@ static void test_tick_errors(void **state)
     int i;
 
     (void)state;
-    raw_begin(&r, 11, 1, PS_MSG_TICK);
+    raw_begin(&r, 12, 1, PS_MSG_TICK);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, -3);
@@ -787,10 +801,12 @@ static void test_tick_errors(void **state)
     msgpack_pack_uint32(&r.pk, 0);
     msgpack_pack_array(&r.pk, 21);
     for (i = 0; i < 21; i++) msgpack_pack_uint32(&r.pk, 1);
+    msgpack_pack_array(&r.pk, 14);
+    for (i = 0; i < 14; i++) msgpack_pack_uint32(&r.pk, 1);
     expect_err(&r, dec_tick, &m, "tick.stats: expected 22 elements, got 21");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 11, 1, PS_MSG_TICK);
+    raw_begin(&r, 12, 1, PS_MSG_TICK);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, -3);
@@ -803,7 +819,27 @@ static void test_tick_errors(void **state)
     msgpack_pack_uint32(&r.pk, 0);
     msgpack_pack_array(&r.pk, 22);
     for (i = 0; i < 22; i++) msgpack_pack_uint32(&r.pk, 1);
+    msgpack_pack_array(&r.pk, 14);
+    for (i = 0; i < 14; i++) msgpack_pack_uint32(&r.pk, 1);
     expect_err(&r, dec_tick, &m, "tick.batch_seq.1: expected an unsigned integer, got -7");
+    msgpack_sbuffer_destroy(&r.sb);
+
+    /* the host metrics are checked like the rest */
+    raw_begin(&r, 12, 1, PS_MSG_TICK);
+    msgpack_pack_uint32(&r.pk, 1);
+    msgpack_pack_int64(&r.pk, 2);
+    msgpack_pack_int64(&r.pk, -3);
+    msgpack_pack_int64(&r.pk, 4);
+    msgpack_pack_uint32(&r.pk, 5);
+    raw_str(&r, "", 0);
+    msgpack_pack_array(&r.pk, 1);
+    msgpack_pack_uint32(&r.pk, 7);
+    msgpack_pack_uint32(&r.pk, 0);
+    msgpack_pack_array(&r.pk, 22);
+    for (i = 0; i < 22; i++) msgpack_pack_uint32(&r.pk, 1);
+    msgpack_pack_array(&r.pk, 13);
+    for (i = 0; i < 13; i++) msgpack_pack_uint32(&r.pk, 1);
+    expect_err(&r, dec_tick, &m, "tick.host: expected 14 elements, got 13");
     msgpack_sbuffer_destroy(&r.sb);
 }
 

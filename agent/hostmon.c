@@ -1,0 +1,163 @@
+/* hostmon.c: what a server under test is doing, read from /proc once a second.
+ *
+ * Every agent reports its host's figures (CPU, load, memory, TCP sockets and
+ * their kernel memory); an agent started with --monitor on the server under
+ * test also follows one process (--pid, or --process NAME looked up by its
+ * command name, and looked up again when it goes away, so a server restarted
+ * by an exec phase is followed to its new PID). Rates (CPU) are differences
+ * between consecutive samples, so the first sample after start or after the
+ * process changed reports 0 rather than a since-boot average. */
+#include "agent.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ps_time.h"
+
+static int hostmon_read(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return 0;
+}
+
+static uint64_t hostmon_field(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+static void hostmon_cpu(struct agent_hostmon *m, struct ps_hostmon *out)
+{
+    char buf[512];
+    if (hostmon_read("/proc/stat", buf, sizeof buf))
+        return;
+    unsigned long long v[8] = {0};
+    if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]) < 4)
+        return;
+    uint64_t idle = v[3] + v[4], total = 0;
+    for (int i = 0; i < 8; i++)
+        total += v[i];
+    if (m->cpu_total && total > m->cpu_total)
+        out->cpu_pct_x100 = (uint32_t)(10000 * ((total - m->cpu_total) - (idle - m->cpu_idle)) /
+                                       (total - m->cpu_total));
+    m->cpu_total = total;
+    m->cpu_idle = idle;
+}
+
+static void hostmon_system(struct ps_hostmon *out)
+{
+    char buf[2048];
+    if (!hostmon_read("/proc/loadavg", buf, sizeof buf))
+        out->load1_x100 = (uint32_t)(strtod(buf, NULL) * 100);
+    if (!hostmon_read("/proc/meminfo", buf, sizeof buf)) {
+        out->mem_total = hostmon_field(buf, "MemTotal:") * 1024;
+        out->mem_available = hostmon_field(buf, "MemAvailable:") * 1024;
+    }
+    if (!hostmon_read("/proc/net/sockstat", buf, sizeof buf)) {
+        const char *tcp = strstr(buf, "TCP:");
+        if (tcp) {
+            out->tcp_inuse = (uint32_t)hostmon_field(tcp, "inuse ");
+            out->tcp_orphan = (uint32_t)hostmon_field(tcp, "orphan ");
+            out->tcp_tw = (uint32_t)hostmon_field(tcp, "tw ");
+            out->tcp_alloc = (uint32_t)hostmon_field(tcp, "alloc ");
+            out->tcp_mem_bytes = hostmon_field(tcp, "mem ") * (uint64_t)sysconf(_SC_PAGESIZE);
+        }
+    }
+}
+
+/* The newest process whose command name is `name` (the oldest wins a tie-free
+ * race only by accident; the highest PID is the most recently started). */
+static uint32_t hostmon_find(const char *name)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    uint32_t best = 0;
+    struct dirent *e;
+    char path[300], comm[64];
+    while ((e = readdir(d))) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+        if (hostmon_read(path, comm, sizeof comm))
+            continue;
+        comm[strcspn(comm, "\n")] = 0;
+        uint32_t pid = (uint32_t)strtoul(e->d_name, NULL, 10);
+        if (!strcmp(comm, name) && pid > best && pid != (uint32_t)getpid())
+            best = pid;
+    }
+    closedir(d);
+    return best;
+}
+
+static void hostmon_process(struct agent_hostmon *m, struct ps_hostmon *out)
+{
+    char path[64], buf[1024];
+    if (m->process[0] && (!m->pid || kill((pid_t)m->pid, 0))) {
+        uint32_t pid = hostmon_find(m->process);
+        if (pid != m->pid) {
+            m->pid = pid;
+            m->proc_ticks = 0;
+        }
+    }
+    if (!m->pid)
+        return;
+    snprintf(path, sizeof path, "/proc/%u/stat", m->pid);
+    if (hostmon_read(path, buf, sizeof buf)) {
+        m->proc_ticks = 0;
+        if (!m->process[0])
+            m->pid = 0;   /* --pid: gone for good */
+        return;
+    }
+    const char *p = strrchr(buf, ')');
+    unsigned long ut, st;
+    long threads;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld",
+                     &ut, &st, &threads) != 3)
+        return;
+    out->pid = m->pid;
+    out->proc_threads = (uint32_t)threads;
+    long hz = sysconf(_SC_CLK_TCK);
+    uint64_t ticks = ut + st;
+    int64_t now = ps_time_mono_us();
+    if (m->proc_ticks && now > m->proc_at)
+        out->proc_cpu_pct_x100 = (uint32_t)((ticks - m->proc_ticks) * 10000 * 1000000 /
+                                            (uint64_t)(hz > 0 ? hz : 100) / (uint64_t)(now - m->proc_at));
+    m->proc_ticks = ticks;
+    m->proc_at = now;
+    snprintf(path, sizeof path, "/proc/%u/statm", m->pid);
+    if (!hostmon_read(path, buf, sizeof buf)) {
+        unsigned long size, rss;
+        if (sscanf(buf, "%lu %lu", &size, &rss) == 2)
+            out->proc_rss = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+    }
+    snprintf(path, sizeof path, "/proc/%u/fd", m->pid);
+    DIR *d = opendir(path);
+    if (d) {
+        uint32_t n = 0;
+        struct dirent *e;
+        while ((e = readdir(d)))
+            n += e->d_name[0] != '.';
+        closedir(d);
+        out->proc_fds = n;
+    }
+}
+
+void agent_hostmon_sample(struct agent_hostmon *m, struct ps_hostmon *out)
+{
+    memset(out, 0, sizeof *out);
+    hostmon_cpu(m, out);
+    hostmon_system(out);
+    hostmon_process(m, out);
+}

@@ -1,0 +1,47 @@
+# A monitor agent on the "server under test" (refpush) joins the run, follows
+# the refpush process by name, and its per-second host and process figures
+# land in monitor_samples, in the progress lines and in the HTML report.
+source "$(dirname "$0")/lib.sh"
+need_agent
+DB=$T/mon.db
+WS=$(free_port); CTL=$(free_port)
+start_refpush "$WS"
+cat >"$T/mon.yaml" <<YAML
+name: monitored
+targets:
+  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+agents: {expect: 1, wait: 20s}
+connections: {total: 300}
+phases:
+  - ramp: {to: 300, rate: 1000/s}
+  - hold: 3s
+  - push: {count: 50, rate: 100/s}
+YAML
+"$BIN/pushstorm" run "$T/mon.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
+  --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 &
+CTLPID=$!; PIDS+=("$CTLPID")
+"$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name srv1 --monitor \
+  --process refpush --once >"$T/mon.txt" 2>&1 &
+MON=$!; PIDS+=("$MON")
+rc=0; wait "$CTLPID" || rc=$?
+cat "$T/out.txt"
+expect_eq "run exit" 0 "$rc"
+grep -q "monitor 1 joined: srv1" "$T/out.txt"
+grep -q "srv1 cpu [0-9]*% rss " "$T/out.txt"
+RUN=$(q "SELECT max(id) FROM runs")
+expect_eq "monitor registered as such" 1 "$(q "SELECT count(*) FROM agents WHERE run_id=$RUN AND monitor=1")"
+n=$(q "SELECT count(*) FROM monitor_samples WHERE run_id=$RUN")
+[ "$n" -ge 4 ] || { echo "FAIL: only $n monitor samples" >&2; exit 1; }
+expect_eq "followed the refpush process" "$RP" \
+  "$(q "SELECT DISTINCT proc_pid FROM monitor_samples WHERE run_id=$RUN AND proc_pid>0")"
+# refpush held 300 connections during the hold: its fd count shows it
+expect_eq "refpush fds seen above 300" 1 \
+  "$(q "SELECT max(proc_fds) > 300 AND max(proc_rss_bytes) > 0 AND max(tcp_inuse) >= 600 FROM monitor_samples WHERE run_id=$RUN")"
+expect_eq "no sample for a load agent" 0 \
+  "$(q "SELECT count(*) FROM monitor_samples m JOIN agents a ON a.run_id=m.run_id AND a.agent_id=m.agent_id WHERE m.run_id=$RUN AND a.monitor=0")"
+"$BIN/pushstorm" report "$RUN" --db "$DB" --html "$T/r.html" >/dev/null
+grep -qi "server" "$T/r.html"
+grep -q "proc_cpu_pct\|proc cpu\|process CPU" "$T/r.html"
+stop_pid "$MON"
+stop_pid "$RP"
+echo "monitor test passed"
