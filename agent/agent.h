@@ -137,6 +137,7 @@ struct agent_worker {
 
     uv_loop_t loop;
     uv_timer_t timer;
+    uv_timer_t start_timer;       /* one-shot at a ramp's or disconnect's start time */
     uv_async_t wake;
     struct lws_context *ctx;
     void *foreign_loops[1];

@@ -332,6 +332,28 @@ static void agent_worker_on_timer(uv_timer_t *t)
     agent_worker_second(w);
 }
 
+/* Phases start at an absolute time on every agent at once; the 10 ms timer
+ * alone would start them up to 10 ms late, so a one-shot timer fires at the
+ * start itself. */
+static void agent_worker_on_start(uv_timer_t *t)
+{
+    struct agent_worker *w = t->data;
+    int64_t now = ps_time_mono_us();
+    if (w->conns) {
+        agent_worker_ramp(w, now);
+        agent_worker_disconnect(w, now);
+    }
+}
+
+static void agent_worker_arm_start(struct agent_worker *w, int64_t at_mono)
+{
+    int64_t wait_us = at_mono - ps_time_mono_us();
+    /* libuv timers have millisecond resolution: round up, never fire early */
+    uint64_t ms = wait_us > 0 ? (uint64_t)(wait_us + 999) / 1000 : 0;
+    uv_update_time(&w->loop);   /* the loop's cached time may be a whole iteration old */
+    uv_timer_start(&w->start_timer, agent_worker_on_start, ms, 0);
+}
+
 /* ---------- commands ---------- */
 
 static int agent_worker_assign(struct agent_worker *w, char *err, size_t errlen)
@@ -404,6 +426,7 @@ static void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd,
         w->ramp_rate = arg->u.ramp.rate / w->agent->n_workers;
         w->ramp_start_us = agent_worker_mono_at(w, arg->u.ramp.start_at);
         w->ramp_base = w->next_open;
+        agent_worker_arm_start(w, w->ramp_start_us);
         break;
     }
     case AGENT_W_DISCONNECT:
@@ -412,6 +435,7 @@ static void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd,
         w->disc_at_us = agent_worker_mono_at(w, arg->u.disconnect.start_at);
         if (w->disc_at_us <= 0)
             w->disc_at_us = 1;
+        agent_worker_arm_start(w, w->disc_at_us);
         break;
     case AGENT_W_STOP:
         agent_worker_stop(w);
@@ -420,6 +444,8 @@ static void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd,
         w->quitting = 1;
         uv_timer_stop(&w->timer);
         uv_close((uv_handle_t *)&w->timer, NULL);
+        uv_timer_stop(&w->start_timer);
+        uv_close((uv_handle_t *)&w->start_timer, NULL);
         uv_close((uv_handle_t *)&w->wake, NULL);
         /* first destroy: lws closes its connections and handles on this loop */
         lws_context_destroy(w->ctx);
@@ -485,6 +511,8 @@ static void *agent_worker_main(void *arg)
     }
     uv_timer_init(&w->loop, &w->timer);
     w->timer.data = w;
+    uv_timer_init(&w->loop, &w->start_timer);
+    w->start_timer.data = w;
     uv_async_init(&w->loop, &w->wake, agent_worker_on_wake);
     w->wake.data = w;
     uv_timer_start(&w->timer, agent_worker_on_timer, AGENT_TICK_MS, AGENT_TICK_MS);

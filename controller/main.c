@@ -152,10 +152,7 @@ static void print_split(const struct plan *p)
     uint64_t total = plan_max_connections(p);
     printf("%s: valid. \"%s\": %llu connections over %u targets, %u agents expected, %u phases\n",
            p->path, p->name, (unsigned long long)total, p->n_targets, p->agents.expect, p->n_phases);
-    for (uint32_t i = 0; i < p->agents.expect; i++) {
-        uint64_t n = total / p->agents.expect + (i < total % p->agents.expect);
-        printf("  agent %u: %llu connections\n", i + 1, (unsigned long long)n);
-    }
+    plan_print_split(p, stdout);
     for (uint32_t i = 0; i < p->n_phases; i++)
         printf("  phase %u (line %d): %s\n", i + 1, p->phases[i].line,
                plan_phase_name(p->phases[i].kind));
