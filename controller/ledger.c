@@ -150,6 +150,7 @@ uint32_t ledger_msg_new(struct ledger *l, int mode, uint32_t conn, int64_t t_sen
         if (!b[l->n_bitmaps])
             return 0;
         m->bitmap = ++l->n_bitmaps;
+        m->up_at_send = l->n_up;
     } else if (conn < l->n_conns) {
         l->conns[conn].push_inflight = 1;
     }

@@ -35,6 +35,7 @@ struct ledger_msg {
     uint32_t conn;               /* unicast recipient or LEDGER_NO_CONN */
     uint32_t delivered, duplicates, out_of_order, misrouted;
     uint32_t bitmap;             /* broadcast: index into ledger.bitmaps + 1, 0 = none */
+    uint32_t up_at_send;         /* broadcast: connections up when it was sent (early finish) */
     uint16_t http_status;        /* 0 = in flight */
     uint8_t  mode;               /* enum plan_push_mode */
     uint8_t  failed;             /* push API call failed: nobody expected */

@@ -723,7 +723,9 @@ static int run_phase_step(struct run *r)
             const struct ledger_msg *m = &r->ledger.msgs[id];
             if (m->failed)
                 continue;
-            complete = m->bitmap ? 0 : m->delivered > 0;
+            /* A broadcast is done once as many connections have it as were up
+             * when it was sent; who exactly got it is settled after the drain. */
+            complete = m->bitmap ? m->delivered >= m->up_at_send : m->delivered > 0;
         }
         if (!complete && now_wall < r->ps.last_deadline)
             return 0;
