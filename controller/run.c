@@ -43,6 +43,7 @@
 
 #include "ledger.h"
 #include "local.h"
+#include "progress.h"
 #include "ps_hist.h"
 #include "ps_time.h"
 #include "ps_tpl.h"
@@ -153,6 +154,7 @@ struct run {
     int64_t  start_skew_max;     /* worst |start skew| over agents and ramps, us */
     uint32_t n_monitors;
     struct run_monitor monitors[RUN_MAX_MONITORS];
+    struct progress progress;    /* everything the run prints while it runs */
 };
 
 static const char *run_state_names[] = {"waiting", "assigning", "phases", "stopping", "done"};
@@ -252,7 +254,7 @@ static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_r
             w.agent_id = m->id;
             store_agent(&r->store, r->run_id, m->id, &h, t_recv);
             if (!r->opts->quiet)
-                printf("monitor %u joined: %s (%s, %u cores)\n", m->id - RUN_MONITOR_BASE, h.name,
+                progress_say(&r->progress, "monitor %u joined: %s (%s, %u cores)\n", m->id - RUN_MONITOR_BASE, h.name,
                        h.host, h.cores);
         }
     } else if (r->state != RUN_WAITING) {
@@ -270,7 +272,7 @@ static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_r
         w.agent_id = a->id;
         store_agent(&r->store, r->run_id, a->id, &h, t_recv);
         if (!r->opts->quiet)
-            printf("agent %u joined: %s (%s, %u cores, %u threads, fd limit %llu)\n", a->id, h.name,
+            progress_say(&r->progress, "agent %u joined: %s (%s, %u cores, %u threads, fd limit %llu)\n", a->id, h.name,
                    h.host, h.cores, h.threads, (unsigned long long)h.fd_soft);
     }
     if (w.reason[0] && !r->opts->quiet)
@@ -525,7 +527,7 @@ static void run_phase_start(struct run *r)
     r->ps.started_wall = ps_time_wall_us();
     r->ps.start_at = r->ps.started_wall + RUN_START_LEAD_US;
     if (!r->opts->quiet)
-        printf("phase %u/%u: %s (plan line %d)\n", r->phase + 1, r->plan->n_phases,
+        progress_say(&r->progress, "phase %u/%u: %s (plan line %d)\n", r->phase + 1, r->plan->n_phases,
                plan_phase_name(ph->kind), ph->line);
     fflush(stdout);
     uint64_t share[RUN_MAX_AGENTS];
@@ -697,7 +699,7 @@ static int run_phase_step(struct run *r)
         }
         if (elapsed > ph->u.ramp.timeout_us) {
             if (!r->opts->quiet)
-                printf("ramp timed out after %.1fs with %u of %llu connected\n", elapsed / 1e6,
+                progress_say(&r->progress, "ramp timed out after %.1fs with %u of %llu connected\n", elapsed / 1e6,
                        r->ledger.n_up, (unsigned long long)ph->u.ramp.to);
             return 1;
         }
@@ -861,7 +863,6 @@ static void run_second(struct run *r, int64_t now_wall)
     if (r->state >= RUN_PHASES)
         store_ctl_sample(&r->store, &cs);
     if (!r->opts->quiet && r->state >= RUN_PHASES) {
-        char p50[16], p99[16];
         const char *phase = r->state == RUN_PHASES
                                 ? plan_phase_name(r->plan->phases[r->phase].kind)
                                 : run_state_names[r->state];
@@ -883,18 +884,26 @@ static void run_second(struct run *r, int64_t now_wall)
             if (n > 0)
                 used += (size_t)n;
         }
-        printf("[%6.1fs] %-10s conn %u/%llu (+%llu/s) fail %llu  push %llu/s recv %llu/s"
-               "  lat p50 %s p99 %s  agents %u/%u%s%s\n",
-               (now_wall - r->started_wall) / 1e6, phase, r->ledger.n_up,
-               (unsigned long long)plan_max_connections(r->plan),
-               (unsigned long long)((t->opened - r->last_opened) / (uint64_t)span),
-               (unsigned long long)t->failed,
-               (unsigned long long)((t->pushes - r->last_pushes) / (uint64_t)span),
-               (unsigned long long)((t->delivered - r->last_delivered) / (uint64_t)span),
-               cs.lat_p50_us ? ps_units_fmt_duration(cs.lat_p50_us, p50, sizeof p50) : "-",
-               cs.lat_p99_us ? ps_units_fmt_duration(cs.lat_p99_us, p99, sizeof p99) : "-",
-               run_live_agents(r), r->n_agents, lag > 100000 ? "  AGENT LAG" : "", srv);
-        fflush(stdout);
+        struct progress_view v = {
+            .elapsed_s = (now_wall - r->started_wall) / 1e6,
+            .phase = phase,
+            .phase_idx = r->state == RUN_PHASES ? r->phase + 1 : 0,
+            .n_phases = r->plan->n_phases,
+            .connected = r->ledger.n_up,
+            .target = plan_max_connections(r->plan),
+            .conn_rate = (t->opened - r->last_opened) / (uint64_t)span,
+            .failed = t->failed,
+            .reasons = r->reasons,
+            .push_rate = (t->pushes - r->last_pushes) / (uint64_t)span,
+            .recv_rate = (t->delivered - r->last_delivered) / (uint64_t)span,
+            .lat_p50_us = cs.lat_p50_us,
+            .lat_p99_us = cs.lat_p99_us,
+            .agents_live = run_live_agents(r),
+            .agents_joined = r->n_agents,
+            .lag_max_us = lag,
+            .servers = srv,
+        };
+        progress_status(&r->progress, &v);
     }
     r->last_opened = t->opened;
     r->last_pushes = t->pushes;
@@ -942,7 +951,7 @@ static void run_assign(struct run *r)
         run_store_agent(r, a);
     }
     if (!r->opts->quiet)
-        printf("assigned %llu connections to %u agents\n", (unsigned long long)total, r->n_agents);
+        progress_say(&r->progress, "assigned %llu connections to %u agents\n", (unsigned long long)total, r->n_agents);
 }
 
 static void run_check_agents(struct run *r)
@@ -1030,7 +1039,7 @@ static void run_step(struct run *r)
                 run_cmd_push(&r->agents[i], PS_CMD_STOP);
         run_set_state(r, RUN_STOPPING);
         if (!r->opts->quiet)
-            printf("all phases done; stopping agents\n");
+            progress_say(&r->progress, "all phases done; stopping agents\n");
         break;
     case RUN_STOPPING: {
         int all = 1;
@@ -1223,6 +1232,8 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         return 2;
     r->plan = plan;
     r->opts = opts;
+    progress_init(&r->progress, stdout, isatty(fileno(stdout)) && !getenv("PUSHSTORM_PLAIN"),
+                  opts->quiet);
     r->agents = calloc(RUN_MAX_AGENTS, sizeof *r->agents);
     r->agent_lost_at = calloc(RUN_MAX_AGENTS, sizeof *r->agent_lost_at);
     r->events = malloc(sizeof *r->events);
@@ -1260,7 +1271,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         goto out_sockets;
     }
     if (!opts->quiet)
-        printf("run %u \"%s\": %llu connections, %u phases; results in %s\n", r->run_id, plan->name,
+        progress_say(&r->progress, "run %u \"%s\": %llu connections, %u phases; results in %s\n", r->run_id, plan->name,
                (unsigned long long)total, plan->n_phases, opts->db_path);
     if (opts->local_agents) {
         char dial[PS_URL_MAX];
@@ -1272,7 +1283,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
             goto out_sockets;
         }
     } else if (!opts->quiet) {
-        printf("waiting up to %.0fs for %u agents on %s\n", plan->agents.wait_us / 1e6,
+        progress_say(&r->progress, "waiting up to %.0fs for %u agents on %s\n", plan->agents.wait_us / 1e6,
                plan->agents.expect, opts->listen);
     }
     fflush(stdout);
@@ -1286,6 +1297,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     store_run_end(&r->store, r->run_id, ps_time_wall_us(),
                   r->failed ? "failed" : pass ? "pass" : "fail", exit_code,
                   r->failed ? r->reason : NULL);
+    progress_done(&r->progress);
     report_print_summary(&r->store, r->run_id, stdout);
 out_sockets:
     local_agents_stop(&r->local, 4000);
