@@ -39,7 +39,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: pushstorm run PLAN.yaml [--db FILE] [--listen ADDR] [--local-agents N]\n"
-            "                               [--agent-threads N] [--quiet]\n"
+            "                               [--agent-threads N] [--quiet] [--metrics [HOST:]PORT]\n"
             "                               [--baseline last-pass|RUN] [--max-regression PCT]\n"
             "       pushstorm check PLAN.yaml\n"
             "       pushstorm runs [--db FILE]\n"
@@ -196,6 +196,8 @@ static int cmd_run(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--quiet"))
             o.quiet = 1;
+        else if (!strcmp(a, "--metrics") && v)
+            o.metrics = argv[++i];
         else if (!strcmp(a, "--baseline") && v) {
             baseline = argv[++i];
         } else if (!strcmp(a, "--max-regression")) {

@@ -43,6 +43,7 @@
 
 #include "ledger.h"
 #include "local.h"
+#include "metrics.h"
 #include "progress.h"
 #include "ps_hist.h"
 #include "ps_time.h"
@@ -155,6 +156,7 @@ struct run {
     uint32_t n_monitors;
     struct run_monitor monitors[RUN_MAX_MONITORS];
     struct progress progress;    /* everything the run prints while it runs */
+    struct metrics metrics;      /* --metrics: Prometheus scrapes */
 };
 
 static const char *run_state_names[] = {"waiting", "assigning", "phases", "stopping", "done"};
@@ -1107,9 +1109,94 @@ static void run_local_dial_url(const char *listen, char *out, size_t len)
         snprintf(out, len, "%s", listen);
 }
 
+/* ---------- Prometheus metrics (--metrics) ---------- */
+
+static void run_metrics_text(struct run *r, FILE *f)
+{
+    const struct ledger_totals *t = &r->ledger.t;
+    const char *name = r->plan->name;
+    fprintf(f, "# HELP pushstorm_connections Connections up now (controller's ledger).\n"
+               "# TYPE pushstorm_connections gauge\n"
+               "pushstorm_connections{run=\"%u\",plan=\"%s\"} %u\n", r->run_id, name,
+            r->ledger.n_up);
+    fprintf(f, "# TYPE pushstorm_connections_target gauge\npushstorm_connections_target{run=\"%u\"} %llu\n",
+            r->run_id, (unsigned long long)plan_max_connections(r->plan));
+    fprintf(f, "# TYPE pushstorm_phase gauge\npushstorm_phase{run=\"%u\",kind=\"%s\"} %u\n", r->run_id,
+            r->state == RUN_PHASES ? plan_phase_name(r->plan->phases[r->phase].kind)
+                                   : run_state_names[r->state],
+            r->state == RUN_PHASES ? r->phase + 1 : 0);
+    static const char *const counters[][2] = {
+        {"connects", "Handshakes completed."}, {"connect_failures", "Connection attempts that failed."},
+        {"closes", "Established connections closed."}, {"pushes", "Push API calls made."},
+        {"push_errors", "Push API calls that failed."}, {"deliveries", "Messages received by the right connection."},
+        {"duplicates", "Messages received more than once."}, {"lost", "Messages lost (recipient stayed connected)."},
+        {"missed_offline", "Messages missed while the recipient was disconnected."},
+        {"agent_lost", "Messages of connections whose agent was lost."},
+    };
+    uint64_t v[] = {t->opened, t->failed, t->closed, t->pushes, t->push_failed, t->delivered,
+                    t->duplicates, t->lost, t->missed_offline, t->agent_lost};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        fprintf(f, "# HELP pushstorm_%s_total %s\n# TYPE pushstorm_%s_total counter\n"
+                   "pushstorm_%s_total{run=\"%u\"} %llu\n", counters[i][0], counters[i][1],
+                counters[i][0], counters[i][0], r->run_id, (unsigned long long)v[i]);
+    fprintf(f, "# HELP pushstorm_ends_total Failures and closes by reason.\n"
+               "# TYPE pushstorm_ends_total counter\n");
+    for (uint32_t i = 1; i < PS_REASON_COUNT; i++)
+        fprintf(f, "pushstorm_ends_total{run=\"%u\",reason=\"%s\"} %llu\n", r->run_id,
+                ps_reason_name(i), (unsigned long long)r->reasons[i]);
+    fprintf(f, "# HELP pushstorm_push_latency_seconds Delivery latency over the run so far.\n"
+               "# TYPE pushstorm_push_latency_seconds gauge\n");
+    static const double qs[] = {0.5, 0.9, 0.99, 1.0};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+        fprintf(f, "pushstorm_push_latency_seconds{run=\"%u\",quantile=\"%g\"} %.6f\n", r->run_id,
+                qs[i], ps_hist_quantile(&r->ledger.latency, qs[i]) / 1e6);
+    fprintf(f, "# TYPE pushstorm_agents gauge\npushstorm_agents{run=\"%u\",state=\"live\"} %u\n"
+               "pushstorm_agents{run=\"%u\",state=\"joined\"} %u\n",
+            r->run_id, run_live_agents(r), r->run_id, r->n_agents);
+    fprintf(f, "# HELP pushstorm_agent_loop_lag_seconds Worst event-loop lag of the last second.\n"
+               "# TYPE pushstorm_agent_loop_lag_seconds gauge\n");
+    for (uint32_t i = 0; i < r->n_agents; i++)
+        fprintf(f, "pushstorm_agent_loop_lag_seconds{run=\"%u\",agent=\"%s\"} %.6f\n", r->run_id,
+                r->agents[i].hello.name, r->agents[i].stats.lag_max_us / 1e6);
+    if (r->n_monitors)
+        fprintf(f, "# HELP pushstorm_server_cpu_ratio Server host CPU busy (monitor agents), 0-1.\n"
+                   "# TYPE pushstorm_server_cpu_ratio gauge\n"
+                   "# TYPE pushstorm_server_process_rss_bytes gauge\n"
+                   "# TYPE pushstorm_server_tcp_inuse gauge\n");
+    for (uint32_t i = 0; i < r->n_monitors; i++) {
+        const struct run_monitor *m = &r->monitors[i];
+        fprintf(f, "pushstorm_server_cpu_ratio{run=\"%u\",server=\"%s\"} %.4f\n", r->run_id, m->name,
+                m->last.cpu_pct_x100 / 10000.0);
+        fprintf(f, "pushstorm_server_process_rss_bytes{run=\"%u\",server=\"%s\"} %llu\n", r->run_id,
+                m->name, (unsigned long long)m->last.proc_rss);
+        fprintf(f, "pushstorm_server_tcp_inuse{run=\"%u\",server=\"%s\"} %u\n", r->run_id, m->name,
+                m->last.tcp_inuse);
+    }
+}
+
+static void run_serve_metrics(struct run *r)
+{
+    int c;
+    while ((c = metrics_accept(&r->metrics)) >= 0) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            metrics_respond(c, "", 0);
+            continue;
+        }
+        run_metrics_text(r, f);
+        fclose(f);
+        metrics_respond(c, buf, len);
+        free(buf);
+    }
+}
+
 static void run_loop(struct run *r)
 {
-    struct curl_waitfd fds[2] = {{r->rep_fd, CURL_WAIT_POLLIN, 0}, {r->pull_fd, CURL_WAIT_POLLIN, 0}};
+    struct curl_waitfd fds[3] = {{r->rep_fd, CURL_WAIT_POLLIN, 0}, {r->pull_fd, CURL_WAIT_POLLIN, 0},
+                                 {r->metrics.fd, CURL_WAIT_POLLIN, 0}};
+    unsigned n_fds = r->metrics.fd >= 0 ? 3 : 2;
     sigset_t pending;
     while (r->state != RUN_DONE) {
         int timeout_ms = RUN_POLL_MAX_MS;
@@ -1118,7 +1205,8 @@ static void run_loop(struct run *r)
             int gap = (int)(1000.0 / rate);
             timeout_ms = gap < 1 ? 1 : gap < timeout_ms ? gap : timeout_ms;
         }
-        curl_multi_poll(r->pusher.multi, fds, 2, timeout_ms, NULL);
+        curl_multi_poll(r->pusher.multi, fds, n_fds, timeout_ms, NULL);
+        run_serve_metrics(r);
         run_drain_control(r);
         run_drain_data(r);
         pusher_perform(&r->pusher);
@@ -1232,6 +1320,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         return 2;
     r->plan = plan;
     r->opts = opts;
+    r->metrics.fd = -1;
     progress_init(&r->progress, stdout, isatty(fileno(stdout)) && !getenv("PUSHSTORM_PLAIN"),
                   opts->quiet);
     r->agents = calloc(RUN_MAX_AGENTS, sizeof *r->agents);
@@ -1259,7 +1348,8 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         fprintf(stderr, "pushstorm: out of memory\n");
         goto out_store;
     }
-    if (run_listen(r, err, sizeof err) != 0) {
+    if (run_listen(r, err, sizeof err) != 0 ||
+        (opts->metrics && metrics_listen(&r->metrics, opts->metrics, err, sizeof err) != 0)) {
         fprintf(stderr, "pushstorm: %s\n", err);
         goto out_sockets;
     }
@@ -1300,6 +1390,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     progress_done(&r->progress);
     report_print_summary(&r->store, r->run_id, stdout);
 out_sockets:
+    metrics_close(&r->metrics);
     local_agents_stop(&r->local, 4000);
     nng_close(r->rep);
     nng_close(r->pull);

@@ -19,6 +19,7 @@ struct run_opts {
     uint32_t    local_threads;   /* --threads for each local agent; 0 = agent default */
     const char *agent_bin;       /* path of pushstorm-agent for local agents */
     int         quiet;
+    const char *metrics;         /* --metrics [HOST:]PORT, NULL = off */
 };
 
 /* Exit status: 0 every threshold passed, 1 a threshold failed, 2 the run could
