@@ -267,6 +267,7 @@ int64_t agent_clock_offset(const struct agent *ag);
 int  agent_preflight_hello(struct agent *ag, char *err, size_t errlen);
 int  agent_preflight_assign(const struct agent *ag, const struct ps_assign *a, char *err,
                             size_t errlen);
+int  agent_auto_ips(char ips[][PS_IP_MAX], uint32_t max, uint32_t *n, char *err, size_t errlen);
 int  agent_parse_ips(const char *spec, char ips[][PS_IP_MAX], uint32_t max, uint32_t *n,
                      char *err, size_t errlen);
 

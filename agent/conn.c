@@ -401,7 +401,12 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.host = t->host;
     ci.origin = t->host;
     ci.ssl_connection = t->scheme_tls ? LCCSCF_USE_SSL : 0;
-    ci.protocol = a->subprotocol[0] ? a->subprotocol : NULL;
+    char subprotocol[PS_HDR_MAX * 2];
+    if (a->subprotocol[0] && ps_tpl_expand(subprotocol, sizeof subprotocol, a->subprotocol, vars, 3) < 0) {
+        agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
+        return;
+    }
+    ci.protocol = a->subprotocol[0] ? subprotocol : NULL;   /* lws copies it */
     ci.local_protocol_name = w->protocols[0].name;
     ci.userdata = c;
     ci.pwsi = &c->wsi;

@@ -29,7 +29,8 @@ static void agent_usage(FILE *f)
         "  --name NAME          agent name in reports (default: host name)\n"
         "  --threads N          event loops (default: one per core)\n"
         "  --source-ips LIST    bind connections to these local addresses, round robin\n"
-        "                       (e.g. 10.0.0.10-10.0.0.40,10.0.1.5)\n"
+        "                       (e.g. 10.0.0.10-10.0.0.40,10.0.1.5), or auto: every\n"
+        "                       non-loopback IPv4 address of this machine\n"
         "  --lag-threshold DUR  event-loop lag above which the agent reports itself\n"
         "                       saturated (default 100ms)\n"
         "  --monitor            watch this host (and a process) instead of holding\n"
@@ -85,7 +86,12 @@ static int agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
             o->threads = (uint32_t)n;
             i++;
         } else if (!strcmp(a, "--source-ips")) {
-            if (agent_parse_ips(v, o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
+            if (!strcmp(v, "auto")) {
+                if (agent_auto_ips(o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
+                    fprintf(stderr, "pushstorm-agent: --source-ips auto: %s\n", err);
+                    return -1;
+                }
+            } else if (agent_parse_ips(v, o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
                 fprintf(stderr, "pushstorm-agent: %s\n", err);
                 return -1;
             }

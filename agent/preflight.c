@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,31 @@ int agent_preflight_assign(const struct agent *ag, const struct ps_assign *a, ch
         fmt_num(x, sizeof x, need >> 20);
         fmt_num(y, sizeof y, h->mem_available >> 20);
         snprintf(err, errlen, "needs about %s MiB of memory, %s MiB available", x, y);
+        return -1;
+    }
+    return 0;
+}
+
+/* --source-ips auto: the machine's own non-loopback IPv4 addresses of interfaces
+ * that are up (a load VM with address aliases spreads over all of them). */
+int agent_auto_ips(char ips[][PS_IP_MAX], uint32_t max, uint32_t *n, char *err, size_t errlen)
+{
+    struct ifaddrs *ifs, *i;
+    *n = 0;
+    if (getifaddrs(&ifs)) {
+        snprintf(err, errlen, "cannot list the interfaces");
+        return -1;
+    }
+    for (i = ifs; i && *n < max; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
+            (i->ifa_flags & IFF_LOOPBACK))
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ips[*n], PS_IP_MAX);
+        (*n)++;
+    }
+    freeifaddrs(ifs);
+    if (!*n) {
+        snprintf(err, errlen, "no non-loopback IPv4 address is up on this machine");
         return -1;
     }
     return 0;
