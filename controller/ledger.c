@@ -34,6 +34,8 @@ void ledger_close(struct ledger *l)
     for (uint32_t i = 0; i < l->n_bitmaps; i++)
         free(l->bitmaps[i]);
     free(l->bitmaps);
+    free(l->rcpt);
+    free(l->rcpt_got);
     free(l->msgs);
     free(l->up_list);
     free(l->conns);
@@ -123,6 +125,70 @@ uint32_t ledger_pick_up(struct ledger *l)
     return LEDGER_NO_CONN;
 }
 
+uint32_t ledger_pick_group(struct ledger *l, uint32_t k, uint32_t n_targets, uint32_t *out)
+{
+    uint32_t first = ledger_pick_up(l);
+    if (first == LEDGER_NO_CONN || !k)
+        return 0;
+    uint32_t n = 0, nt = n_targets ? n_targets : 1;
+    out[n++] = first;
+    l->conns[first].push_inflight = 1;   /* so the picks below skip it; reset below */
+    /* random picks; a bounded number of misses keeps a nearly empty target from
+     * making this spin (a smaller group is sent rather than none) */
+    for (uint32_t tries = 0; n < k && tries < 16 * k + 64; tries++) {
+        uint32_t c = ledger_pick_up(l);
+        if (c == LEDGER_NO_CONN)
+            break;
+        if (c % nt != first % nt)
+            continue;
+        l->conns[c].push_inflight = 1;
+        out[n++] = c;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        l->conns[out[i]].push_inflight = 0;
+    return n;
+}
+
+int ledger_msg_recipients(struct ledger *l, uint32_t msg, const uint32_t *conns, uint32_t n)
+{
+    if (msg == 0 || msg > l->n_msgs)
+        return -1;
+    if (l->n_rcpt + n > l->cap_rcpt) {
+        uint32_t cap = l->cap_rcpt ? l->cap_rcpt : 4096;
+        while (cap < l->n_rcpt + n)
+            cap *= 2;
+        uint32_t *r = realloc(l->rcpt, (size_t)cap * sizeof *r);
+        if (!r)
+            return -1;
+        l->rcpt = r;
+        uint8_t *g = realloc(l->rcpt_got, cap);
+        if (!g)
+            return -1;
+        l->rcpt_got = g;
+        l->cap_rcpt = cap;
+    }
+    struct ledger_msg *m = &l->msgs[msg];
+    m->rcpt_first = l->n_rcpt;
+    m->rcpt_n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        l->rcpt[l->n_rcpt + i] = conns[i];
+        l->rcpt_got[l->n_rcpt + i] = 0;
+        if (conns[i] < l->n_conns)
+            l->conns[conns[i]].push_inflight = 1;
+    }
+    l->n_rcpt += n;
+    return 0;
+}
+
+/* Index of conn among a multicast's recipients, or -1. */
+static int64_t ledger_rcpt_find(const struct ledger *l, const struct ledger_msg *m, uint32_t conn)
+{
+    for (uint32_t i = 0; i < m->rcpt_n; i++)
+        if (l->rcpt[m->rcpt_first + i] == conn)
+            return m->rcpt_first + i;
+    return -1;
+}
+
 uint32_t ledger_msg_new(struct ledger *l, int mode, uint32_t conn, int64_t t_send, int64_t grace_us)
 {
     if (l->n_msgs + 1 >= l->cap_msgs) {
@@ -172,6 +238,9 @@ void ledger_msg_http(struct ledger *l, uint32_t msg, int status, int ok)
     }
     if (m->conn < l->n_conns)
         l->conns[m->conn].push_inflight = 0;
+    for (uint32_t i = 0; i < m->rcpt_n; i++)
+        if (l->rcpt[m->rcpt_first + i] < l->n_conns)
+            l->conns[l->rcpt[m->rcpt_first + i]].push_inflight = 0;
 }
 
 int ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_recv,
@@ -191,6 +260,15 @@ int ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_rec
         uint64_t bit = 1ULL << (conn & 63);
         *dup = (bits[conn >> 6] & bit) != 0;
         bits[conn >> 6] |= bit;
+    } else if (m->rcpt_n) {
+        int64_t at = ledger_rcpt_find(l, m, conn);
+        if (at < 0) {
+            m->misrouted++;
+            l->t.misrouted++;
+            return 0;
+        }
+        *dup = l->rcpt_got[at];
+        l->rcpt_got[at] = 1;
     } else if (m->conn != conn) {
         m->misrouted++;
         l->t.misrouted++;
@@ -254,11 +332,18 @@ void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_
                 l->t.push_failed_agent_lost++;
             }
         }
-        uint32_t lo = m->bitmap ? 0 : m->conn, hi = m->bitmap ? l->n_conns : m->conn + 1;
+        /* who was meant to get it: every connection (broadcast), the
+         * recipients (multicast), or the one (unicast) */
+        uint32_t lo = m->bitmap ? 0 : m->rcpt_n ? 0 : m->conn;
+        uint32_t hi = m->bitmap ? l->n_conns : m->rcpt_n ? m->rcpt_n : m->conn + 1;
         const uint64_t *bits = m->bitmap ? l->bitmaps[m->bitmap - 1] : NULL;
-        for (uint32_t c = lo; !m->failed && c < hi && c < l->n_conns; c++) {
+        for (uint32_t i = lo; !m->failed && i < hi; i++) {
+            uint32_t c = m->rcpt_n ? l->rcpt[m->rcpt_first + i] : i;
+            if (c >= l->n_conns)
+                continue;
             const struct ledger_conn *lc = &l->conns[c];
-            int got = bits ? (bits[c >> 6] >> (c & 63)) & 1 : m->delivered > 0;
+            int got = bits ? (bits[c >> 6] >> (c & 63)) & 1
+                      : m->rcpt_n ? l->rcpt_got[m->rcpt_first + i] : m->delivered > 0;
             enum ledger_presence p = ledger_presence(lc, m->t_send, m->deadline);
             /* A unicast recipient was chosen as connected: it is always expected. */
             if (!got && p == LEDGER_ABSENT && bits)

@@ -36,6 +36,7 @@ struct ledger_msg {
     uint32_t delivered, duplicates, out_of_order, misrouted;
     uint32_t bitmap;             /* broadcast: index into ledger.bitmaps + 1, 0 = none */
     uint32_t up_at_send;         /* broadcast: connections up when it was sent (early finish) */
+    uint32_t rcpt_first, rcpt_n; /* multicast: its recipients in ledger.rcpt[] */
     uint16_t http_status;        /* 0 = in flight */
     uint8_t  mode;               /* enum plan_push_mode */
     uint8_t  failed;             /* push API call failed: nobody expected */
@@ -60,6 +61,9 @@ struct ledger {
     struct ledger_msg *msgs;
     uint32_t n_bitmaps;
     uint64_t **bitmaps;
+    uint32_t *rcpt;              /* multicast recipients, message after message */
+    uint8_t  *rcpt_got;          /* parallel to rcpt: delivered yet */
+    uint32_t n_rcpt, cap_rcpt;
     struct ps_hist latency;      /* whole run, us */
     struct ps_hist latency_sec;  /* current second, reset by the caller */
     struct ps_hist handshake;    /* whole run, us */
@@ -78,6 +82,12 @@ void ledger_conn_agent_lost(struct ledger *l, uint32_t conn, int64_t ts);
 void ledger_assign(struct ledger *l, uint32_t first, uint32_t count, uint16_t agent_slot);
 /* A random connected connection without a push in flight, or LEDGER_NO_CONN. */
 uint32_t ledger_pick_up(struct ledger *l);
+
+/* Up to k distinct connected connections without a push in flight, all on the
+ * same target (conn mod n_targets) as the first; returns how many (0: none). */
+uint32_t ledger_pick_group(struct ledger *l, uint32_t k, uint32_t n_targets, uint32_t *out);
+/* Multicast: the recipients of message msg (right after ledger_msg_new). */
+int  ledger_msg_recipients(struct ledger *l, uint32_t msg, const uint32_t *conns, uint32_t n);
 
 /* Registers a new message; returns its id (>0) or 0 when out of memory. */
 uint32_t ledger_msg_new(struct ledger *l, int mode, uint32_t conn, int64_t t_send, int64_t grace_us);

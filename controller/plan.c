@@ -892,7 +892,7 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
         PLAN_FIELD("mode", plan_v_push_mode, &u->mode, 0, 0, NULL),
         PLAN_FIELD("rate", plan_v_rate, &u->rate, 0, 0, NULL),
         PLAN_FIELD("count", plan_v_count64, &u->count, 0, PLAN_F_REQUIRED, NULL),
-        PLAN_FIELD("recipients", plan_v_count32, &u->recipients, 0, 0, NULL),
+        PLAN_FIELD_MAX("recipients", plan_v_count32, &u->recipients, 0, PLAN_RECIPIENTS_MAX),
         PLAN_FIELD("body", plan_v_string, u->body, sizeof(u->body), PLAN_F_NONEMPTY, NULL),
         PLAN_FIELD("url", plan_v_http_url, u->url, sizeof(u->url), 0, NULL),
         PLAN_FIELD("method", plan_v_method, u->method, sizeof(u->method), 0, NULL),

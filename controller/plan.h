@@ -15,6 +15,7 @@
 
 #define PLAN_MAX_PHASES   64
 #define PLAN_ERR_MAX      512
+#define PLAN_RECIPIENTS_MAX 1024   /* connections named in one multicast call */
 
 struct plan_target {
     char ws[PS_URL_MAX];         /* ws URL template, e.g. ws://127.0.0.1:8080/ws?uid={conn} */
@@ -43,7 +44,7 @@ struct plan_phase {
             enum plan_push_mode mode;
             double   rate;       /* per second; default 100/s */
             uint64_t count;      /* messages (unicast) or broadcasts */
-            uint32_t recipients; /* multicast: uids per message (default 10) */
+            uint32_t recipients; /* multicast: uids per message (default 10, <= PLAN_RECIPIENTS_MAX) */
             char     body[PS_URL_MAX];     /* template; must contain {msg}; default "{msg}" */
             char     url[PS_URL_MAX];      /* overrides the target's push/broadcast URL; "" = use the target's */
             char     method[16];           /* default POST */

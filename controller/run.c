@@ -454,14 +454,20 @@ static int run_push_one(struct run *r, const struct plan_phase *ph, int64_t now_
 {
     const struct plan *p = r->plan;
     int mode = ph->u.push.mode;
-    uint32_t conn = LEDGER_NO_CONN;
+    uint32_t conn = LEDGER_NO_CONN, group[PLAN_RECIPIENTS_MAX], n_group = 0;
     if (mode == PLAN_PUSH_UNICAST) {
         conn = ledger_pick_up(&r->ledger);
         if (conn == LEDGER_NO_CONN)
             return -1; /* nobody to push to right now: the caller retries */
+    } else if (mode == PLAN_PUSH_MULTICAST) {
+        /* one call names several connections of one server */
+        n_group = ledger_pick_group(&r->ledger, ph->u.push.recipients, p->n_targets, group);
+        if (!n_group)
+            return -1;
     }
-    uint32_t id = ledger_msg_new(&r->ledger, mode, conn, now_wall, ph->u.push.grace_us);
-    if (!id) {
+    uint32_t id = ledger_msg_new(&r->ledger, mode, mode == PLAN_PUSH_MULTICAST ? LEDGER_NO_CONN : conn,
+                                 now_wall, ph->u.push.grace_us);
+    if (!id || (n_group && ledger_msg_recipients(&r->ledger, id, group, n_group) != 0)) {
         run_fail(r, "out of memory for message %llu", (unsigned long long)r->ps.sent + 1);
         return -1;
     }
@@ -471,9 +477,19 @@ static int run_push_one(struct run *r, const struct plan_phase *ph, int64_t now_
     r->ps.last_deadline = now_wall + ph->u.push.grace_us;
     r->ps.sent++;
 
-    char token[PS_TOKEN_MAX], conn_s[16], msg_s[16], body[PUSHER_BODY_MAX], url[PS_URL_MAX];
+    /* {conn}: the connection id, or for a multicast the comma-separated ids */
+    char token[PS_TOKEN_MAX], conn_s[PLAN_RECIPIENTS_MAX * 11], msg_s[16], body[PUSHER_BODY_MAX],
+         url[PS_URL_MAX];
     ps_token_format(token, sizeof token, r->run_id, id, now_wall);
-    snprintf(conn_s, sizeof conn_s, "%u", conn);
+    if (n_group) {
+        size_t used = 0;
+        for (uint32_t i = 0; i < n_group; i++)
+            used += (size_t)snprintf(conn_s + used, sizeof conn_s - used, "%s%u", i ? "," : "",
+                                     group[i]);
+        conn = group[0];   /* picks the target below */
+    } else {
+        snprintf(conn_s, sizeof conn_s, "%u", conn);
+    }
     snprintf(msg_s, sizeof msg_s, "%u", id);
     struct ps_tpl_var body_vars[] = {{"msg", token}, {"conn", conn_s}, {"id", msg_s}};
     struct ps_tpl_var url_vars[] = {{"conn", conn_s}, {"msg", msg_s}};
@@ -481,11 +497,11 @@ static int run_push_one(struct run *r, const struct plan_phase *ph, int64_t now_
     const char *method = ph->u.push.method[0] ? ph->u.push.method : "POST";
 
     /* A broadcast goes to every distinct broadcast URL (one per server), a
-     * unicast to the target that owns the connection. */
-    uint32_t n_calls = mode == PLAN_PUSH_UNICAST || ph->u.push.url[0] ? 1 : p->n_targets;
+     * unicast or multicast to the target that owns the connection(s). */
+    uint32_t n_calls = mode != PLAN_PUSH_BROADCAST || ph->u.push.url[0] ? 1 : p->n_targets;
     for (uint32_t t = 0; t < n_calls; t++) {
         const char *tpl = ph->u.push.url[0]       ? ph->u.push.url
-                          : mode == PLAN_PUSH_UNICAST ? p->targets[conn % p->n_targets].push
+                          : mode != PLAN_PUSH_BROADCAST ? p->targets[conn % p->n_targets].push
                                                       : p->targets[t].broadcast;
         int dup_url = 0;
         for (uint32_t u = 0; u < t && !ph->u.push.url[0]; u++)
@@ -493,7 +509,8 @@ static int run_push_one(struct run *r, const struct plan_phase *ph, int64_t now_
         if (dup_url)
             continue;
         int ulen = ps_tpl_expand(url, sizeof url, tpl, url_vars, 2);
-        struct store_push_row row = {r->run_id, id, mode, conn == LEDGER_NO_CONN ? -1 : (int64_t)conn,
+        struct store_push_row row = {r->run_id, id, mode,
+                                     conn == LEDGER_NO_CONN || n_group ? -1 : (int64_t)conn,
                                      now_wall, url};
         if (t == 0)
             store_push(&r->store, &row);
@@ -729,7 +746,9 @@ static int run_phase_step(struct run *r)
                 continue;
             /* A broadcast is done once as many connections have it as were up
              * when it was sent; who exactly got it is settled after the drain. */
-            complete = m->bitmap ? m->delivered >= m->up_at_send : m->delivered > 0;
+            complete = m->bitmap   ? m->delivered >= m->up_at_send
+                       : m->rcpt_n ? m->delivered >= m->rcpt_n
+                                   : m->delivered > 0;
         }
         if (!complete && now_wall < r->ps.last_deadline)
             return 0;
@@ -1331,13 +1350,6 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         fprintf(stderr, "pushstorm: out of memory\n");
         goto out_free;
     }
-    for (uint32_t i = 0; i < plan->n_phases; i++)
-        if (plan->phases[i].kind == PLAN_PHASE_PUSH &&
-            plan->phases[i].u.push.mode == PLAN_PUSH_MULTICAST) {
-            fprintf(stderr, "pushstorm: %s:%d: push mode multicast is not supported by this "
-                            "version of the controller yet\n", plan->path, plan->phases[i].line);
-            goto out_free;
-        }
     if (store_open(&r->store, opts->db_path, 0, err, sizeof err) != 0) {
         fprintf(stderr, "pushstorm: %s\n", err);
         goto out_free;

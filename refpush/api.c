@@ -4,6 +4,7 @@
  * the server, writes the response body into s->out and returns the HTTP status.
  *
  *   POST /push?uid=N        200 {"delivered":K} | 404 {"delivered":0,"error":"uid not connected"}
+ *   POST /push?uid=N,M,...  multicast (at most 256 uids): 404 only if none is connected
  *   POST /broadcast         200 {"delivered":K}
  *   GET  /stats             200 {counters..., "dropped_bodies":[...]}
  *   POST /admin/kick?fraction=F   200 {"kicked":K}
@@ -43,7 +44,8 @@ unsigned refpush_api_error(struct refpush_server *s, unsigned status, const char
     return status;
 }
 
-unsigned refpush_api_push(struct refpush_server *s, uint64_t uid, const char *body, size_t len)
+unsigned refpush_api_push(struct refpush_server *s, const uint64_t *uids, uint32_t n_uids,
+                          const char *body, size_t len)
 {
     s->stats.pushes++;
     refpush_jbuf_reset(&s->out);
@@ -53,15 +55,22 @@ unsigned refpush_api_push(struct refpush_server *s, uint64_t uid, const char *bo
         refpush_jbuf_appendf(&s->out, "{\"delivered\":1}\n");
         return 200;
     }
-    if (refpush_ws_count_uid(s, uid) == 0) {
+    size_t online = 0;
+    for (uint32_t i = 0; i < n_uids; i++)
+        online += refpush_ws_count_uid(s, uids[i]) > 0;
+    if (online == 0) {
         s->stats.pushes_unrouted++;
-        refpush_jbuf_appendf(&s->out, "{\"delivered\":0,\"error\":\"uid not connected\"}\n");
+        refpush_jbuf_appendf(&s->out, "{\"delivered\":0,\"error\":\"%s not connected\"}\n",
+                             n_uids > 1 ? "no uid" : "uid");
         return 404;
     }
+    /* one shared message for every recipient, as for a broadcast */
     struct refpush_msg *m = refpush_msg_new_push(body, len, s->cfg.wrap);
     if (!m)
         return refpush_api_out_of_memory(s);
-    size_t k = refpush_ws_send_uid(s, uid, m);
+    size_t k = 0;
+    for (uint32_t i = 0; i < n_uids; i++)
+        k += refpush_ws_send_uid(s, uids[i], m);
     refpush_msg_unref(m);
     refpush_jbuf_appendf(&s->out, "{\"delivered\":%zu}\n", k);
     return 200;

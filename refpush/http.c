@@ -78,7 +78,8 @@ struct refpush_req {
     uint8_t  too_big;          /* body over REFPUSH_BODY_MAX: read, discarded, 413 */
     uint16_t status;           /* error decided from the headers, or 0 */
     const char *allow;         /* Allow header for a 405 */
-    uint64_t uid;
+    uint64_t uids[REFPUSH_PUSH_UIDS_MAX]; /* /push?uid=N or uid=N,M,... (multicast) */
+    uint32_t n_uids;
     double   fraction;
     uint64_t *nth;             /* /admin/drop ordinals, owned until handed over */
     size_t   n_nth;
@@ -224,7 +225,7 @@ static int refpush_http_finish(struct refpush_server *s, struct lws *wsi, struct
     unsigned status;
     switch (r->route) {
     case REFPUSH_ROUTE_PUSH:
-        status = refpush_api_push(s, r->uid, body, r->body_len);
+        status = refpush_api_push(s, r->uids, r->n_uids, body, r->body_len);
         break;
     case REFPUSH_ROUTE_BROADCAST:
         status = refpush_api_broadcast(s, body, r->body_len);
@@ -257,6 +258,26 @@ static int refpush_http_method_has_body(struct lws *wsi)
            lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) > 0;
 }
 
+/* "7" or "7,19,23": one push call to several users is a multicast. */
+static void refpush_http_parse_uids(struct refpush_req *r, char *v)
+{
+    char err[160], *save = NULL;
+    r->n_uids = 0;
+    for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (r->n_uids == REFPUSH_PUSH_UIDS_MAX) {
+            refpush_req_fail(r, 400, "uid: at most %d users per push", REFPUSH_PUSH_UIDS_MAX);
+            return;
+        }
+        if (refpush_parse_uid(tok, &r->uids[r->n_uids], err, sizeof err)) {
+            refpush_req_fail(r, 400, "%s", err);
+            return;
+        }
+        r->n_uids++;
+    }
+    if (!r->n_uids)
+        refpush_req_fail(r, 400, "uid: empty; push with POST /push?uid=N or uid=N,M,...");
+}
+
 static void refpush_http_read_args(struct lws *wsi, struct refpush_req *r)
 {
     char v[REFPUSH_QUERY_MAX + 1], err[160];
@@ -268,8 +289,8 @@ static void refpush_http_read_args(struct lws *wsi, struct refpush_req *r)
             refpush_req_fail(r, 400, "uid: missing; push to one user with POST /push?uid=N");
         else if (q == REFPUSH_QUERY_TOO_LONG)
             refpush_req_fail(r, 400, "query string too long (limit %d bytes)", REFPUSH_QUERY_MAX);
-        else if (refpush_parse_uid(v, &r->uid, err, sizeof err))
-            refpush_req_fail(r, 400, "%s", err);
+        else
+            refpush_http_parse_uids(r, v);
         break;
     case REFPUSH_ROUTE_KICK:
         q = refpush_query_get(wsi, "fraction", v, sizeof v);

@@ -131,7 +131,9 @@ void   refpush_http_pool_free(struct refpush_server *s);   /* frees pooled body 
 
 /* api.c: what each endpoint does. Each fills s->out with the JSON response
  * and returns the HTTP status. */
-unsigned refpush_api_push(struct refpush_server *s, uint64_t uid, const char *body, size_t len);
+#define REFPUSH_PUSH_UIDS_MAX 256
+unsigned refpush_api_push(struct refpush_server *s, const uint64_t *uids, uint32_t n_uids,
+                          const char *body, size_t len);
 unsigned refpush_api_broadcast(struct refpush_server *s, const char *body, size_t len);
 unsigned refpush_api_stats(struct refpush_server *s);
 unsigned refpush_api_kick(struct refpush_server *s, double fraction);

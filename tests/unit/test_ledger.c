@@ -201,6 +201,62 @@ static void test_pick_skips_inflight(void **state)
     assert_int_equal(l->n_up, 1);
 }
 
+/* Multicast: recipients are expected exactly; one who got it, a duplicate, one
+ * who stayed and never got it (lost), one who left (missed offline), and a
+ * delivery to a connection that was not named (misrouted). */
+static void test_multicast(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    for (uint32_t c = 0; c < 8; c++)
+        ledger_conn_up(l, c, 100, 500);
+    uint32_t m = ledger_msg_new(l, PLAN_PUSH_MULTICAST, LEDGER_NO_CONN, 1000, 5000);
+    const uint32_t to[3] = {1, 3, 5};
+    assert_int_equal(ledger_msg_recipients(l, m, to, 3), 0);
+    /* recipients are busy until the call is answered */
+    for (int i = 0; i < 40; i++) {
+        uint32_t c = ledger_pick_up(l);
+        assert_true(c != 1 && c != 3 && c != 5);
+    }
+    ledger_msg_http(l, m, 200, 1);
+    int64_t lat;
+    int dup, ooo;
+    assert_int_equal(ledger_delivery(l, m, 1, 1200, &lat, &dup, &ooo), 0);
+    assert_int_equal(dup, 0);
+    assert_int_equal(ledger_delivery(l, m, 1, 1300, &lat, &dup, &ooo), 0);
+    assert_int_equal(dup, 1);
+    assert_int_equal(ledger_delivery(l, m, 2, 1300, &lat, &dup, &ooo), 0);  /* not named */
+    ledger_conn_down(l, 5, 2000, 0);
+    ledger_settle(l, m, m, NULL, &f->st, f->run);
+    assert_int_equal(l->t.expected, 3);
+    assert_int_equal(l->t.delivered, 1);
+    assert_int_equal(l->t.duplicates, 1);
+    assert_int_equal(l->t.misrouted, 1);
+    assert_int_equal(l->t.lost, 1);
+    assert_int_equal(l->t.missed_offline, 1);
+    assert_int_equal(undelivered(f, "lost"), 1);
+}
+
+/* Group picks: distinct, connected, all on the first pick's target. */
+static void test_pick_group(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger *l = &f->l;
+    uint32_t g[8];
+    assert_int_equal(ledger_pick_group(l, 3, 2, g), 0);
+    for (uint32_t c = 0; c < 8; c++)
+        ledger_conn_up(l, c, 100, 500);
+    for (int round = 0; round < 20; round++) {
+        uint32_t n = ledger_pick_group(l, 3, 2, g);
+        assert_int_equal(n, 3);
+        assert_true(g[0] != g[1] && g[1] != g[2] && g[0] != g[2]);
+        assert_int_equal(g[0] % 2, g[1] % 2);
+        assert_int_equal(g[0] % 2, g[2] % 2);
+    }
+    /* only 4 connections per target: a group of 6 comes back smaller, not stuck */
+    assert_int_equal(ledger_pick_group(l, 6, 2, g), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +267,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broadcast_classification, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misrouted_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pick_skips_inflight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multicast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pick_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
