@@ -28,6 +28,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,6 +94,22 @@ struct run_agent {
     char     cmd_error[PS_REASON_MAX];
     struct ps_cmd queue[RUN_CMD_QUEUE]; /* ids 2.., at [id % RUN_CMD_QUEUE] */
     uint32_t stopped;
+    uint32_t pipe;               /* nng pipe id its last control request came on */
+    int64_t  pipe_closed_mono;   /* that pipe closed at; 0 = open */
+};
+
+/* Control pipes that closed, noted by nng's pipe callback (on an nng thread)
+ * and read by the run loop: a dead agent process closes its TCP connection at
+ * once, so it is known lost within a second instead of after RUN_AGENT_LOST_US
+ * of silence. A pipe that closes while the agent lives (a network blip) is
+ * replaced by nng's reconnect well within RUN_PIPE_GRACE_US, and its next tick
+ * clears the mark. */
+#define RUN_PIPE_GRACE_US 1000000
+#define RUN_PIPES_CLOSED_MAX 256
+struct run_pipes {
+    pthread_mutex_t mu;
+    uint32_t closed[RUN_PIPES_CLOSED_MAX];
+    uint32_t n;
 };
 
 enum run_state { RUN_WAITING, RUN_ASSIGNING, RUN_PHASES, RUN_STOPPING, RUN_DONE };
@@ -157,6 +174,8 @@ struct run {
     struct run_monitor monitors[RUN_MAX_MONITORS];
     struct progress progress;    /* everything the run prints while it runs */
     struct metrics metrics;      /* --metrics: Prometheus scrapes */
+    struct run_pipes pipes;
+    uint32_t cur_pipe;           /* pipe of the control request being handled */
 };
 
 static const char *run_state_names[] = {"waiting", "assigning", "phases", "stopping", "done"};
@@ -310,6 +329,8 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
     } else {
         struct run_agent *a = &r->agents[t.agent_id - 1];
         a->last_tick_mono = ps_time_mono_us();
+        a->pipe = r->cur_pipe;
+        a->pipe_closed_mono = 0;
         a->last_tick_wall = t_recv;
         a->offset_us = t.offset_us;
         a->offset_err_us = t.offset_err_us;
@@ -347,6 +368,7 @@ static void run_drain_control(struct run *r)
         if (nng_recvmsg(r->rep, &m, NNG_FLAG_NONBLOCK) != 0)
             return;
         int64_t t_recv = ps_time_wall_us();
+        r->cur_pipe = nng_pipe_id(nng_msg_get_pipe(m));
         uint32_t type;
         char err[160];
         const void *body = nng_msg_body(m);
@@ -975,18 +997,54 @@ static void run_assign(struct run *r)
         progress_say(&r->progress, "assigned %llu connections to %u agents\n", (unsigned long long)total, r->n_agents);
 }
 
+static void run_on_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct run_pipes *pp = arg;
+    (void)ev;
+    pthread_mutex_lock(&pp->mu);
+    if (pp->n < RUN_PIPES_CLOSED_MAX)
+        pp->closed[pp->n++] = nng_pipe_id(p);
+    pthread_mutex_unlock(&pp->mu);
+}
+
+static void run_note_closed_pipes(struct run *r, int64_t now)
+{
+    uint32_t closed[RUN_PIPES_CLOSED_MAX], n;
+    pthread_mutex_lock(&r->pipes.mu);
+    n = r->pipes.n;
+    memcpy(closed, r->pipes.closed, n * sizeof closed[0]);
+    r->pipes.n = 0;
+    pthread_mutex_unlock(&r->pipes.mu);
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < r->n_agents; i++)
+            if (r->agents[i].pipe == closed[k] && !r->agents[i].lost_at)
+                r->agents[i].pipe_closed_mono = now;
+}
+
 static void run_check_agents(struct run *r)
 {
     int64_t now = ps_time_mono_us();
+    run_note_closed_pipes(r, now);
     for (uint32_t i = 0; i < r->n_agents; i++) {
         struct run_agent *a = &r->agents[i];
-        if (a->lost_at || now - a->last_tick_mono < RUN_AGENT_LOST_US || r->state == RUN_DONE)
+        if (a->lost_at || r->state == RUN_DONE)
             continue;
-        a->lost_at = ps_time_wall_us() - RUN_AGENT_LOST_US;
+        int silent = now - a->last_tick_mono >= RUN_AGENT_LOST_US;
+        int hung_up = a->pipe_closed_mono && a->last_tick_mono < a->pipe_closed_mono &&
+                      now - a->pipe_closed_mono >= RUN_PIPE_GRACE_US;
+        if (!silent && !hung_up)
+            continue;
+        /* lost from its last sign of life */
+        a->lost_at = a->last_tick_wall ? a->last_tick_wall : ps_time_wall_us() - RUN_AGENT_LOST_US;
         r->agent_lost_at[i] = a->lost_at;
-        fprintf(stderr, "pushstorm: agent %u (%s) lost: no word for %ds; its connections are "
-                        "accounted as agent lost\n",
-                a->id, a->hello.name, RUN_AGENT_LOST_US / 1000000);
+        if (silent)
+            fprintf(stderr, "pushstorm: agent %u (%s) lost: no word for %ds; its connections are "
+                            "accounted as agent lost\n",
+                    a->id, a->hello.name, RUN_AGENT_LOST_US / 1000000);
+        else
+            fprintf(stderr, "pushstorm: agent %u (%s) lost: its connection to the controller "
+                            "closed; its connections are accounted as agent lost\n",
+                    a->id, a->hello.name);
         run_store_agent(r, a);
         /* Its connections are gone as far as this run can tell. */
         for (uint32_t c = a->conn_first; c < a->conn_first + a->conn_count; c++)
@@ -1098,6 +1156,7 @@ static int run_listen(struct run *r, char *err, size_t errlen)
         snprintf(err, errlen, "nng: %s", nng_strerror(rv));
         return -1;
     }
+    nng_pipe_notify(r->rep, NNG_PIPE_EV_REM_POST, run_on_pipe_closed, &r->pipes);
     nng_socket_set_size(r->pull, NNG_OPT_RECVMAXSZ, 16 << 20);
     nng_socket_set_int(r->pull, NNG_OPT_RECVBUF, 1024);
     if ((rv = nng_listen(r->rep, r->opts->listen, NULL, 0))) {
@@ -1340,6 +1399,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     r->plan = plan;
     r->opts = opts;
     r->metrics.fd = -1;
+    pthread_mutex_init(&r->pipes.mu, NULL);
     progress_init(&r->progress, stdout, isatty(fileno(stdout)) && !getenv("PUSHSTORM_PLAIN"),
                   opts->quiet);
     r->agents = calloc(RUN_MAX_AGENTS, sizeof *r->agents);
@@ -1416,6 +1476,7 @@ out_free:
     free(r->events);
     free(r->agent_lost_at);
     free(r->agents);
+    pthread_mutex_destroy(&r->pipes.mu);
     free(r);
     return exit_code;
 }

@@ -83,11 +83,18 @@ expect_eq "undelivered kinds" "agent_lost" \
 expect_eq "figure push_agent_lost" "$AL" \
   "$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_agent_lost'")"
 # After the SIGKILL refpush answers 404 (uid not connected) for its connections
-# until the controller declares it lost (5 s of silence): those calls are the
-# agent's loss too, not failed calls of the service.
+# until the controller declares it lost: those calls are the agent's loss too,
+# not failed calls of the service. The controller notices the dead agent's
+# control connection close (about 1 s after the kill, instead of 5 s of
+# silence), so at 100 pushes/s, half of them to its connections, there are
+# some such calls but far fewer than 5 s would give (~250).
 FA=$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_failed_agent_lost'")
 echo "failed calls to its connections: $FA"
-[ "$FA" -ge 50 ] || { echo "FAIL: only $FA failed calls to the dead agent's connections" >&2; exit 1; }
+[ "$FA" -ge 10 ] || { echo "FAIL: only $FA failed calls to the dead agent's connections" >&2; exit 1; }
+[ "$FA" -le 150 ] || { echo "FAIL: $FA failed calls: the lost agent was noticed late" >&2; exit 1; }
+grep -q "lost: its connection to the controller closed" "$T"/*.err 2>/dev/null || \
+  grep -rq "lost: its connection to the controller closed" "$T" || \
+  { echo "FAIL: the loss was not noticed from the closed connection" >&2; exit 1; }
 expect_eq "figure push_failed" 0 "$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_failed'")"
 expect_eq "404 answers = failed calls reclassified" "$FA" \
   "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND http_status=404 AND $IN2")"
