@@ -189,6 +189,11 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         return 0;
     }
     char e[256];
+    /* Migrating forward: every schema change so far only adds tables and
+     * indexes, which the CREATE ... IF NOT EXISTS script adds to an older
+     * database without touching what it holds (1 -> 2: monitor_samples); then
+     * the version is raised. A change to an existing table would add its
+     * ALTER TABLE step here, keyed on `version`. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
         (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e))) {
         snprintf(err, errlen, "%s: %s", path, e);

@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 #include "ps_proto.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2   /* 2: monitor_samples */
 
 struct store {
     sqlite3 *db;
