@@ -82,10 +82,13 @@ bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(COMMON_SRC) $(CTL_LIB_SRC)
 deps:
 	@scripts/install-deps.sh
 
+test-deps:
+	@scripts/install-deps.sh test
+
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile $(UNIT_BIN)
 	@tests/run-all.sh
 
@@ -103,5 +106,5 @@ install: all
 clean:
 	rm -rf build bin demo.db demo.db-wal demo.db-shm
 
-.PHONY: all deps unit test demo bench install clean FORCE
+.PHONY: all deps test-deps unit test demo bench install clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)
