@@ -37,6 +37,7 @@
 #define AGENT_RESEND_US        2000000 /* unacknowledged batches go again after this */
 #define AGENT_RETAIN_MAX       (64u << 20)
 #define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
+#define AGENT_STOP_BATCH       500     /* closes started per 10 ms tick when stopping */
 #define AGENT_FD_MARGIN        256     /* fds beyond the connections: nng, lws, stdio */
 
 /* ---------- one connection: 64 bytes ---------- */
@@ -158,6 +159,7 @@ struct agent_worker {
     uint32_t inflight, max_inflight;
     uint32_t n_open, n_waiting, n_live; /* live = CONNECTING + OPEN */
     int      stopping;
+    uint32_t stop_pos;            /* next slot the stop closes (in batches per tick) */
     int64_t  stop_started_us;
     int      stopped;             /* all closed and flushed; published through mu */
     int      quitting;
