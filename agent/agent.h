@@ -257,7 +257,6 @@ struct agent {
     struct agent_assign assign;      /* written by ctl before ASSIGN is posted */
     struct agent_worker *workers;
     uint32_t n_workers;
-    volatile int quit;               /* set from the signal handler path in main */
 };
 
 /* clock.c */
