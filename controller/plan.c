@@ -744,6 +744,20 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
     return 0;
 }
 
+static int plan_v_split(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                        const struct plan_field *f)
+{
+    const char *s = plan_scalar(c, v, path, "even or capacity");
+    if (!s)
+        return -1;
+    if (strcmp(s, "even") && strcmp(s, "capacity")) {
+        char g[PLAN_GOT_MAX];
+        return plan_fail(c, v, path, "expected even or capacity, got %s", plan_got(v, g, sizeof(g)));
+    }
+    *(int *)f->dst = !strcmp(s, "capacity");
+    return 0;
+}
+
 static int plan_v_agents(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                          const struct plan_field *f)
 {
@@ -752,6 +766,7 @@ static int plan_v_agents(struct plan_ctx *c, const struct yaml_doc_node *v, cons
     struct plan_field af[] = {
         PLAN_FIELD("expect", plan_v_count32, &p->agents.expect, 0, 0, NULL),
         PLAN_FIELD("wait", plan_v_duration, &p->agents.wait_us, 0, 0, NULL),
+        PLAN_FIELD("split", plan_v_split, &p->agents.by_capacity, 0, 0, NULL),
     };
     return plan_map(c, v, path, af, NFIELDS(af), "a map like {expect: 2, wait: 30s}");
 }
@@ -1214,6 +1229,14 @@ void plan_print_split(const struct plan *p, FILE *out)
     for (uint32_t i = 0; i < n; i++) {
         uint64_t first;
         plan_agent_range(total, n, i, &first, &weight[i]);
+    }
+    if (p->agents.by_capacity) {
+        fprintf(out, "split over %u agents by capacity: decided when they join, in proportion to "
+                     "what each can hold (fd limit, memory) as its hello reports; ramps follow "
+                     "the connections\n", n);
+        free(weight);
+        free(share);
+        return;
     }
     fprintf(out, "split over %u agents (ramps are shared in proportion to the connections):\n", n);
     for (uint32_t i = 0; i < n; i++) {

@@ -73,7 +73,7 @@ struct plan {
     char     name[PS_NAME_MAX];
     uint32_t n_targets;
     struct plan_target targets[PS_MAX_TARGETS];
-    struct { uint32_t expect; int64_t wait_us; } agents;                 /* default 1, 30s */
+    struct { uint32_t expect; int64_t wait_us; int by_capacity; } agents; /* default 1, 30s, even */
     struct {
         uint64_t total;
         char subprotocol[PS_HDR_MAX];

@@ -956,14 +956,53 @@ static void run_second(struct run *r, int64_t now_wall)
 
 /* ---------- state machine ---------- */
 
+/* What an agent can hold, from its hello: fds beyond a margin for its own
+ * sockets, and memory at a generous 6 KB per connection (ours, lws's and the
+ * kernel's); the same rules the agent applies before it accepts. */
+static uint64_t run_agent_capacity(const struct ps_hello *h)
+{
+    uint64_t fds = h->fd_soft > 256 ? h->fd_soft - 256 : 0;
+    uint64_t mem = h->mem_available ? h->mem_available / 6144 : fds;
+    return fds < mem ? fds : mem;
+}
+
+/* Connection ranges: even, or in proportion to capacity (agents.split).
+ * Returns -1 (run failed) if the agents cannot hold the plan. */
+static int run_ranges(struct run *r, uint64_t total, uint64_t *first, uint64_t *count)
+{
+    uint32_t n = r->n_agents;
+    if (!r->plan->agents.by_capacity) {
+        for (uint32_t i = 0; i < n; i++)
+            plan_agent_range(total, n, i, &first[i], &count[i]);
+        return 0;
+    }
+    uint64_t cap[RUN_MAX_AGENTS], sum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        sum += cap[i] = run_agent_capacity(&r->agents[i].hello);
+    if (sum < total) {
+        run_fail(r, "the %u agents can hold %llu connections in all (fd limits, memory), the plan "
+                    "needs %llu", n, (unsigned long long)sum, (unsigned long long)total);
+        return -1;
+    }
+    plan_split(total, cap, n, count);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        first[i] = at;
+        at += count[i];
+    }
+    return 0;
+}
+
 static void run_assign(struct run *r)
 {
     const struct plan *p = r->plan;
     uint64_t total = plan_max_connections(p);
+    uint64_t firsts[RUN_MAX_AGENTS], counts[RUN_MAX_AGENTS];
+    if (run_ranges(r, total, firsts, counts) != 0)
+        return;
     for (uint32_t i = 0; i < r->n_agents; i++) {
         struct run_agent *a = &r->agents[i];
-        uint64_t first, count;
-        plan_agent_range(total, r->n_agents, i, &first, &count);
+        uint64_t first = firsts[i], count = counts[i];
         uint32_t n = (uint32_t)count;
         a->conn_first = (uint32_t)first;
         a->conn_count = n;

@@ -379,6 +379,14 @@ static const struct bad_case bad_cases[] = {
       "t.yaml:7:22: phases[1].push.recipients: ", "only applies to mode: multicast" },
     { "multicast recipients above total", BASE "  - push: {mode: multicast, count: 1, recipients: 500}\n",
       "t.yaml:7:51: phases[1].push.recipients: ", "500 is above connections.total (100)" },
+    { "multicast recipients above the per-call cap",
+      "name: t\ntargets:\n  - {ws: \"ws://h/ws\", push: \"http://h/p\"}\n"
+      "connections: {total: 5000}\nphases:\n  - ramp: {to: 10, rate: 1/s}\n"
+      "  - push: {mode: multicast, count: 1, recipients: 2000}\n",
+      "t.yaml:7:51: phases[1].push.recipients: ", "2000" },
+    { "bad agents.split",
+      "name: t\ntargets:\n  - {ws: \"ws://h/ws\", push: \"http://h/p\"}\nagents: {split: fastest}\n",
+      "t.yaml:4:17: agents.split: ", "expected even or capacity, got \"fastest\"" },
     { "bad push mode", BASE "  - push: {mode: anycast, count: 1}\n",
       "t.yaml:7:18: phases[1].push.mode: ", "expected unicast, broadcast or multicast, got \"anycast\"" },
     { "bad close code", BASE "  - disconnect: {fraction: 0.5, code: 1006}\n",
@@ -429,7 +437,7 @@ static const struct bad_case bad_cases[] = {
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\n",
       "t.yaml:7:18: agents.expect: ", "got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"" },
     { "long keys are cut in paths", BASE "agents: {yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy: 1}\n",
-      "t.yaml:7:10: agents.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...: ", "(allowed: expect, wait)" },
+      "t.yaml:7:10: agents.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...: ", "(allowed: expect, wait, split)" },
     { "bad method", BASE "  - push: {count: 1, method: post}\n",
       "t.yaml:7:30: phases[1].push.method: ", "upper case" },
     { "concurrency above the pusher's limit", BASE "  - push: {count: 1, concurrency: 5000}\n",
