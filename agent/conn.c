@@ -36,6 +36,9 @@
 
 static const lws_retry_bo_t agent_conn_no_retry;   /* all zero: no lws validity timer */
 
+/* The per-connection budget of our own (issue 3): keep it a cache line. */
+_Static_assert(sizeof(struct agent_conn) <= 64, "struct agent_conn grew past 64 bytes");
+
 static uint32_t agent_conn_now32(const struct agent_worker *w)
 {
     return (uint32_t)(ps_time_mono_us() - w->t0_us);
