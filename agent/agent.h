@@ -212,12 +212,22 @@ struct agent_opts {
     uint32_t lag_threshold_us;
 };
 
+/* hostmon.c: one process's figures from /proc, and a CPU-rate meter over them */
+struct agent_proc {
+    uint64_t cpu_us;                 /* user + system CPU time so far */
+    uint64_t rss;                    /* bytes */
+    uint32_t threads;
+};
+struct agent_cpu_meter {
+    uint64_t cpu_us;                 /* at the previous reading; 0 = none yet */
+    int64_t  at_us;                  /* mono time of it */
+};
+
 struct agent_hostmon {               /* hostmon.c: state between samples */
     uint64_t cpu_total, cpu_idle;    /* /proc/stat jiffies at the last sample */
     uint32_t pid;                    /* watched process (0 = none) */
     char process[64];                /* --process NAME: re-resolved when the pid goes */
-    uint64_t proc_ticks;
-    int64_t proc_at;
+    struct agent_cpu_meter proc_cpu;
 };
 
 struct agent_retained {              /* per thread: batches sent, not yet acked */
@@ -248,9 +258,10 @@ struct agent {
     uint32_t clk_n, clk_next;
     int64_t offset_us, offset_err_us;   /* best estimate; read by workers (atomic) */
 
-    /* process CPU for the stats; host metrics */
-    int64_t cpu_prev_us, cpu_prev_wall;
+    /* this process's CPU and RSS for the stats (sampled once a second); host metrics */
+    struct agent_cpu_meter self_cpu;
     uint32_t cpu_pct_x100;
+    uint64_t rss_bytes;
     struct agent_hostmon hostmon;
     struct ps_hostmon host;          /* last second's sample */
 
@@ -274,6 +285,9 @@ int  agent_parse_ips(const char *spec, char ips[][PS_IP_MAX], uint32_t max, uint
 
 /* hostmon.c */
 void agent_hostmon_sample(struct agent_hostmon *m, struct ps_hostmon *out);
+int  agent_proc_read(uint32_t pid, struct agent_proc *p);   /* pid 0: this process */
+uint32_t agent_cpu_meter_pct(struct agent_cpu_meter *m, uint64_t cpu_us); /* % of a core x100 */
+void agent_meminfo(uint64_t *total, uint64_t *available);  /* bytes; 0 when unknown */
 
 /* target.c */
 int  agent_target_resolve(struct agent_target *t, const char *url_tpl, char *err, size_t errlen);

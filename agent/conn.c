@@ -138,6 +138,30 @@ static uint8_t agent_conn_classify_drop(struct lws *wsi)
     return PS_REASON_RESET;
 }
 
+/* Connection id i goes to target i mod n_targets. */
+static uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    return a->n_targets ? agent_worker_conn_id(w, slot) % a->n_targets : 0;
+}
+
+/* The template variables of one connection: {conn}, {agent}, {target}. */
+struct agent_conn_tpl {
+    char conn[16], agent[16], target[16];
+    struct ps_tpl_var vars[3];
+};
+
+static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w,
+                                uint32_t slot)
+{
+    snprintf(t->conn, sizeof t->conn, "%u", agent_worker_conn_id(w, slot));
+    snprintf(t->agent, sizeof t->agent, "%u", w->agent->assign.agent_id);
+    snprintf(t->target, sizeof t->target, "%u", agent_conn_target(w, slot));
+    t->vars[0] = (struct ps_tpl_var){"conn", t->conn};
+    t->vars[1] = (struct ps_tpl_var){"agent", t->agent};
+    t->vars[2] = (struct ps_tpl_var){"target", t->target};
+}
+
 struct agent_conn_rx {
     struct agent_worker *w;
     uint32_t slot;
@@ -248,14 +272,11 @@ static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint3
     if (!a->n_headers)
         return 0;
     unsigned char **p = in, *end = *p + len;
-    char conn[16], agent[16], target[16], value[PS_HDR_MAX * 2], name[PS_HDR_MAX + 1];
-    uint32_t id = agent_worker_conn_id(w, slot);
-    snprintf(conn, sizeof conn, "%u", id);
-    snprintf(agent, sizeof agent, "%u", w->agent->assign.agent_id);
-    snprintf(target, sizeof target, "%u", a->n_targets ? id % a->n_targets : 0);
-    const struct ps_tpl_var vars[] = {{"conn", conn}, {"agent", agent}, {"target", target}};
+    char value[PS_HDR_MAX * 2], name[PS_HDR_MAX + 1];
+    struct agent_conn_tpl tpl;
+    agent_conn_tpl_init(&tpl, w, slot);
     for (uint32_t i = 0; i < a->n_headers; i++) {
-        int n = ps_tpl_expand(value, sizeof value, a->headers[i].value, vars, 3);
+        int n = ps_tpl_expand(value, sizeof value, a->headers[i].value, tpl.vars, 3);
         if (n < 0)
             return -1;
         snprintf(name, sizeof name, "%s:", a->headers[i].name);
@@ -295,10 +316,7 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         w->n_open++;
         w->c.opened++;
         ps_hist_record(&w->cur.hs, (uint64_t)hs);
-        const struct ps_assign *a = &w->agent->assign.a;
-        uint32_t id = agent_worker_conn_id(w, slot);
-        agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs,
-                           a->n_targets ? id % a->n_targets : 0);
+        agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs, agent_conn_target(w, slot));
         if (w->stopping) {   /* came up while stopping: close it cleanly */
             agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
         }
@@ -370,15 +388,11 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     struct agent_conn *c = &w->conns[slot];
     if (c->state == AGENT_CONN_WAITING)
         w->n_waiting--;
-    uint32_t id = agent_worker_conn_id(w, slot);
-    uint32_t ti = a->n_targets ? id % a->n_targets : 0;
-    const struct agent_target *t = &ag->assign.targets[ti];
-
-    char conn[16], agent[16], target[16], url[PS_URL_MAX * 2], path[PS_URL_MAX * 2];
-    snprintf(conn, sizeof conn, "%u", id);
-    snprintf(agent, sizeof agent, "%u", ag->assign.agent_id);
-    snprintf(target, sizeof target, "%u", ti);
-    const struct ps_tpl_var vars[] = {{"conn", conn}, {"agent", agent}, {"target", target}};
+    uint32_t id = agent_worker_conn_id(w, slot), target = agent_conn_target(w, slot);
+    const struct agent_target *t = &ag->assign.targets[target];
+    char url[PS_URL_MAX * 2], path[PS_URL_MAX * 2];
+    struct agent_conn_tpl tpl;
+    agent_conn_tpl_init(&tpl, w, slot);
 
     memset(&c->tok, 0, sizeof c->tok);
     c->state = AGENT_CONN_CONNECTING;
@@ -390,7 +404,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     w->inflight++;
     w->n_live++;
 
-    if (ps_tpl_expand(url, sizeof url, a->targets[ti], vars, 3) < 0 ||
+    if (ps_tpl_expand(url, sizeof url, a->targets[target], tpl.vars, 3) < 0 ||
         agent_target_path(url, path, sizeof path)) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
@@ -405,7 +419,8 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.origin = t->host;
     ci.ssl_connection = t->scheme_tls ? LCCSCF_USE_SSL : 0;
     char subprotocol[PS_HDR_MAX * 2];
-    if (a->subprotocol[0] && ps_tpl_expand(subprotocol, sizeof subprotocol, a->subprotocol, vars, 3) < 0) {
+    if (a->subprotocol[0] &&
+        ps_tpl_expand(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, 3) < 0) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
     }

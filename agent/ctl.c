@@ -152,38 +152,15 @@ static void ctl_ack(struct agent *ag, uint32_t thread, uint64_t acked)
 
 /* ---------- stats ---------- */
 
-static void ctl_cpu(struct agent *ag)
+/* Once a second: this process's CPU share and RSS, reported in every tick of
+ * that second. */
+static void ctl_self_sample(struct agent *ag)
 {
-    FILE *f = fopen("/proc/self/stat", "r");
-    if (!f)
+    struct agent_proc p;
+    if (agent_proc_read(0, &p) != 0)
         return;
-    char buf[1024];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
-    unsigned long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return;
-    long hz = sysconf(_SC_CLK_TCK);
-    int64_t cpu = (int64_t)(ut + st) * 1000000 / (hz > 0 ? hz : 100);
-    int64_t now = ps_time_mono_us();
-    if (ag->cpu_prev_wall && now > ag->cpu_prev_wall)
-        ag->cpu_pct_x100 = (uint32_t)((cpu - ag->cpu_prev_us) * 10000 / (now - ag->cpu_prev_wall));
-    ag->cpu_prev_us = cpu;
-    ag->cpu_prev_wall = now;
-}
-
-static uint64_t ctl_rss(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f)
-        return 0;
-    unsigned long size, rss = 0;
-    if (fscanf(f, "%lu %lu", &size, &rss) != 2)
-        rss = 0;
-    fclose(f);
-    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+    ag->cpu_pct_x100 = agent_cpu_meter_pct(&ag->self_cpu, p.cpu_us);
+    ag->rss_bytes = p.rss;
 }
 
 static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second *tmp)
@@ -226,7 +203,7 @@ static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second 
     s->lat_p50_us = (uint32_t)ps_hist_quantile(&lat, 0.5);
     s->lat_p99_us = (uint32_t)ps_hist_quantile(&lat, 0.99);
     s->cpu_pct_x100 = ag->cpu_pct_x100;
-    s->rss_bytes = ctl_rss();
+    s->rss_bytes = ag->rss_bytes;
     s->saturated = s->lag_max_us > ag->opts.lag_threshold_us;
 }
 
@@ -245,6 +222,16 @@ static int ctl_post_all(struct agent *ag, enum agent_wcmd cmd, const struct ps_c
         }
     }
     return rc;
+}
+
+/* Closes the run's connections and flushes its events when the run ends
+ * without a STOP command (controller gone, signal), once. */
+static void ctl_stop_run(struct agent *ag)
+{
+    if (!ag->run_id || ag->stop_done)
+        return;
+    ctl_post_all(ag, AGENT_W_STOP, NULL);
+    ag->stop_done = 1;
 }
 
 static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
@@ -287,7 +274,7 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
     case PS_CMD_DISCONNECT:
         ctl_post_all(ag, AGENT_W_DISCONNECT, cmd);
         break;
-    case PS_CMD_STOP:
+    case PS_CMD_STOP:   /* always applied: it also answers a refused assignment */
         ctl_post_all(ag, AGENT_W_STOP, cmd);
         ag->stop_done = 1;
         break;
@@ -411,10 +398,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
         /* the controller finished the run or restarted */
         if (ag->run_id && !ag->opts.quiet)
             printf("run %u is over for this agent\n", ag->run_id);
-        if (!ag->stop_done && ag->run_id) {
-            ctl_post_all(ag, AGENT_W_STOP, NULL);
-            ag->stop_done = 1;
-        }
+        ctl_stop_run(ag);
         if (ag->opts.once && (ag->run_id || ag->opts.monitor))
             *finished = 1;
         ag->agent_id = 0;
@@ -466,16 +450,13 @@ int agent_ctl_run(struct agent *ag)
             if (!ag->opts.quiet)
                 printf("signal: closing connections and flushing events\n");
             quit_deadline = now + CTL_QUIT_GRACE_US;
-            if (ag->run_id && !ag->stop_done) {
-                ctl_post_all(ag, AGENT_W_STOP, NULL);
-                ag->stop_done = 1;
-            }
+            ctl_stop_run(ag);
         }
         if (quit_deadline && (now > quit_deadline || !ag->agent_id || ag->opts.monitor ||
                               (ctl_all_stopped(ag) && !ag->retained_bytes)))
             break;
         if (now >= next_cpu) {
-            ctl_cpu(ag);
+            ctl_self_sample(ag);
             agent_hostmon_sample(&ag->hostmon, &ag->host);
             next_cpu = now + 1000000;
         }
@@ -493,10 +474,7 @@ int agent_ctl_run(struct agent *ag)
             if (rc < 0 && ag->agent_id && now - ag->last_reply_us > CTL_LOST_US) {
                 fprintf(stderr, "pushstorm-agent: no answer from the controller for %ds; "
                                 "stopping connections\n", CTL_LOST_US / 1000000);
-                if (ag->run_id && !ag->stop_done) {
-                    ctl_post_all(ag, AGENT_W_STOP, NULL);
-                    ag->stop_done = 1;
-                }
+                ctl_stop_run(ag);
                 ag->agent_id = 0;
                 if (ag->opts.once)
                     finished = 1;

@@ -55,15 +55,61 @@ static void hostmon_cpu(struct agent_hostmon *m, struct ps_hostmon *out)
     m->cpu_idle = idle;
 }
 
+void agent_meminfo(uint64_t *total, uint64_t *available)
+{
+    char buf[2048];
+    *total = *available = 0;
+    if (hostmon_read("/proc/meminfo", buf, sizeof buf))
+        return;
+    *total = hostmon_field(buf, "MemTotal:") * 1024;
+    *available = hostmon_field(buf, "MemAvailable:") * 1024;
+}
+
+int agent_proc_read(uint32_t pid, struct agent_proc *p)
+{
+    char dir[24], path[64], buf[1024];
+    if (pid)
+        snprintf(dir, sizeof dir, "/proc/%u", pid);
+    else
+        snprintf(dir, sizeof dir, "/proc/self");
+    snprintf(path, sizeof path, "%s/stat", dir);
+    if (hostmon_read(path, buf, sizeof buf))
+        return -1;
+    /* the command name may hold spaces and parentheses: fields start after the last ')' */
+    const char *paren = strrchr(buf, ')');
+    unsigned long ut, st;
+    long threads;
+    if (!paren || sscanf(paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d "
+                                    "%*d %*d %ld", &ut, &st, &threads) != 3)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    p->cpu_us = (uint64_t)(ut + st) * 1000000 / (uint64_t)(hz > 0 ? hz : 100);
+    p->threads = threads > 0 ? (uint32_t)threads : 0;
+    p->rss = 0;
+    snprintf(path, sizeof path, "%s/statm", dir);
+    unsigned long size, rss;
+    if (!hostmon_read(path, buf, sizeof buf) && sscanf(buf, "%lu %lu", &size, &rss) == 2)
+        p->rss = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+    return 0;
+}
+
+uint32_t agent_cpu_meter_pct(struct agent_cpu_meter *m, uint64_t cpu_us)
+{
+    int64_t now = ps_time_mono_us();
+    uint32_t pct = 0;
+    if (m->cpu_us && now > m->at_us && cpu_us >= m->cpu_us)
+        pct = (uint32_t)((cpu_us - m->cpu_us) * 10000 / (uint64_t)(now - m->at_us));
+    m->cpu_us = cpu_us;
+    m->at_us = now;
+    return pct;
+}
+
 static void hostmon_system(struct ps_hostmon *out)
 {
     char buf[2048];
     if (!hostmon_read("/proc/loadavg", buf, sizeof buf))
         out->load1_x100 = (uint32_t)(strtod(buf, NULL) * 100);
-    if (!hostmon_read("/proc/meminfo", buf, sizeof buf)) {
-        out->mem_total = hostmon_field(buf, "MemTotal:") * 1024;
-        out->mem_available = hostmon_field(buf, "MemAvailable:") * 1024;
-    }
+    agent_meminfo(&out->mem_total, &out->mem_available);
     if (!hostmon_read("/proc/net/sockstat", buf, sizeof buf)) {
         const char *tcp = strstr(buf, "TCP:");
         if (tcp) {
@@ -103,45 +149,27 @@ static uint32_t hostmon_find(const char *name)
 
 static void hostmon_process(struct agent_hostmon *m, struct ps_hostmon *out)
 {
-    char path[64], buf[1024];
+    char path[64];
     if (m->process[0] && (!m->pid || kill((pid_t)m->pid, 0))) {
         uint32_t pid = hostmon_find(m->process);
         if (pid != m->pid) {
             m->pid = pid;
-            m->proc_ticks = 0;
+            memset(&m->proc_cpu, 0, sizeof m->proc_cpu);   /* a new process: no rate yet */
         }
     }
     if (!m->pid)
         return;
-    snprintf(path, sizeof path, "/proc/%u/stat", m->pid);
-    if (hostmon_read(path, buf, sizeof buf)) {
-        m->proc_ticks = 0;
+    struct agent_proc p;
+    if (agent_proc_read(m->pid, &p) != 0) {
+        memset(&m->proc_cpu, 0, sizeof m->proc_cpu);
         if (!m->process[0])
             m->pid = 0;   /* --pid: gone for good */
         return;
     }
-    const char *p = strrchr(buf, ')');
-    unsigned long ut, st;
-    long threads;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld",
-                     &ut, &st, &threads) != 3)
-        return;
     out->pid = m->pid;
-    out->proc_threads = (uint32_t)threads;
-    long hz = sysconf(_SC_CLK_TCK);
-    uint64_t ticks = ut + st;
-    int64_t now = ps_time_mono_us();
-    if (m->proc_ticks && now > m->proc_at)
-        out->proc_cpu_pct_x100 = (uint32_t)((ticks - m->proc_ticks) * 10000 * 1000000 /
-                                            (uint64_t)(hz > 0 ? hz : 100) / (uint64_t)(now - m->proc_at));
-    m->proc_ticks = ticks;
-    m->proc_at = now;
-    snprintf(path, sizeof path, "/proc/%u/statm", m->pid);
-    if (!hostmon_read(path, buf, sizeof buf)) {
-        unsigned long size, rss;
-        if (sscanf(buf, "%lu %lu", &size, &rss) == 2)
-            out->proc_rss = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
-    }
+    out->proc_threads = p.threads;
+    out->proc_rss = p.rss;
+    out->proc_cpu_pct_x100 = agent_cpu_meter_pct(&m->proc_cpu, p.cpu_us);
     snprintf(path, sizeof path, "/proc/%u/fd", m->pid);
     DIR *d = opendir(path);
     if (d) {

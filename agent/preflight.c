@@ -25,23 +25,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static uint64_t meminfo_kb(const char *key)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    size_t klen = strlen(key);
-    uint64_t v = 0;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, klen) && line[klen] == ':') {
-            v = strtoull(line + klen + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
 static void port_range(uint32_t *lo, uint32_t *hi)
 {
     *lo = 32768;
@@ -57,19 +40,25 @@ static void port_range(uint32_t *lo, uint32_t *hi)
     fclose(f);
 }
 
-static void local_ips(struct ps_hello *h)
+/* The machine's IPv4 addresses into ips[]; with `usable` only those of
+ * interfaces that are up and not loopback (the ones a connection can leave by).
+ * Returns -1 if the interfaces cannot be listed. */
+static int list_ips(char ips[][PS_IP_MAX], uint32_t max, uint32_t *n, int usable)
 {
     struct ifaddrs *ifs, *i;
+    *n = 0;
     if (getifaddrs(&ifs))
-        return;
-    for (i = ifs; i && h->n_ips < PS_MAX_IPS; i = i->ifa_next) {
+        return -1;
+    for (i = ifs; i && *n < max; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
             continue;
-        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, h->ips[h->n_ips],
-                  PS_IP_MAX);
-        h->n_ips++;
+        if (usable && (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)))
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ips[*n], PS_IP_MAX);
+        (*n)++;
     }
     freeifaddrs(ifs);
+    return 0;
 }
 
 int agent_preflight_hello(struct agent *ag, char *err, size_t errlen)
@@ -98,14 +87,13 @@ int agent_preflight_hello(struct agent *ag, char *err, size_t errlen)
     }
     h->fd_soft = rl.rlim_cur == RLIM_INFINITY ? UINT32_MAX : rl.rlim_cur;
     h->fd_hard = rl.rlim_max == RLIM_INFINITY ? UINT32_MAX : rl.rlim_max;
-    h->mem_total = meminfo_kb("MemTotal") * 1024;
-    h->mem_available = meminfo_kb("MemAvailable") * 1024;
+    agent_meminfo(&h->mem_total, &h->mem_available);
     port_range(&h->port_lo, &h->port_hi);
     if (ag->opts.n_src) {
         h->n_ips = ag->opts.n_src;
         memcpy(h->ips, ag->opts.src_ips, sizeof h->ips[0] * ag->opts.n_src);
     } else {
-        local_ips(h);
+        list_ips(h->ips, PS_MAX_IPS, &h->n_ips, 0);   /* informative: none is not an error */
     }
     return 0;
 }
@@ -183,20 +171,10 @@ int agent_preflight_assign(const struct agent *ag, const struct ps_assign *a, ch
  * that are up (a load VM with address aliases spreads over all of them). */
 int agent_auto_ips(char ips[][PS_IP_MAX], uint32_t max, uint32_t *n, char *err, size_t errlen)
 {
-    struct ifaddrs *ifs, *i;
-    *n = 0;
-    if (getifaddrs(&ifs)) {
+    if (list_ips(ips, max, n, 1)) {
         snprintf(err, errlen, "cannot list the interfaces");
         return -1;
     }
-    for (i = ifs; i && *n < max; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !(i->ifa_flags & IFF_UP) ||
-            (i->ifa_flags & IFF_LOOPBACK))
-            continue;
-        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ips[*n], PS_IP_MAX);
-        (*n)++;
-    }
-    freeifaddrs(ifs);
     if (!*n) {
         snprintf(err, errlen, "no non-loopback IPv4 address is up on this machine");
         return -1;
