@@ -253,6 +253,43 @@ double report_data_rel_s(const struct report_run *r, int64_t t_us)
     return (double)(t_us - r->started_us) / 1e6;
 }
 
+int report_data_ends(struct store *s, uint32_t run_id, struct report_end **out, size_t *n,
+                     char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (report_data_prepare(s, &st,
+                            "SELECT coalesce(e.name, 'type ' || c.type), coalesce(n.name, 'reason ' || c.val),"
+                            " c.type, count(*) FROM conn_events c"
+                            " LEFT JOIN event_types e ON e.type = c.type"
+                            " LEFT JOIN reasons n ON n.reason = c.val"
+                            " WHERE c.run_id=?1 AND c.type IN (2, 3)"
+                            " GROUP BY c.type, c.val ORDER BY 4 DESC",
+                            run_id, err, errlen))
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct report_end *e = report_data_push((void **)out, n, &cap, sizeof **out);
+        if (!e) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        snprintf(e->event, sizeof e->event, "%s", sqlite3_column_text(st, 0));
+        snprintf(e->reason, sizeof e->reason, "%s", sqlite3_column_text(st, 1));
+        e->type = (uint32_t)sqlite3_column_int(st, 2);
+        e->n = (uint64_t)sqlite3_column_int64(st, 3);
+    }
+    if (report_data_done(st, rc, err, errlen)) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
 int report_data_rows(struct store *s, const char *sql, uint32_t run_id, int ncols,
                      struct report_rows *out, char *err, size_t errlen)
 {

@@ -107,6 +107,16 @@ void report_data_latency_free(struct report_latency *l);
 /* 1 when table exists in the database and has rows for run_id. */
 int  report_data_table_has_run(struct store *s, const char *table, uint32_t run_id);
 
+/* Failures and closes of the run by (event type, reason), most frequent first. */
+struct report_end {
+    char     event[32];          /* "failed", "closed" */
+    char     reason[48];
+    uint32_t type;               /* PS_EV_FAILED or PS_EV_CLOSED */
+    uint64_t n;
+};
+int  report_data_ends(struct store *s, uint32_t run_id, struct report_end **out, size_t *n,
+                      char *err, size_t errlen);   /* free(*out) */
+
 /* An output file written atomically (see file comment). path NULL or "-" means
  * stdout, written directly. */
 struct report_data_out {

@@ -491,38 +491,23 @@ static int report_html_connect_rate(FILE *o, struct store *s, const struct repor
 static int report_html_failures(FILE *o, struct store *s, const struct report_run *r, char *err,
                                 size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT coalesce(e.name, 'type ' || c.type), coalesce(n.name, 'reason ' || c.val),"
-                           " c.type, count(*) FROM conn_events c"
-                           " LEFT JOIN event_types e ON e.type = c.type"
-                           " LEFT JOIN reasons n ON n.reason = c.val"
-                           " WHERE c.run_id=?1 AND c.type IN (2, 3)"
-                           " GROUP BY c.type, c.val ORDER BY 4 DESC LIMIT 24",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errmsg(s->db));
+    struct report_end *ends;
+    size_t n;
+    if (report_data_ends(s, r->id, &ends, &n, err, errlen))
         return -1;
-    }
-    sqlite3_bind_int64(st, 1, r->id);
     struct {
         char label[96];
         int failed;
         double n;
     } bars[24];
     size_t nb = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && nb < 24) {
-        snprintf(bars[nb].label, sizeof bars[nb].label, "%.40s: %.40s", sqlite3_column_text(st, 0),
-                 sqlite3_column_text(st, 1));
-        bars[nb].failed = sqlite3_column_int(st, 2) == PS_EV_FAILED;
-        bars[nb].n = sqlite3_column_double(st, 3);
-        nb++;
+    for (; nb < n && nb < 24; nb++) {
+        snprintf(bars[nb].label, sizeof bars[nb].label, "%.40s: %.40s", ends[nb].event,
+                 ends[nb].reason);
+        bars[nb].failed = ends[nb].type == PS_EV_FAILED;
+        bars[nb].n = (double)ends[nb].n;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errstr(rc));
-        return -1;
-    }
+    free(ends);
     report_html_title(o, "Failures and closes by reason",
                       "connection events of the run: failed = never connected, closed = dropped after connecting");
     if (!nb) {

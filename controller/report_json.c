@@ -54,33 +54,20 @@ static void report_json_key(FILE *o, int *first, const char *key)
 static int report_json_failures(FILE *o, struct store *s, const struct report_run *r, char *err,
                                 size_t errlen)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT coalesce(e.name, 'type ' || c.type), coalesce(n.name, 'reason ' || c.val),"
-                           " count(*) FROM conn_events c LEFT JOIN event_types e ON e.type = c.type"
-                           " LEFT JOIN reasons n ON n.reason = c.val WHERE c.run_id=?1 AND c.type IN (2, 3)"
-                           " GROUP BY c.type, c.val ORDER BY 3 DESC",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errmsg(s->db));
+    struct report_end *ends;
+    size_t n;
+    if (report_data_ends(s, r->id, &ends, &n, err, errlen))
         return -1;
-    }
-    sqlite3_bind_int64(st, 1, r->id);
-    int rc, first = 1;
     fputs("[", o);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        fputs(first ? "\n    {\"event\": " : ",\n    {\"event\": ", o);
-        first = 0;
-        report_json_str(o, (const char *)sqlite3_column_text(st, 0));
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ",\n    {\"event\": " : "\n    {\"event\": ", o);
+        report_json_str(o, ends[i].event);
         fputs(", \"reason\": ", o);
-        report_json_str(o, (const char *)sqlite3_column_text(st, 1));
-        fprintf(o, ", \"count\": %lld}", (long long)sqlite3_column_int64(st, 2));
+        report_json_str(o, ends[i].reason);
+        fprintf(o, ", \"count\": %llu}", (unsigned long long)ends[i].n);
     }
-    sqlite3_finalize(st);
-    fputs(first ? "]" : "\n  ]", o);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errstr(rc));
-        return -1;
-    }
+    fputs(n ? "\n  ]" : "]", o);
+    free(ends);
     return 0;
 }
 
