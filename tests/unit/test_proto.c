@@ -782,63 +782,45 @@ static void test_reply_errors(void **state)
     free(m);
 }
 
+/* A raw tick: agent fields, then the batch_seq array (a second element of
+ * -7 when bad_seq), stats with n_stats elements and host with n_host. */
+static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
+{
+    int i;
+
+    raw_begin(r, 12, 1, PS_MSG_TICK);
+    msgpack_pack_uint32(&r->pk, 1);
+    msgpack_pack_int64(&r->pk, 2);
+    msgpack_pack_int64(&r->pk, -3);
+    msgpack_pack_int64(&r->pk, 4);
+    msgpack_pack_uint32(&r->pk, 5);
+    raw_str(r, "", 0);
+    msgpack_pack_array(&r->pk, bad_seq ? 2 : 1);
+    msgpack_pack_uint32(&r->pk, 7);
+    if (bad_seq) msgpack_pack_int32(&r->pk, -7);
+    msgpack_pack_uint32(&r->pk, 0);
+    msgpack_pack_array(&r->pk, n_stats);
+    for (i = 0; i < n_stats; i++) msgpack_pack_uint32(&r->pk, 1);
+    msgpack_pack_array(&r->pk, n_host);
+    for (i = 0; i < n_host; i++) msgpack_pack_uint32(&r->pk, 1);
+}
+
 static void test_tick_errors(void **state)
 {
     struct ps_tick m;
     struct raw r;
-    int i;
 
     (void)state;
-    raw_begin(&r, 12, 1, PS_MSG_TICK);
-    msgpack_pack_uint32(&r.pk, 1);
-    msgpack_pack_int64(&r.pk, 2);
-    msgpack_pack_int64(&r.pk, -3);
-    msgpack_pack_int64(&r.pk, 4);
-    msgpack_pack_uint32(&r.pk, 5);
-    raw_str(&r, "", 0);
-    msgpack_pack_array(&r.pk, 1);
-    msgpack_pack_uint32(&r.pk, 7);
-    msgpack_pack_uint32(&r.pk, 0);
-    msgpack_pack_array(&r.pk, 21);
-    for (i = 0; i < 21; i++) msgpack_pack_uint32(&r.pk, 1);
-    msgpack_pack_array(&r.pk, 14);
-    for (i = 0; i < 14; i++) msgpack_pack_uint32(&r.pk, 1);
+    raw_tick(&r, 0, 21, 14);
     expect_err(&r, dec_tick, &m, "tick.stats: expected 22 elements, got 21");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 12, 1, PS_MSG_TICK);
-    msgpack_pack_uint32(&r.pk, 1);
-    msgpack_pack_int64(&r.pk, 2);
-    msgpack_pack_int64(&r.pk, -3);
-    msgpack_pack_int64(&r.pk, 4);
-    msgpack_pack_uint32(&r.pk, 5);
-    raw_str(&r, "", 0);
-    msgpack_pack_array(&r.pk, 2);
-    msgpack_pack_uint32(&r.pk, 7);
-    msgpack_pack_int32(&r.pk, -7);
-    msgpack_pack_uint32(&r.pk, 0);
-    msgpack_pack_array(&r.pk, 22);
-    for (i = 0; i < 22; i++) msgpack_pack_uint32(&r.pk, 1);
-    msgpack_pack_array(&r.pk, 14);
-    for (i = 0; i < 14; i++) msgpack_pack_uint32(&r.pk, 1);
+    raw_tick(&r, 1, 22, 14);
     expect_err(&r, dec_tick, &m, "tick.batch_seq.1: expected an unsigned integer, got -7");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the host metrics are checked like the rest */
-    raw_begin(&r, 12, 1, PS_MSG_TICK);
-    msgpack_pack_uint32(&r.pk, 1);
-    msgpack_pack_int64(&r.pk, 2);
-    msgpack_pack_int64(&r.pk, -3);
-    msgpack_pack_int64(&r.pk, 4);
-    msgpack_pack_uint32(&r.pk, 5);
-    raw_str(&r, "", 0);
-    msgpack_pack_array(&r.pk, 1);
-    msgpack_pack_uint32(&r.pk, 7);
-    msgpack_pack_uint32(&r.pk, 0);
-    msgpack_pack_array(&r.pk, 22);
-    for (i = 0; i < 22; i++) msgpack_pack_uint32(&r.pk, 1);
-    msgpack_pack_array(&r.pk, 13);
-    for (i = 0; i < 13; i++) msgpack_pack_uint32(&r.pk, 1);
+    raw_tick(&r, 0, 22, 13);
     expect_err(&r, dec_tick, &m, "tick.host: expected 14 elements, got 13");
     msgpack_sbuffer_destroy(&r.sb);
 }
