@@ -5,38 +5,13 @@
 # Per-process CPU and memory come from /proc/PID/stat and /proc/PID/status,
 # sampled by `sample_proc` into a file that the figures are computed from, so
 # nothing depends on the benchmark's own timing.
-set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${BIN:-$ROOT/bin}
-T=$(mktemp -d /tmp/pushstorm-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-# A port below the ephemeral range whose port+1 is free too (controller: control + data).
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 12000))
-    if ! ss -Htan "sport = :$p or sport = :$((p+1))" | grep -q .; then echo "$p"; return; fi
-  done
-  echo "bench: no free port" >&2; return 1
-}
-
-# start_refpush PORT [ARGS...]: sets RP to its PID.
-start_refpush() {
-  local port=$1; shift
-  "$BIN/refpush" --port "$port" --quiet "$@" >"$T/refpush-$port.log" 2>&1 &
-  RP=$!
-  PIDS+=("$RP")
-  for _ in $(seq 100); do grep -q listening "$T/refpush-$port.log" && return 0; sleep 0.05; done
-  echo "bench: refpush on $port did not start" >&2; cat "$T/refpush-$port.log" >&2; return 1
-}
+#
+# The temp dir, PID cleanup, free_port and start_refpush are the integration
+# tests' own (tests/integration/lib.sh), pointed at the optimised binaries;
+# KEEP_TMP=1 keeps the temp dir.
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PUSHSTORM_BIN=${BIN:-$BENCH_ROOT/bin}
+source "$BENCH_ROOT/tests/integration/lib.sh"
 
 # sample_proc OUT PID...: every 100 ms, one line per PID:
 #   wall_us pid cpu_ticks rss_kb hwm_kb sys_ticks

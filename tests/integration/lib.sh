@@ -28,11 +28,11 @@ free_port() {
   echo "no free port" >&2; return 1
 }
 
-# start_refpush PORT [args...]: starts refpush, waits until it listens, sets RP
+# start_refpush PORT [args...]: starts refpush (or $REFPUSH), waits until it listens, sets RP
 # to its PID (not through $(...): the PID must stay a child of this shell).
 start_refpush() {
   local port=$1; shift
-  "$BIN/refpush" --port "$port" --quiet "$@" >"$T/refpush-$port.log" 2>&1 &
+  "${REFPUSH:-$BIN/refpush}" --port "$port" --quiet "$@" >"$T/refpush-$port.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   RP=$pid

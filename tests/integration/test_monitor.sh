@@ -5,7 +5,11 @@ source "$(dirname "$0")/lib.sh"
 need_agent
 DB=$T/mon.db
 WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
+# refpush under a name of its own (under the 15 characters a process name
+# keeps), so that another refpush on this machine cannot be the one followed
+NAME=rpmon$$
+mkdir -p "$T/mon-bin" && cp "$BIN/refpush" "$T/mon-bin/$NAME"
+REFPUSH=$T/mon-bin/$NAME start_refpush "$WS"
 cat >"$T/mon.yaml" <<YAML
 name: monitored
 targets:
@@ -21,7 +25,7 @@ YAML
   --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 &
 CTLPID=$!; PIDS+=("$CTLPID")
 "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name srv1 --monitor \
-  --process refpush --once >"$T/mon.txt" 2>&1 &
+  --process "$NAME" --once >"$T/mon.txt" 2>&1 &
 MON=$!; PIDS+=("$MON")
 rc=0; wait "$CTLPID" || rc=$?
 cat "$T/out.txt"
