@@ -1,7 +1,8 @@
 # pushstorm build. `make` builds the three programs into bin/; `make test` runs
 # unit tests (cmocka, also under ASan/UBSan) and the integration tests; `make demo`
 # runs a local campaign. Sources are picked up by directory: a new file in
-# agent/ is part of the agent without touching this file.
+# agent/ (or in one of controller/'s plan/, run/, report/) is part of its program
+# without touching this file.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -19,12 +20,19 @@ SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 COMMON_SRC = $(wildcard common/*.c) $(wildcard proto/*.c)
 AGENT_SRC  = $(wildcard agent/*.c)
-CTL_SRC    = $(wildcard controller/*.c)
+CTL_SRC    = $(wildcard controller/*.c controller/*/*.c)
 REF_SRC    = $(wildcard refpush/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+UNIT_AGENT_SRC = $(wildcard tests/unit/agent/test_*.c)
+UNIT_REF_SRC   = $(wildcard tests/unit/refpush/test_*.c)
 
-# Controller objects minus main, so unit tests can link the plan parser etc.
+# The controller's halves (plan/, run/, report/) include each other's headers.
+CTL_INC = -Icontroller $(addprefix -I,$(sort $(patsubst %/,%,$(dir $(wildcard controller/*/*.h)))))
+
+# Each program's objects minus its main, so unit tests can link its modules.
 CTL_LIB_SRC = $(filter-out controller/main.c,$(CTL_SRC))
+AGENT_LIB_SRC = $(filter-out agent/main.c,$(AGENT_SRC))
+REF_LIB_SRC = $(filter-out refpush/main.c,$(REF_SRC))
 
 BIN = bin/pushstorm bin/refpush bin/pushstorm-agent
 SAN_BIN = bin/san/pushstorm bin/san/refpush bin/san/pushstorm-agent
@@ -39,8 +47,11 @@ build/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN) -DPS_TEST_HOOKS -MMD -MP -c $< -o $@
 
-# Unit tests reach into the controller's modules by name.
-build/san/tests/%.o: CFLAGS += -Icontroller
+build/controller/%.o build/san/controller/%.o: CFLAGS += $(CTL_INC)
+# Unit tests reach into each program's modules by name.
+build/san/tests/unit/%.o: CFLAGS += $(CTL_INC)
+build/san/tests/unit/agent/%.o: CFLAGS += -Iagent
+build/san/tests/unit/refpush/%.o: CFLAGS += -Irefpush
 
 obj = $(patsubst %.c,build/%.o,$(1))
 sanobj = $(patsubst %.c,build/san/%.o,$(1))
@@ -74,7 +85,14 @@ bin/hostile: tests/hostile/hostile.c
 	$(CC) $(CFLAGS) -o $@ $<
 
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
-UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC))
+# tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
+UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $(UNIT_REF_SRC))
+bin/tests/agent/%: build/san/tests/unit/agent/%.o $(call sanobj,$(COMMON_SRC) $(AGENT_LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+bin/tests/refpush/%: build/san/tests/unit/refpush/%.o $(call sanobj,$(COMMON_SRC) $(REF_LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(COMMON_SRC) $(CTL_LIB_SRC))
 	@mkdir -p bin/tests
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)

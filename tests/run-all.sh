@@ -11,7 +11,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 
 echo "== unit tests"
-for t in bin/tests/test_*; do
+for t in bin/tests/test_* bin/tests/*/test_*; do
   [ -x "$t" ] || continue
   out=$("$t" 2>&1); rc=$?
   p=$(grep -Eo '\[  PASSED  \] [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' | tail -1)

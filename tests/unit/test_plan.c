@@ -15,7 +15,7 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "../../controller/plan.h"
+#include "plan.h"
 
 static struct plan *parse_ok(const char *yaml)
 {
