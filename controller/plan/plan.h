@@ -4,7 +4,14 @@
  * node so that each error names file:line:col and the key at fault. Unknown keys,
  * wrong types and impossible values are errors; nothing is silently defaulted
  * except the documented defaults below. The result is plain data owned by the
- * struct plan (fixed arrays, no pointers into the YAML document). */
+ * struct plan (fixed arrays, no pointers into the YAML document).
+ *
+ * Inside plan/: plan.c (these entry points and the file reader), plan_schema.c
+ * (the table engine and its messages), plan_values.c (value parsers),
+ * plan_sections.c (the table of each section and phase), plan_cross.c (rules
+ * across sections), plan_split.c (the division among agents and targets),
+ * yaml_doc.c (the node tree with positions); plan_schema.h is their private
+ * header. */
 #ifndef PS_PLAN_H
 #define PS_PLAN_H
 
@@ -16,6 +23,7 @@
 #define PLAN_MAX_PHASES   64
 #define PLAN_ERR_MAX      512
 #define PLAN_RECIPIENTS_MAX 1024   /* connections named in one multicast call */
+#define PLAN_FILE_MAX     (1 << 20) /* bytes in a plan file (docs/plan.md) */
 
 struct plan_target {
     char ws[PS_URL_MAX];         /* ws URL template, e.g. ws://127.0.0.1:8080/ws?uid={conn} */
@@ -108,6 +116,10 @@ struct plan {
 int plan_load(const char *path, struct plan *p, char *err, size_t errlen);
 /* Same, from a string (path used only in messages). */
 int plan_parse(const char *path, const char *text, size_t len, struct plan *p, char *err, size_t errlen);
+/* The whole of a plan file, NUL-terminated, for the caller to free; *len is its
+ * length. NULL with "path: ..." in err when it cannot be opened or read or has
+ * more than PLAN_FILE_MAX bytes. Pipes and /dev/stdin work too. */
+char *plan_read_file(const char *path, size_t *len, char *err, size_t errlen);
 /* Highest connection count any ramp asks for (the connections to assign). */
 uint64_t plan_max_connections(const struct plan *p);
 const char *plan_phase_name(enum plan_phase_kind k);
