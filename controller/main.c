@@ -54,48 +54,12 @@ static void usage(FILE *out)
             DEFAULT_DB, DEFAULT_LISTEN, COMPARE_DEFAULT_MAX_REGRESSION * 100);
 }
 
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        char *nb = cap > (16u << 20) ? NULL : realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            snprintf(err, errlen, "%s: too large for a plan", path);
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (buf && ferror(f)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        *len = n;
-    }
-    return buf;
-}
-
 /* Loads and validates a plan; prints the error and returns NULL on failure. */
 static struct plan *load_plan(const char *path, char **text_out)
 {
     char err[PLAN_ERR_MAX];
     size_t len;
-    char *text = read_file(path, &len, err, sizeof err);
+    char *text = plan_read_file(path, &len, err, sizeof err);
     struct plan *p = text ? calloc(1, sizeof *p) : NULL;
     if (!text || !p) {
         fprintf(stderr, "pushstorm: %s\n", text ? "out of memory" : err);
