@@ -273,6 +273,8 @@ int plan_v_close_code(struct plan_ctx *c, const struct yaml_doc_node *v, const c
     return 0;
 }
 
+/* ------------------------------------------------------------ header maps */
+
 /* RFC 7230 token characters: what a header name may be made of. */
 static int plan_is_token(const char *s)
 {
