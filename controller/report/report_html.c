@@ -37,9 +37,8 @@
 #define RH_PW  (RH_W - RH_L - RH_R)
 #define RH_PH  (RH_H - RH_T - RH_B)
 
-/* Series of monitor_samples charts: more would be unreadable in one chart. */
+/* Series of a monitor_samples chart: more would be unreadable in one chart. */
 #define RH_MON_MAX_SERIES 8
-#define RH_MON_MAX_COLS   16
 
 static const char *const report_html_colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                                  "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
@@ -348,16 +347,17 @@ static void report_html_line_chart(FILE *o, const struct report_html_chart *c,
 
 /* Rows (wall-clock second, y1, y2...) as series out[0], out[1]... with x in
  * seconds since the run's start. */
-static int report_html_query_series(struct store *s, const struct report_run *r, const char *sql,
-                                    int ncols, struct report_html_xy *out, char *err, size_t errlen)
+static int report_html_query_series(struct store *s, const struct report_run *r,
+                                    enum report_query q, struct report_html_xy *out, char *err,
+                                    size_t errlen)
 {
     struct report_rows rows;
-    if (report_data_rows(s, sql, r->id, ncols, &rows, err, errlen))
+    if (report_data_rows(s, q, r->id, &rows, err, errlen))
         return -1;
     int rc = 0;
     for (size_t i = 0; i < rows.n && !rc; i++) {
         double x = report_data_rel_s(r, (int64_t)REPORT_ROW(&rows, i, 0) * 1000000);
-        for (int c = 1; c < ncols && !rc; c++)
+        for (int c = 1; c < rows.ncols && !rc; c++)
             rc = report_html_xy_add(&out[c - 1], x, REPORT_ROW(&rows, i, c));
     }
     report_data_rows_free(&rows);
@@ -417,13 +417,9 @@ static int report_html_connections(FILE *o, struct store *s, const struct report
                                    size_t errlen)
 {
     struct report_html_xy agents = {0}, ctl = {0}, plan = {0};
-    int rc = report_html_query_series(s, r,
-                                      "SELECT second, sum(connected) FROM samples WHERE run_id=?1"
-                                      " GROUP BY second ORDER BY second", 2, &agents, err, errlen);
+    int rc = report_html_query_series(s, r, REPORT_Q_CONNECTED, &agents, err, errlen);
     if (!rc)
-        rc = report_html_query_series(s, r,
-                                      "SELECT second, connected FROM ctl_samples WHERE run_id=?1"
-                                      " ORDER BY second", 2, &ctl, err, errlen);
+        rc = report_html_query_series(s, r, REPORT_Q_CTL_CONNECTED, &ctl, err, errlen);
     double x_end = report_html_run_span(r);
     if (agents.n)
         x_end = fmax(x_end, agents.x[agents.n - 1]);
@@ -448,28 +444,16 @@ static int report_html_connections(FILE *o, struct store *s, const struct report
     return rc;
 }
 
-/* Per-agent cumulative counters turned into per-second increments, then summed
- * over agents (an agent's missing second must not show as a dip in the sum). */
+/* Opened, failed and closed per second, from the agents' counters. */
 static int report_html_connect_rate(FILE *o, struct store *s, const struct report_run *r,
                                     char *err, size_t errlen)
 {
     struct report_html_xy xy[3] = {{0}};
-    int rc = report_html_query_series(
-        s, r,
-        "SELECT second, sum(d_open), sum(d_fail), sum(d_close) FROM (SELECT second,"
-        " opened - lag(opened, 1, 0) OVER w AS d_open, failed - lag(failed, 1, 0) OVER w AS d_fail,"
-        " closed - lag(closed, 1, 0) OVER w AS d_close FROM samples WHERE run_id=?1"
-        " WINDOW w AS (PARTITION BY agent_id ORDER BY second)) GROUP BY second ORDER BY second",
-        4, xy, err, errlen);
+    int rc = report_html_query_series(s, r, REPORT_Q_RATES, xy, err, errlen);
     const char *note = "handshakes completed, connect failures and closes per second, from the agents";
     if (!rc && !xy[0].n) {
         /* No agent samples: the controller's ledger totals are the next best view. */
-        rc = report_html_query_series(
-            s, r,
-            "SELECT second, opened - lag(opened, 1, 0) OVER w, failed - lag(failed, 1, 0) OVER w,"
-            " closed - lag(closed, 1, 0) OVER w FROM ctl_samples WHERE run_id=?1"
-            " WINDOW w AS (ORDER BY second) ORDER BY second",
-            4, xy, err, errlen);
+        rc = report_html_query_series(s, r, REPORT_Q_CTL_RATES, xy, err, errlen);
         note = "handshakes completed, connect failures and closes per second, from the controller";
     }
     if (!rc) {
@@ -668,60 +652,21 @@ static int report_html_reconnect(FILE *o, const struct report_run *r)
     return rc;
 }
 
-/* monitor_samples is written by monitor agents (issue 5) with a layout this
- * code does not fix: every numeric column becomes a chart, one series per
- * agent, with time from a "second" (wall seconds) or "ts_us" column. */
+/* monitor_samples, written by monitor agents (pushstorm-agent --monitor): each
+ * numeric column a chart, one series per agent, time from its wall second. */
 static int report_html_monitor(FILE *o, struct store *s, const struct report_run *r, char *err,
                                size_t errlen)
 {
-    if (!report_data_table_has_run(s, "monitor_samples", r->id))
+    if (!report_data_has_monitor(s, r->id))
         return 0;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info('monitor_samples')", -1, &st,
-                           NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errmsg(s->db));
-        return -1;
-    }
-    char cols[RH_MON_MAX_COLS][64], timecol[64] = "", keycol[64] = "";
-    size_t nc = 0;
-    int time_us = 0, step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *c = (const char *)sqlite3_column_text(st, 0);
-        if (!c || !strcmp(c, "run_id"))
-            continue;
-        if (!timecol[0] && (!strcmp(c, "second") || !strcmp(c, "ts_us") || !strcmp(c, "t_us"))) {
-            snprintf(timecol, sizeof timecol, "%s", c);
-            time_us = strcmp(c, "second") != 0;
-        } else if (!strcmp(c, "agent_id"))
-            snprintf(keycol, sizeof keycol, "%s", c);
-        else if (nc < RH_MON_MAX_COLS)
-            snprintf(cols[nc++], sizeof cols[0], "%s", c);
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errstr(step));
-        return -1;
-    }
     fputs("<section id=\"server\"><h2>Server metrics</h2>\n", o);
-    if (!timecol[0]) {
-        report_html_empty(o, "monitor_samples has no second or ts_us column; cannot place it in time");
-        fputs("</section>\n", o);
-        return 0;
-    }
     int rc = 0;
-    for (size_t c = 0; c < nc && !rc; c++) {
-        char *sql = sqlite3_mprintf("SELECT %s, \"%w\", \"%w\" FROM monitor_samples WHERE run_id=?1"
-                                    " AND typeof(\"%w\") IN ('integer', 'real') ORDER BY 1, 2",
-                                    keycol[0] ? "\"agent_id\"" : "0", timecol, cols[c], cols[c]);
+    for (size_t c = 0; c < REPORT_DATA_MONITOR_COLS && !rc; c++) {
         struct report_rows rows;
-        if (!sql || report_data_rows(s, sql, r->id, 3, &rows, err, errlen)) {
-            if (!sql)
-                snprintf(err, errlen, "out of memory");
-            sqlite3_free(sql);
+        if (report_data_monitor_rows(s, r->id, c, &rows, err, errlen)) {
             rc = -1;
             break;
         }
-        sqlite3_free(sql);
         struct report_html_xy xy[RH_MON_MAX_SERIES] = {{0}};
         char names[RH_MON_MAX_SERIES][80];
         struct report_html_series sr[RH_MON_MAX_SERIES];
@@ -742,16 +687,14 @@ static int report_html_monitor(FILE *o, struct store *s, const struct report_run
                                                      &xy[ns], 0, 0};
                 ns++;
             }
-            double t = REPORT_ROW(&rows, i, 1);
-            double x = time_us ? report_data_rel_s(r, (int64_t)t)
-                               : report_data_rel_s(r, (int64_t)t * 1000000);
+            double x = report_data_rel_s(r, (int64_t)REPORT_ROW(&rows, i, 1) * 1000000);
             rc = report_html_xy_add(&xy[ns - 1], x, REPORT_ROW(&rows, i, 2));
         }
         report_data_rows_free(&rows);
         if (rc)
             snprintf(err, errlen, "out of memory");
         else if (ns) {
-            const char *name = cols[c];
+            const char *name = report_data_monitor_col(c);
             size_t len = strlen(name);
             enum report_html_unit u =
                 len > 6 && !strcmp(name + len - 6, "_bytes") ? REPORT_HTML_BYTES
