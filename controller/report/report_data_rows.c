@@ -46,7 +46,7 @@ static const struct report_data_query report_data_queries[] = {
 
 /* The numeric columns of monitor_samples as store.c creates them (schema 2),
  * in table order; tests/unit/test_report.c checks the two agree. */
-static const char *const report_data_monitor_cols[REPORT_DATA_MONITOR_COLS] = {
+static const char *const report_data_monitor_cols[] = {
     "host_cpu_pct", "load1", "mem_used_bytes", "tcp_inuse", "tcp_tw", "tcp_mem_bytes",
     "proc_pid", "proc_cpu_pct", "proc_rss_bytes", "proc_fds", "proc_threads",
 };
@@ -56,7 +56,7 @@ struct report_data_dump {
     const char *sql;             /* ?1 = run id */
 };
 
-static const struct report_data_dump report_data_dumps[REPORT_DATA_DUMPS] = {
+static const struct report_data_dump report_data_dumps[] = {
     {"samples", "SELECT * FROM samples WHERE run_id=?1 ORDER BY second, agent_id"},
     {"ctl_samples", "SELECT * FROM ctl_samples WHERE run_id=?1 ORDER BY second"},
     {"pushes", "SELECT * FROM pushes WHERE run_id=?1 ORDER BY msg_id"},
@@ -77,6 +77,13 @@ static const struct report_data_dump report_data_dumps[REPORT_DATA_DUMPS] = {
     {"phases", "SELECT * FROM phases WHERE run_id=?1 ORDER BY idx"},
     {"monitor_samples", "SELECT * FROM monitor_samples WHERE run_id=?1"},
 };
+
+_Static_assert(sizeof report_data_queries / sizeof report_data_queries[0] == REPORT_Q_RAMP_OPENED + 1,
+               "a query for every enum report_query");
+_Static_assert(sizeof report_data_monitor_cols / sizeof report_data_monitor_cols[0] ==
+                   REPORT_DATA_MONITOR_COLS, "REPORT_DATA_MONITOR_COLS names");
+_Static_assert(sizeof report_data_dumps / sizeof report_data_dumps[0] == REPORT_DATA_DUMPS,
+               "REPORT_DATA_DUMPS tables");
 
 /* Rows of ncols numbers from sql, whose ?1 is the run id. */
 static int report_data_read_rows(struct store *s, const char *sql, uint32_t run_id, int ncols,

@@ -520,6 +520,36 @@ static void test_compare_after_run(void **state)
     unlink(side);
 }
 
+/* The text summary and the runs listing, read through report_data and store. */
+static void test_summary_and_runs(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], *buf = NULL;
+    size_t len = 0;
+    uint32_t last;
+    assert_int_equal(store_last_run_id(&f->st, &last, err, sizeof err), 0);
+    assert_int_equal(last, f->run);
+    assert_int_equal(store_figure(&f->st, f->run, "reason_server_close", 3), 0);
+    assert_int_equal(store_figure(&f->st, f->run, "reason_refused", 5), 0);
+    FILE *o = open_memstream(&buf, &len);
+    assert_non_null(o);
+    assert_int_equal(report_print_summary(&f->st, f->run, o), 0);
+    assert_int_equal(report_print_summary(&f->st, 999, o), -1);
+    assert_int_equal(report_print_runs(&f->st, o, err, sizeof err), 0);
+    fclose(o);
+    assert_non_null(strstr(buf, "in 10.0s =="));
+    assert_non_null(strstr(buf, "\ncloses/fails  refused 5, server_close 3\n"));
+    /* Thresholds by name in the summary: connect_success, push_latency_p99, push_lost. */
+    const char *cs = strstr(buf, "threshold     connect_success"),
+               *p99 = strstr(buf, "threshold     push_latency_p99"),
+               *lost = strstr(buf, "threshold     push_lost");
+    assert_true(cs && p99 && lost && cs < p99 && p99 < lost);
+    assert_non_null(strstr(buf, "\nid    name"));
+    assert_non_null(strstr(buf, "\n1     unit <b>&\"run\"       2026-01-01 00:00:00      10.0s"
+                                "         40/40 fail\n"));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_html_server_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_and_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit_failed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
