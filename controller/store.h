@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include "ps_proto.h"
 
-/* The handles only: SQL is spoken by store.c and the report data loader
- * (report/report_data*.c), the files that include <sqlite3.h>. */
+/* The handles only: SQL is spoken by the store (store.c, store_runs.c) and the
+ * report data loader (report/report_data*.c), the files that include <sqlite3.h>. */
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
@@ -55,8 +55,8 @@ struct store_ctl_sample {
 int  store_open(struct store *s, const char *path, int readonly, char *err, size_t errlen);
 void store_close(struct store *s);
 int  store_exec(struct store *s, const char *sql, char *err, size_t errlen);
-/* Reading runs back. Each returns 0, or -1 with the database's message in err;
- * an id that does not exist is 0. */
+/* Reading runs back (store_runs.c). Each returns 0, or -1 with the database's
+ * message in err; an id that does not exist is 0. */
 /* The highest run id. */
 int  store_last_run_id(struct store *s, uint32_t *id, char *err, size_t errlen);
 /* The highest run id above after with that plan name. */

@@ -4,8 +4,8 @@
  * A run's small tables (the runs row, figures, thresholds, agents, phases) are
  * loaded into plain arrays owned by struct report_run; the large ones (samples,
  * deliveries, events) are read by named query into row sets or streamed. These
- * files (report_data.c, report_data_rows.c) and store.c are the only code that
- * speaks SQL: the formats see structs, rows and callbacks. Output files are
+ * files (report_data.c, report_data_rows.c) and the store are the only code
+ * that speaks SQL: the formats see structs, rows and callbacks. Output files are
  * written to a temporary name beside the target and renamed into place only
  * when the whole report was produced, so a failed report never leaves a
  * truncated file and never overwrites a good one. */
