@@ -349,16 +349,13 @@ static int open_db(const struct db_args *d, struct store *s)
 
 static int resolve_last(struct store *s, const char *db, uint32_t *id)
 {
-    sqlite3_stmt *st;
+    char err[256];
     if (*id)
         return 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT max(id) FROM runs", -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "pushstorm: %s: cannot read the runs: %s\n", db, sqlite3_errmsg(s->db));
+    if (store_last_run_id(s, id, err, sizeof err) != 0) {
+        fprintf(stderr, "pushstorm: %s: cannot read the runs: %s\n", db, err);
         return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *id = (uint32_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
     if (!*id) {
         fprintf(stderr, "pushstorm: %s: no runs yet, so no last run\n", db);
         return -1;
@@ -372,9 +369,10 @@ static int cmd_runs(int argc, char **argv)
     struct store s;
     if (parse_db_args("runs", argc, argv, 0, 0, 0, &d) != 0 || open_db(&d, &s) != 0)
         return 2;
-    int rc = report_print_runs(&s, stdout);
+    char err[256];
+    int rc = report_print_runs(&s, stdout, err, sizeof err);
     if (rc != 0)
-        fprintf(stderr, "pushstorm runs: %s: cannot read the runs: %s\n", d.db, sqlite3_errmsg(s.db));
+        fprintf(stderr, "pushstorm runs: %s: cannot read the runs: %s\n", d.db, err);
     store_close(&s);
     return rc == 0 ? 0 : 2;
 }

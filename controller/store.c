@@ -10,6 +10,7 @@
  * (agents, phases, figures) prepare their statement per call. */
 #include "store.h"
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -9,9 +9,14 @@
 #ifndef PS_STORE_H
 #define PS_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 #include "ps_proto.h"
+
+/* The handles only: SQL is spoken by the store (store.c, store_runs.c) and the
+ * report data loader (report/report_data*.c), the files that include <sqlite3.h>. */
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
 
 #define STORE_SCHEMA_VERSION 2   /* 2: monitor_samples */
 
@@ -50,6 +55,29 @@ struct store_ctl_sample {
 int  store_open(struct store *s, const char *path, int readonly, char *err, size_t errlen);
 void store_close(struct store *s);
 int  store_exec(struct store *s, const char *sql, char *err, size_t errlen);
+/* Reading runs back (store_runs.c). Each returns 0, or -1 with the database's
+ * message in err; an id that does not exist is 0. */
+/* The highest run id. */
+int  store_last_run_id(struct store *s, uint32_t *id, char *err, size_t errlen);
+/* The highest run id above after with that plan name. */
+int  store_find_run(struct store *s, uint32_t after, const char *name, uint32_t *id, char *err,
+                    size_t errlen);
+/* *found = 1 when run run_id is in the database. */
+int  store_has_run(struct store *s, uint32_t run_id, int *found, char *err, size_t errlen);
+/* The latest run before run_id of the same plan name that passed. */
+int  store_last_pass(struct store *s, uint32_t run_id, uint32_t *id, char *err, size_t errlen);
+
+/* One row of the runs listing; the strings (NULL when not stored) live until fn returns. */
+struct store_run_row {
+    uint32_t    id;
+    const char *name, *status;
+    int64_t     started_us, ended_us, target_conns;
+    int         has_opened;      /* the run stored its conn_opened figure */
+    double      opened;
+};
+typedef void (*store_run_fn)(void *ctx, const struct store_run_row *row);
+/* Every run, by id. */
+int  store_list_runs(struct store *s, store_run_fn fn, void *ctx, char *err, size_t errlen);
 /* Commit the running ingest transaction and start a new one. */
 int  store_commit(struct store *s);
 void store_maybe_commit(struct store *s, int64_t now_us);

@@ -62,12 +62,7 @@ static int compare_connect_rate(struct store *s, const struct report_run *r, dou
     if (secs <= 0)
         return 0;
     struct report_rows rows;
-    if (report_data_rows(s,
-                         "WITH d AS (SELECT second, opened - lag(opened, 1, 0) OVER"
-                         " (PARTITION BY agent_id ORDER BY second) AS inc FROM samples WHERE run_id=?1)"
-                         " SELECT sum(d.inc), count(*) FROM d JOIN phases p ON p.run_id=?1 AND p.kind='ramp'"
-                         " AND d.second * 1000000 + 1000000 > p.started_us AND d.second * 1000000 < p.ended_us",
-                         r->id, 2, &rows, err, errlen))
+    if (report_data_rows(s, REPORT_Q_RAMP_OPENED, r->id, &rows, err, errlen))
         return -1;
     if (rows.n == 1 && REPORT_ROW(&rows, 0, 1) > 0 && isfinite(REPORT_ROW(&rows, 0, 0))) {
         *v = REPORT_ROW(&rows, 0, 0) / secs;
@@ -225,31 +220,31 @@ int compare_parse_baseline(const char *spec, uint32_t *run_id, char *err, size_t
     return 0;
 }
 
-/* One number from a query on the database at path, opened read-only. */
-static int compare_query_id(const char *db_path, const char *sql, uint32_t a, const char *b,
-                            uint32_t *id, char *err, size_t errlen)
+/* Questions about the runs of a database that compare has not opened. */
+enum compare_ask { COMPARE_LAST_ID, COMPARE_FIND, COMPARE_HAS };
+
+/* Opens the database at path read-only, asks and closes it. *id: the highest
+ * run id (LAST_ID), the highest above a of plan name (FIND), a if run a exists
+ * (HAS); 0 when there is no such run. Returns 0, or -1 with err set. */
+static int compare_run_id(const char *db_path, enum compare_ask q, uint32_t a, const char *name,
+                          uint32_t *id, char *err, size_t errlen)
 {
     struct store s;
-    sqlite3_stmt *st;
+    char why[256];
+    int rc, found = 0;
     *id = 0;
     if (store_open(&s, db_path, 1, err, errlen) != 0)
         return -1;
-    int rc = -1;
-    if (sqlite3_prepare_v2(s.db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_bind_parameter_count(st) >= 1)
-            sqlite3_bind_int64(st, 1, a);
-        if (b)
-            sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            *id = (uint32_t)sqlite3_column_int64(st, 0);
-            rc = 0;
-        } else if (step == SQLITE_DONE)
-            rc = 0;
-        sqlite3_finalize(st);
+    if (q == COMPARE_LAST_ID)
+        rc = store_last_run_id(&s, id, why, sizeof why);
+    else if (q == COMPARE_FIND)
+        rc = store_find_run(&s, a, name, id, why, sizeof why);
+    else {
+        rc = store_has_run(&s, a, &found, why, sizeof why);
+        *id = found ? a : 0;
     }
     if (rc)
-        snprintf(err, errlen, "%s: cannot read the database: %s", db_path, sqlite3_errmsg(s.db));
+        snprintf(err, errlen, "%s: cannot read the database: %s", db_path, why);
     store_close(&s);
     return rc;
 }
@@ -266,15 +261,13 @@ int compare_last_run_id(const char *db_path, uint32_t *id, char *err, size_t err
         fclose(f);
     if (empty)
         return 0;
-    return compare_query_id(db_path, "SELECT coalesce(max(id), 0) FROM runs", 0, NULL, id, err,
-                            errlen);
+    return compare_run_id(db_path, COMPARE_LAST_ID, 0, NULL, id, err, errlen);
 }
 
 int compare_find_run(const char *db_path, uint32_t after, const char *name, uint32_t *id,
                      char *err, size_t errlen)
 {
-    if (compare_query_id(db_path, "SELECT max(id) FROM runs WHERE id > ?1 AND name = ?2", after,
-                         name, id, err, errlen))
+    if (compare_run_id(db_path, COMPARE_FIND, after, name, id, err, errlen))
         return -1;
     if (!*id) {
         snprintf(err, errlen, "%s: the run just carried out is not in the database", db_path);
@@ -298,8 +291,7 @@ int compare_check_baseline(const char *db_path, const char *spec)
                 base, db_path, base);
         return 2;
     }
-    if (compare_query_id(db_path, "SELECT id FROM runs WHERE id = ?1", base, NULL, &found, err,
-                         sizeof err) != 0) {
+    if (compare_run_id(db_path, COMPARE_HAS, base, NULL, &found, err, sizeof err) != 0) {
         fprintf(stderr, "pushstorm run: --baseline: %s\n", err);
         return 2;
     }
@@ -327,23 +319,8 @@ int compare_after_run(const char *db_path, uint32_t run_id, const char *baseline
     }
     int rc = 0;
     if (!base) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(s.db,
-                               "SELECT id FROM runs WHERE status='pass' AND id < ?1 AND"
-                               " name = (SELECT name FROM runs WHERE id = ?1) ORDER BY id DESC LIMIT 1",
-                               -1, &st, NULL) != SQLITE_OK) {
-            fprintf(stderr, "pushstorm: baseline comparison: %s: %s\n", db_path,
-                    sqlite3_errmsg(s.db));
-            store_close(&s);
-            return 2;
-        }
-        sqlite3_bind_int64(st, 1, run_id);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW)
-            base = (uint32_t)sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            fprintf(stderr, "pushstorm: baseline comparison: %s: %s\n", db_path, sqlite3_errstr(step));
+        if (store_last_pass(&s, run_id, &base, err, sizeof err)) {
+            fprintf(stderr, "pushstorm: baseline comparison: %s: %s\n", db_path, err);
             rc = 2;
         } else if (!base)
             printf("\nbaseline: no earlier passing run of this plan in %s; nothing to compare "

@@ -1,169 +1,135 @@
 /* report: text summary and run list from the results database.
  *
- * Figures are stored by name in `figures`; a missing figure prints as "-" so a
- * run that failed half way still reports what it measured. */
+ * Figures are stored by name in `figures`; a missing figure prints as "-" (or
+ * 0 in the counts) so a run that failed half way still reports what it
+ * measured. The summary reads only the run's small tables (report_data_load_head),
+ * so printing it at the end of a long run costs no pass over its samples. */
 #include "report.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ps_units.h"
 
-struct report_figs {
-    sqlite3_stmt *st;
-    uint32_t run_id;
-};
-
-static double report_fig(struct report_figs *f, const char *name, int *have)
+static double report_fig(const struct report_run *r, const char *name)
 {
-    sqlite3_stmt *st = f->st;
-    double v = 0;
-    sqlite3_bind_int64(st, 1, f->run_id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int ok = sqlite3_step(st) == SQLITE_ROW;
-    if (ok)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_reset(st);
-    if (have)
-        *have = ok;
-    return v;
+    double v;
+    return report_data_fig(r, name, &v) ? v : 0;
 }
 
-static const char *report_dur(struct report_figs *f, const char *name, char *buf, size_t len)
+static const char *report_dur(const struct report_run *r, const char *name, char *buf, size_t len)
 {
-    int have;
-    double v = report_fig(f, name, &have);
-    if (!have)
+    double v;
+    if (!report_data_fig(r, name, &v))
         return "-";
     return ps_units_fmt_duration((int64_t)v, buf, len);
 }
 
-int report_print_summary(struct store *s, uint32_t run_id, FILE *out)
+static void report_summary(struct store *s, const struct report_run *r, FILE *out)
 {
-    sqlite3_stmt *run;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT name, started_us, ended_us, status, exit_code, reason, target_conns"
-                           " FROM runs WHERE id=?", -1, &run, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(run, 1, run_id);
-    if (sqlite3_step(run) != SQLITE_ROW) {
-        sqlite3_finalize(run);
-        return -1;
-    }
-    struct report_figs f = {NULL, run_id};
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM figures WHERE run_id=? AND name=?", -1, &f.st,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(run);
-        return -1;
-    }
-    const char *status = (const char *)sqlite3_column_text(run, 3);
-    const char *reason = (const char *)sqlite3_column_text(run, 5);
-    double dur = (sqlite3_column_int64(run, 2) - sqlite3_column_int64(run, 1)) / 1e6;
+    double dur = (r->ended_us - r->started_us) / 1e6;
     char a[32], b[32], c[32];
-    fprintf(out, "\n== run %u \"%s\": %s (exit %d) in %.1fs ==\n", run_id,
-            sqlite3_column_text(run, 0), status ? (const char *)status : "running",
-            sqlite3_column_int(run, 4), sqlite3_column_int64(run, 2) ? dur : 0.0);
-    if (reason)
-        fprintf(out, "reason        %s\n", reason);
-    fprintf(out, "agents        %.0f joined, %.0f lost\n", report_fig(&f, "agents", NULL),
-            report_fig(&f, "agents_lost", NULL));
-    double target = report_fig(&f, "conn_target", NULL), opened = report_fig(&f, "conn_opened", NULL);
+    fprintf(out, "\n== run %u \"%s\": %s (exit %d) in %.1fs ==\n", r->id, r->name, r->status,
+            r->exit_code < 0 ? 0 : r->exit_code, r->ended_us ? dur : 0.0);
+    if (r->reason[0])
+        fprintf(out, "reason        %s\n", r->reason);
+    fprintf(out, "agents        %.0f joined, %.0f lost\n", report_fig(r, "agents"),
+            report_fig(r, "agents_lost"));
+    double target = report_fig(r, "conn_target"), opened = report_fig(r, "conn_opened");
     fprintf(out, "connections   opened %.0f/%.0f (%.2f%%), failure events %.0f, closes %.0f\n",
             opened, target, target > 0 ? 100.0 * opened / target : 0.0,
-            report_fig(&f, "conn_failed_events", NULL), report_fig(&f, "conn_closed_events", NULL));
-    fprintf(out, "handshake     p50 %s  p99 %s\n", report_dur(&f, "handshake_p50_us", a, sizeof a),
-            report_dur(&f, "handshake_p99_us", b, sizeof b));
-    sqlite3_stmt *rs;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT substr(name, 8), value FROM figures WHERE run_id=? AND name LIKE"
-                           " 'reason_%' ORDER BY value DESC", -1, &rs, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(rs, 1, run_id);
-        int first = 1;
-        while (sqlite3_step(rs) == SQLITE_ROW) {
-            fprintf(out, "%s%s %.0f", first ? "closes/fails  " : ", ", sqlite3_column_text(rs, 0),
-                    sqlite3_column_double(rs, 1));
-            first = 0;
-        }
-        if (!first)
+            report_fig(r, "conn_failed_events"), report_fig(r, "conn_closed_events"));
+    fprintf(out, "handshake     p50 %s  p99 %s\n", report_dur(r, "handshake_p50_us", a, sizeof a),
+            report_dur(r, "handshake_p99_us", b, sizeof b));
+    struct report_fig *reasons;
+    size_t n;
+    char err[256];
+    /* The reasons line is left out, as if empty, when it cannot be read. */
+    if (report_data_reasons(s, r->id, &reasons, &n, err, sizeof err) == 0) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(out, "%s%s %.0f", i ? ", " : "closes/fails  ", reasons[i].name,
+                    reasons[i].value);
+        if (n)
             fputc('\n', out);
-        sqlite3_finalize(rs);
+        free(reasons);
     }
-    fprintf(out, "pushes        sent %.0f (failed API calls %.0f)\n",
-            report_fig(&f, "pushes_sent", NULL), report_fig(&f, "push_failed", NULL));
+    fprintf(out, "pushes        sent %.0f (failed API calls %.0f)\n", report_fig(r, "pushes_sent"),
+            report_fig(r, "push_failed"));
     fprintf(out, "deliveries    expected %.0f, delivered %.0f, lost %.0f, missed offline %.0f, "
                  "agent lost %.0f\n",
-            report_fig(&f, "push_expected", NULL), report_fig(&f, "push_delivered", NULL),
-            report_fig(&f, "push_lost", NULL), report_fig(&f, "push_missed_offline", NULL),
-            report_fig(&f, "push_agent_lost", NULL));
+            report_fig(r, "push_expected"), report_fig(r, "push_delivered"),
+            report_fig(r, "push_lost"), report_fig(r, "push_missed_offline"),
+            report_fig(r, "push_agent_lost"));
     fprintf(out, "anomalies     duplicates %.0f, out of order %.0f, misrouted %.0f, late %.0f\n",
-            report_fig(&f, "push_duplicates", NULL), report_fig(&f, "push_out_of_order", NULL),
-            report_fig(&f, "push_misrouted", NULL), report_fig(&f, "push_late", NULL));
+            report_fig(r, "push_duplicates"), report_fig(r, "push_out_of_order"),
+            report_fig(r, "push_misrouted"), report_fig(r, "push_late"));
     fprintf(out, "push latency  p50 %s  p99 %s  max %s\n",
-            report_dur(&f, "push_latency_p50_us", a, sizeof a),
-            report_dur(&f, "push_latency_p99_us", b, sizeof b),
-            report_dur(&f, "push_latency_max_us", c, sizeof c));
-    sqlite3_stmt *th;
-    if (sqlite3_prepare_v2(s->db, "SELECT name, expr, measured, pass FROM thresholds WHERE run_id=?",
-                           -1, &th, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(th, 1, run_id);
-        while (sqlite3_step(th) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(th, 0);
-            double v = sqlite3_column_double(th, 2);
-            char val[32];
-            if (strstr(name, "latency") || strstr(name, "handshake"))
-                ps_units_fmt_duration((int64_t)v, val, sizeof val);
-            else if (strcmp(name, "connect_success") == 0)
-                snprintf(val, sizeof val, "%.3f%%", v * 100);
-            else
-                snprintf(val, sizeof val, "%.0f", v);
-            fprintf(out, "threshold     %-18s %-10s measured %-10s %s\n", name,
-                    sqlite3_column_text(th, 1), val, sqlite3_column_int(th, 3) ? "PASS" : "FAIL");
-        }
-        sqlite3_finalize(th);
+            report_dur(r, "push_latency_p50_us", a, sizeof a),
+            report_dur(r, "push_latency_p99_us", b, sizeof b),
+            report_dur(r, "push_latency_max_us", c, sizeof c));
+    for (size_t i = 0; i < r->n_thr; i++) {
+        const struct report_thr *t = &r->thr[i];
+        char val[32];
+        /* A threshold with nothing measured prints as a measured 0 here. */
+        report_data_fmt_measured(t->name, isnan(t->measured) ? 0 : t->measured, val, sizeof val);
+        fprintf(out, "threshold     %-18s %-10s measured %-10s %s\n", t->name, t->expr, val,
+                t->pass ? "PASS" : "FAIL");
     }
-    sqlite3_finalize(f.st);
-    sqlite3_finalize(run);
+}
+
+static int report_thr_by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct report_thr *)a)->name, ((const struct report_thr *)b)->name);
+}
+
+int report_print_summary(struct store *s, uint32_t run_id, FILE *out)
+{
+    struct report_run r;
+    char err[512];
+    if (report_data_load_head(s, run_id, &r, err, sizeof err) != 0)
+        return -1;
+    /* The summary lists thresholds by name (the other formats as the plan has them). */
+    if (r.n_thr)
+        qsort(r.thr, r.n_thr, sizeof *r.thr, report_thr_by_name);
+    report_summary(s, &r, out);
+    report_data_free(&r);
     return 0;
 }
 
-int report_print_runs(struct store *s, FILE *out)
+struct report_runs {
+    FILE *out;
+    int   n;
+};
+
+static void report_run_line(void *ctx, const struct store_run_row *row)
 {
-    sqlite3_stmt *st;
-    /* Connections: opened (connections that were up at least once) of the
-     * plan's target; just the target when the run stored no figures. */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, name, started_us, ended_us, target_conns, status,"
-                           " (SELECT value FROM figures f WHERE f.run_id = runs.id AND"
-                           "  f.name = 'conn_opened') FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-        return -1;
+    struct report_runs *l = ctx;
+    time_t t = (time_t)(row->started_us / 1000000);
+    struct tm tm;
+    char when[32] = "-", conns[48], dur[32] = "-";
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    if (row->ended_us)
+        snprintf(dur, sizeof dur, "%.1fs", (row->ended_us - row->started_us) / 1e6);
+    if (row->has_opened)
+        snprintf(conns, sizeof conns, "%.0f/%lld", row->opened, (long long)row->target_conns);
+    else
+        snprintf(conns, sizeof conns, "%lld", (long long)row->target_conns);
+    fprintf(l->out, "%-5lld %-20s %-20s %9s %13s %s\n", (long long)row->id,
+            row->name ? row->name : "", when, dur, conns, row->status ? row->status : "running");
+    l->n++;
+}
+
+int report_print_runs(struct store *s, FILE *out, char *err, size_t errlen)
+{
+    struct report_runs l = {out, 0};
     fprintf(out, "%-5s %-20s %-20s %9s %13s %s\n", "id", "name", "started (UTC)", "duration",
             "connections", "verdict");
-    int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        time_t t = (time_t)(sqlite3_column_int64(st, 2) / 1000000);
-        struct tm tm;
-        char when[32] = "-", conns[48];
-        if (gmtime_r(&t, &tm))
-            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-        int64_t end = sqlite3_column_int64(st, 3);
-        char dur[32] = "-";
-        if (end)
-            snprintf(dur, sizeof dur, "%.1fs", (end - sqlite3_column_int64(st, 2)) / 1e6);
-        long long target = (long long)sqlite3_column_int64(st, 4);
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            snprintf(conns, sizeof conns, "%.0f/%lld", sqlite3_column_double(st, 6), target);
-        else
-            snprintf(conns, sizeof conns, "%lld", target);
-        const unsigned char *name = sqlite3_column_text(st, 1), *status = sqlite3_column_text(st, 5);
-        fprintf(out, "%-5lld %-20s %-20s %9s %13s %s\n", (long long)sqlite3_column_int64(st, 0),
-                name ? (const char *)name : "", when, dur, conns,
-                status ? (const char *)status : "running");
-        n++;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    if (store_list_runs(s, report_run_line, &l, err, errlen) != 0)
         return -1;
-    if (!n)
+    if (!l.n)
         fprintf(out, "(no runs yet)\n");
     return 0;
 }

@@ -13,8 +13,9 @@
 
 /* Prints the text summary of a run. Returns 0, or -1 if the run is unknown. */
 int report_print_summary(struct store *s, uint32_t run_id, FILE *out);
-/* Lists the runs in the database (id, name, start, duration, connections, verdict). */
-int report_print_runs(struct store *s, FILE *out);
+/* Lists the runs in the database (id, name, start, duration, connections, verdict).
+ * Returns 0, or -1 with the database's message in err. */
+int report_print_runs(struct store *s, FILE *out, char *err, size_t errlen);
 
 /* The other formats (docs/reports.md). Each renders a run loaded with
  * report_data_load; on failure they return -1 with the reason in err, and the

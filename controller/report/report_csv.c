@@ -14,34 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-struct report_csv_table {
-    const char *file;
-    const char *sql;             /* ?1 = run id */
-};
-
-static const struct report_csv_table report_csv_tables[] = {
-    {"samples.csv", "SELECT * FROM samples WHERE run_id=?1 ORDER BY second, agent_id"},
-    {"ctl_samples.csv", "SELECT * FROM ctl_samples WHERE run_id=?1 ORDER BY second"},
-    {"pushes.csv", "SELECT * FROM pushes WHERE run_id=?1 ORDER BY msg_id"},
-    {"deliveries.csv", "SELECT * FROM deliveries WHERE run_id=?1"},
-    {"undelivered.csv", "SELECT * FROM undelivered WHERE run_id=?1 ORDER BY msg_id, conn"},
-    {"conn_events_summary.csv",
-     "SELECT c.run_id, coalesce(e.name, c.type) AS event,"
-     " CASE WHEN c.type IN (2, 3) THEN coalesce(n.name, c.val) END AS reason,"
-     " count(*) AS events, count(DISTINCT c.conn) AS connections,"
-     " min(c.ts_us) AS first_ts_us, max(c.ts_us) AS last_ts_us"
-     " FROM conn_events c LEFT JOIN event_types e ON e.type = c.type"
-     " LEFT JOIN reasons n ON n.reason = c.val AND c.type IN (2, 3)"
-     " WHERE c.run_id=?1 GROUP BY c.type, CASE WHEN c.type IN (2, 3) THEN c.val END"
-     " ORDER BY c.type, events DESC"},
-    {"figures.csv", "SELECT * FROM figures WHERE run_id=?1 ORDER BY name"},
-    {"thresholds.csv", "SELECT * FROM thresholds WHERE run_id=?1 ORDER BY rowid"},
-    {"agents.csv", "SELECT * FROM agents WHERE run_id=?1 ORDER BY agent_id"},
-    {"phases.csv", "SELECT * FROM phases WHERE run_id=?1 ORDER BY idx"},
-    {"monitor_samples.csv", "SELECT * FROM monitor_samples WHERE run_id=?1"},
-};
-#define REPORT_CSV_N (sizeof report_csv_tables / sizeof report_csv_tables[0])
-
 static void report_csv_field(FILE *o, const char *t)
 {
     if (!t)
@@ -59,36 +31,16 @@ static void report_csv_field(FILE *o, const char *t)
     fputc('"', o);
 }
 
-static int report_csv_table(struct store *s, uint32_t run_id, const char *sql, FILE *o, char *err,
-                            size_t errlen)
+/* One line per call: the header, then each row (report_dump_fn). */
+static void report_csv_line(void *ctx, int ncols, const char *const *vals)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errmsg(s->db));
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    int n = sqlite3_column_count(st), rc;
-    for (int c = 0; c < n; c++) {
+    FILE *o = ctx;
+    for (int c = 0; c < ncols; c++) {
         if (c)
             fputc(',', o);
-        report_csv_field(o, sqlite3_column_name(st, c));
+        report_csv_field(o, vals[c]);
     }
     fputs("\r\n", o);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int c = 0; c < n; c++) {
-            if (c)
-                fputc(',', o);
-            report_csv_field(o, (const char *)sqlite3_column_text(st, c));
-        }
-        fputs("\r\n", o);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read the database: %s", sqlite3_errstr(rc));
-        return -1;
-    }
-    return 0;
 }
 
 int report_csv_write(struct store *s, const struct report_run *r, const char *dir, FILE *list,
@@ -103,16 +55,15 @@ int report_csv_write(struct store *s, const struct report_run *r, const char *di
         snprintf(err, errlen, "%s: not a directory", dir);
         return -1;
     }
-    struct report_data_out out[REPORT_CSV_N];
+    struct report_data_out out[REPORT_DATA_DUMPS];
     size_t opened = 0;
     int rc = 0;
-    for (size_t i = 0; i < REPORT_CSV_N && !rc; i++) {
-        const struct report_csv_table *t = &report_csv_tables[i];
-        if (!strcmp(t->file, "monitor_samples.csv") &&
-            !report_data_table_has_run(s, "monitor_samples", r->id))
+    for (size_t i = 0; i < REPORT_DATA_DUMPS && !rc; i++) {
+        const char *table = report_data_dump_name(i);
+        if (!strcmp(table, "monitor_samples") && !report_data_has_monitor(s, r->id))
             continue;
         char path[PATH_MAX];
-        if (snprintf(path, sizeof path, "%s/%s", dir, t->file) >= (int)sizeof path) {
+        if (snprintf(path, sizeof path, "%s/%s.csv", dir, table) >= (int)sizeof path) {
             snprintf(err, errlen, "%s: path too long", dir);
             rc = -1;
             break;
@@ -122,11 +73,11 @@ int report_csv_write(struct store *s, const struct report_run *r, const char *di
             break;
         }
         opened++;
-        rc = report_csv_table(s, r->id, t->sql, out[opened - 1].f, err, errlen);
+        rc = report_data_dump(s, i, r->id, report_csv_line, out[opened - 1].f, err, errlen);
         if (rc) {
             char why[256];
             snprintf(why, sizeof why, "%s", err);
-            snprintf(err, errlen, "%s: %s", t->file, why);
+            snprintf(err, errlen, "%s.csv: %s", table, why);
         }
     }
     /* A failure while writing discards every temporary file, so DIR keeps its

@@ -3,10 +3,9 @@
  * Every query binds the run id as ?1 and checks each step's result: a corrupted
  * database shows up as an error from sqlite3_step part way through a table,
  * and that must fail the report (exit 2) rather than produce a report of half
- * a run. The latency pass streams the deliveries of the run once, in storage
- * order, into per-bucket histograms, so it needs no sort of a table that can
- * hold hundreds of millions of rows. */
-#include "report_data.h"
+ * a run. The small tables are loaded here; the large ones are read by
+ * report_data_rows.c through the same prepare and error path (report_data_sql.h). */
+#include "report_data_sql.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,19 +15,14 @@
 
 #include "ps_units.h"
 
-/* Buckets of the latency-over-time series: at most about this many. */
-#define REPORT_DATA_LAT_BUCKETS 600
-/* Send times this far outside the run are agent clock trouble, not data. */
-#define REPORT_DATA_MAX_SPAN_S  (40 * 86400)
-
 static void report_data_text(sqlite3_stmt *st, int col, char *buf, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
-static int report_data_prepare(struct store *s, sqlite3_stmt **st, const char *sql, uint32_t run_id,
-                               char *err, size_t errlen)
+int report_data_prepare(struct store *s, sqlite3_stmt **st, const char *sql, uint32_t run_id,
+                        char *err, size_t errlen)
 {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot read the database: %s", sqlite3_errmsg(s->db));
@@ -39,8 +33,7 @@ static int report_data_prepare(struct store *s, sqlite3_stmt **st, const char *s
     return 0;
 }
 
-/* The end of a step loop: SQLITE_DONE is success, anything else names the problem. */
-static int report_data_done(sqlite3_stmt *st, int rc, char *err, size_t errlen)
+int report_data_done(sqlite3_stmt *st, int rc, char *err, size_t errlen)
 {
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
@@ -49,8 +42,7 @@ static int report_data_done(sqlite3_stmt *st, int rc, char *err, size_t errlen)
     return -1;
 }
 
-/* Grows *arr (of elem-sized items) to hold one more; returns the new slot or NULL. */
-static void *report_data_push(void **arr, size_t *n, size_t *cap, size_t elem)
+void *report_data_push(void **arr, size_t *n, size_t *cap, size_t elem)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
@@ -215,13 +207,24 @@ static int report_data_load_agents(struct store *s, uint32_t run_id, struct repo
     return report_data_done(st, rc, err, errlen);
 }
 
-int report_data_load(struct store *s, uint32_t run_id, struct report_run *r, char *err,
-                     size_t errlen)
+int report_data_load_head(struct store *s, uint32_t run_id, struct report_run *r, char *err,
+                          size_t errlen)
 {
     memset(r, 0, sizeof *r);
     if (report_data_load_run(s, run_id, r, err, errlen) ||
-        report_data_load_lists(s, run_id, r, err, errlen) ||
-        report_data_load_agents(s, run_id, r, err, errlen)) {
+        report_data_load_lists(s, run_id, r, err, errlen)) {
+        report_data_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+int report_data_load(struct store *s, uint32_t run_id, struct report_run *r, char *err,
+                     size_t errlen)
+{
+    if (report_data_load_head(s, run_id, r, err, errlen))
+        return -1;
+    if (report_data_load_agents(s, run_id, r, err, errlen)) {
         report_data_free(r);
         return -1;
     }
@@ -290,134 +293,34 @@ int report_data_ends(struct store *s, uint32_t run_id, struct report_end **out, 
     return 0;
 }
 
-int report_data_rows(struct store *s, const char *sql, uint32_t run_id, int ncols,
-                     struct report_rows *out, char *err, size_t errlen)
-{
-    sqlite3_stmt *st;
-    memset(out, 0, sizeof *out);
-    out->ncols = ncols;
-    if (report_data_prepare(s, &st, sql, run_id, err, errlen))
-        return -1;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            size_t nc = out->cap ? out->cap * 2 : 256;
-            double *nv = realloc(out->v, nc * (size_t)ncols * sizeof *nv);
-            if (!nv) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            out->v = nv;
-            out->cap = nc;
-        }
-        for (int c = 0; c < ncols; c++)
-            REPORT_ROW(out, out->n, c) = sqlite3_column_type(st, c) == SQLITE_NULL
-                                             ? NAN
-                                             : sqlite3_column_double(st, c);
-        out->n++;
-    }
-    if (report_data_done(st, rc, err, errlen)) {
-        report_data_rows_free(out);
-        return -1;
-    }
-    return 0;
-}
-
-void report_data_rows_free(struct report_rows *rows)
-{
-    free(rows->v);
-    memset(rows, 0, sizeof *rows);
-}
-
-int report_data_latency(struct store *s, const struct report_run *r, struct report_latency *out,
+int report_data_reasons(struct store *s, uint32_t run_id, struct report_fig **out, size_t *n,
                         char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    ps_hist_init(&out->total);
-    int64_t end = r->ended_us > r->started_us ? r->ended_us : r->started_us;
-    int64_t span_s = (end - r->started_us) / 1000000 + 1;
-    out->bucket_s = span_s / REPORT_DATA_LAT_BUCKETS + 1;
     sqlite3_stmt *st;
-    if (report_data_prepare(s, &st,
-                            "SELECT t_recv_us - latency_us, latency_us FROM deliveries"
-                            " WHERE run_id=?1 AND duplicate=0 AND latency_us >= 0",
-                            r->id, err, errlen))
-        return -1;
-    int rc;
     size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    if (report_data_prepare(s, &st,
+                            "SELECT substr(name, 8), value FROM figures WHERE run_id=?1 AND name LIKE"
+                            " 'reason_%' ORDER BY value DESC", run_id, err, errlen))
+        return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t sent = sqlite3_column_int64(st, 0), lat = sqlite3_column_int64(st, 1);
-        ps_hist_record(&out->total, (uint64_t)lat);
-        int64_t rel = (sent - r->started_us) / 1000000;
-        if (rel < 0 || rel > REPORT_DATA_MAX_SPAN_S)
-            continue; /* in the total, but not placeable in time */
-        size_t b = (size_t)(rel / out->bucket_s);
-        if (b >= cap) {
-            size_t nc = cap ? cap : 64;
-            while (nc <= b)
-                nc *= 2;
-            struct ps_hist **np = realloc(out->per, nc * sizeof *np);
-            if (!np) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            memset(np + cap, 0, (nc - cap) * sizeof *np);
-            out->per = np;
-            cap = nc;
+        struct report_fig *f = report_data_push((void **)out, n, &cap, sizeof **out);
+        if (!f) {
+            rc = SQLITE_NOMEM;
+            break;
         }
-        if (!out->per[b]) {
-            out->per[b] = malloc(sizeof *out->per[b]);
-            if (!out->per[b]) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            ps_hist_init(out->per[b]);
-        }
-        ps_hist_record(out->per[b], (uint64_t)lat);
-        if (b + 1 > out->n)
-            out->n = b + 1;
+        report_data_text(st, 0, f->name, sizeof f->name);
+        f->value = sqlite3_column_double(st, 1);
     }
     if (report_data_done(st, rc, err, errlen)) {
-        /* Slots past n are NULL, so freeing by capacity is safe and complete. */
-        out->n = cap;
-        report_data_latency_free(out);
+        free(*out);
+        *out = NULL;
+        *n = 0;
         return -1;
     }
     return 0;
-}
-
-void report_data_latency_free(struct report_latency *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->per[i]);
-    free(l->per);
-    memset(l, 0, sizeof *l);
-}
-
-int report_data_table_has_run(struct store *s, const char *table, uint32_t run_id)
-{
-    sqlite3_stmt *st;
-    int yes = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
-                           &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (!yes)
-        return 0;
-    /* The name comes from our own code, never from input, but quote it anyway. */
-    char *sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" WHERE run_id=?1 LIMIT 1", table);
-    if (!sql)
-        return 0;
-    yes = 0;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, run_id);
-        yes = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-    }
-    sqlite3_free(sql);
-    return yes;
 }
 
 int report_data_out_open(struct report_data_out *o, const char *path, char *err, size_t errlen)

@@ -161,10 +161,10 @@ echo "ok: junit failure and error elements"
 
 # Server metrics appear once a monitor_samples table has rows for the run.
 cp "$DB" "$T/mon.db"
-sqlite3 "$T/mon.db" "DROP TABLE IF EXISTS monitor_samples; CREATE TABLE monitor_samples(run_id INTEGER, agent_id INTEGER, second INTEGER,
-  cpu_pct REAL, rss_bytes INTEGER, sockets INTEGER);
-  WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 59)
-  INSERT INTO monitor_samples SELECT 2, 3, $T0 / 1000000 + i, 20 + i % 7, 100000000 + i * 1000000, i * 17 FROM s;"
+# Three of its columns are filled; the others stay NULL and draw no chart.
+sqlite3 "$T/mon.db" "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 59)
+  INSERT INTO monitor_samples(run_id, agent_id, second, host_cpu_pct, proc_rss_bytes, tcp_inuse)
+  SELECT 2, 3, $T0 / 1000000 + i, 20 + i % 7, 100000000 + i * 1000000, i * 17 FROM s;"
 "$PS" report 2 --db "$T/mon.db" --html "$T/mon.html" --csv "$T/moncsv" 2>/dev/null
 grep -q 'id="server"' "$T/mon.html"
 expect_eq "server charts" 3 "$(grep -o '<svg id="chart-server-' "$T/mon.html" | wc -l)"

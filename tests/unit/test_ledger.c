@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "ledger.h"
 #include "plan.h"

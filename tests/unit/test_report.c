@@ -206,26 +206,57 @@ static void test_html_server_metrics(void **state)
 {
     struct fixture *f = *state;
     char err[256];
-    assert_int_equal(store_exec(&f->st,
-                                /* the report takes any layout: replace the store's own */
-                                "DROP TABLE IF EXISTS monitor_samples;"
-                                "CREATE TABLE monitor_samples(run_id INTEGER, agent_id INTEGER,"
-                                " second INTEGER, cpu_pct REAL, host_note TEXT)", err, sizeof err), 0);
     char *html = render(f, report_html_write);
     assert_null(strstr(html, "id=\"server\"")); /* table without rows for this run */
     free(html);
     char sql[256];
     for (int s = 0; s < 5; s++) {
-        snprintf(sql, sizeof sql, "INSERT INTO monitor_samples VALUES(%u, 9, %lld, %d, 'x')", f->run,
-                 T0 / 1000000 + s, 10 + s);
+        /* One column with numbers, one with text, the others NULL. */
+        snprintf(sql, sizeof sql, "INSERT INTO monitor_samples(run_id, agent_id, second, host_cpu_pct,"
+                 " load1) VALUES(%u, 9, %lld, %d, 'x')", f->run, T0 / 1000000 + s, 10 + s);
         assert_int_equal(store_exec(&f->st, sql, err, sizeof err), 0);
     }
     html = render(f, report_html_write);
     assert_non_null(strstr(html, "id=\"server\""));
     assert_int_equal(polyline_points(html, "chart-server-0"), 5);
-    /* The text column draws nothing. */
+    /* The text column and the empty ones draw nothing. */
     assert_int_equal(count(html, "<svg id=\"chart-server-"), 1);
     free(html);
+}
+
+struct header {
+    int         ncols;
+    char        names[32][32];
+    int         rows;
+};
+
+static void keep_header(void *ctx, int ncols, const char *const *vals)
+{
+    struct header *h = ctx;
+    if (h->rows++)
+        return;
+    h->ncols = ncols;
+    for (int c = 0; c < ncols && c < 32; c++)
+        snprintf(h->names[c], sizeof h->names[c], "%s", vals[c]);
+}
+
+/* The monitor columns the report charts are the store's table, in its order. */
+static void test_monitor_columns(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct header h = {0};
+    size_t dump = 0;
+    while (report_data_dump_name(dump) && strcmp(report_data_dump_name(dump), "monitor_samples"))
+        dump++;
+    assert_int_equal(report_data_dump(&f->st, dump, f->run, keep_header, &h, err, sizeof err), 0);
+    assert_int_equal(h.ncols, 3 + REPORT_DATA_MONITOR_COLS);
+    assert_string_equal(h.names[0], "run_id");
+    assert_string_equal(h.names[1], "agent_id");
+    assert_string_equal(h.names[2], "second");
+    for (size_t c = 0; c < REPORT_DATA_MONITOR_COLS; c++)
+        assert_string_equal(h.names[3 + c], report_data_monitor_col(c));
+    assert_null(report_data_monitor_col(REPORT_DATA_MONITOR_COLS));
 }
 
 static void test_json(void **state)
@@ -489,12 +520,44 @@ static void test_compare_after_run(void **state)
     unlink(side);
 }
 
+/* The text summary and the runs listing, read through report_data and store. */
+static void test_summary_and_runs(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], *buf = NULL;
+    size_t len = 0;
+    uint32_t last;
+    assert_int_equal(store_last_run_id(&f->st, &last, err, sizeof err), 0);
+    assert_int_equal(last, f->run);
+    assert_int_equal(store_figure(&f->st, f->run, "reason_server_close", 3), 0);
+    assert_int_equal(store_figure(&f->st, f->run, "reason_refused", 5), 0);
+    FILE *o = open_memstream(&buf, &len);
+    assert_non_null(o);
+    assert_int_equal(report_print_summary(&f->st, f->run, o), 0);
+    assert_int_equal(report_print_summary(&f->st, 999, o), -1);
+    assert_int_equal(report_print_runs(&f->st, o, err, sizeof err), 0);
+    fclose(o);
+    assert_non_null(strstr(buf, "in 10.0s =="));
+    assert_non_null(strstr(buf, "\ncloses/fails  refused 5, server_close 3\n"));
+    /* Thresholds by name in the summary: connect_success, push_latency_p99, push_lost. */
+    const char *cs = strstr(buf, "threshold     connect_success"),
+               *p99 = strstr(buf, "threshold     push_latency_p99"),
+               *lost = strstr(buf, "threshold     push_lost");
+    assert_true(cs && p99 && lost && cs < p99 && p99 < lost);
+    assert_non_null(strstr(buf, "\nid    name"));
+    assert_non_null(strstr(buf, "\n1     unit <b>&\"run\"       2026-01-01 00:00:00      10.0s"
+                                "         40/40 fail\n"));
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_html, setup, teardown),
         cmocka_unit_test_setup_teardown(test_html_server_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_monitor_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_and_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit_failed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
