@@ -193,6 +193,17 @@ static void run_fail(struct run *r, const char *fmt, ...)
     fprintf(stderr, "pushstorm: %s\n", r->reason);
 }
 
+/* A write the database refused fails the run: figures computed from what the
+ * ledger holds would describe rows that are not in the results. What was
+ * committed before stays. Returns 1 when the run has failed this way. */
+static int run_check_store(struct run *r)
+{
+    if (!store_failed(&r->store))
+        return 0;
+    run_fail(r, "%s", store_error_text(&r->store));
+    return 1;
+}
+
 static void run_set_state(struct run *r, enum run_state s)
 {
     r->state = s;
@@ -1332,6 +1343,7 @@ static void run_loop(struct run *r)
         int64_t now_wall = ps_time_wall_us();
         run_second(r, now_wall);
         store_maybe_commit(&r->store, ps_time_mono_us());
+        run_check_store(r);
         /* SIGINT/SIGTERM are blocked in main and polled here: the first stops the
          * run cleanly (results kept), the second stops waiting for agents. */
         sigpending(&pending);
@@ -1468,7 +1480,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     r->started_mono = ps_time_mono_us();
     if (store_run_begin(&r->store, plan->name, plan->path, plan_text, r->started_wall, total,
                         &r->run_id) != 0) {
-        fprintf(stderr, "pushstorm: %s: cannot record the run\n", opts->db_path);
+        fprintf(stderr, "pushstorm: %s; cannot record the run\n", store_error_text(&r->store));
         goto out_sockets;
     }
     if (!opts->quiet)
@@ -1494,10 +1506,13 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     /* Messages not settled by their phase (an interrupted run) are settled now. */
     ledger_settle(&r->ledger, 1, r->ledger.n_msgs, r->agent_lost_at, &r->store, r->run_id);
     int pass = run_verdict(r);
+    run_check_store(r);
     exit_code = r->failed ? 2 : pass ? 0 : 1;
     store_run_end(&r->store, r->run_id, ps_time_wall_us(),
                   r->failed ? "failed" : pass ? "pass" : "fail", exit_code,
                   r->failed ? r->reason : NULL);
+    if (run_check_store(r))
+        exit_code = 2;
     progress_done(&r->progress);
     report_print_summary(&r->store, r->run_id, stdout);
 out_sockets:
