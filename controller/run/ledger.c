@@ -312,8 +312,14 @@ static enum ledger_presence ledger_presence(const struct ledger_conn *c, int64_t
     return LEDGER_LEFT;           /* was up at t, went down (maybe came back) before deadline */
 }
 
+const char *ledger_miss_name(enum ledger_miss k)
+{
+    return k == LEDGER_MISS_AGENT_LOST ? "agent_lost" : k == LEDGER_MISS_OFFLINE ? "missed_offline"
+                                                                                  : "lost";
+}
+
 void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_t *agent_lost_at,
-                   struct store *st, uint32_t run_id)
+                   const struct ledger_sink *sink)
 {
     for (uint32_t id = first; id <= last && id <= l->n_msgs; id++) {
         struct ledger_msg *m = &l->msgs[id];
@@ -351,26 +357,28 @@ void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_
             expected++;
             if (got)
                 continue;
-            const char *kind;
+            enum ledger_miss kind;
             int64_t alost = agent_lost_at ? agent_lost_at[lc->agent] : 0;
             if (alost && alost <= m->deadline) {
                 agent_lost++;
-                kind = "agent_lost";
+                kind = LEDGER_MISS_AGENT_LOST;
             } else if (p == LEDGER_STAYED) {
                 lost++;
-                kind = "lost";
+                kind = LEDGER_MISS_LOST;
             } else {
                 offline++;
-                kind = "missed_offline";
+                kind = LEDGER_MISS_OFFLINE;
             }
-            store_undelivered(st, run_id, id, c, kind);
+            if (sink && sink->missed)
+                sink->missed(sink->ctx, id, c, kind);
         }
         l->t.expected += expected;
         l->t.lost += lost;
         l->t.missed_offline += offline;
         l->t.agent_lost += agent_lost;
-        uint32_t delivered = m->delivered;
-        store_push_result(st, run_id, id, expected, delivered, m->duplicates, lost, offline,
-                          agent_lost);
+        const struct ledger_settled res = {expected, m->delivered, m->duplicates, lost, offline,
+                                           agent_lost};
+        if (sink && sink->settled)
+            sink->settled(sink->ctx, id, &res);
     }
 }

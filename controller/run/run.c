@@ -560,6 +560,26 @@ static int run_push_one(struct run *r, const struct plan_phase *ph, int64_t now_
 
 /* ---------- phases ---------- */
 
+/* The ledger decides who missed a message and why; the store records it. */
+static void run_on_missed(void *ctx, uint32_t msg, uint32_t conn, enum ledger_miss kind)
+{
+    struct run *r = ctx;
+    store_undelivered(&r->store, r->run_id, msg, conn, ledger_miss_name(kind));
+}
+
+static void run_on_settled(void *ctx, uint32_t msg, const struct ledger_settled *s)
+{
+    struct run *r = ctx;
+    store_push_result(&r->store, r->run_id, msg, s->expected, s->delivered, s->duplicates, s->lost,
+                      s->missed_offline, s->agent_lost);
+}
+
+static void run_settle(struct run *r, uint32_t first, uint32_t last)
+{
+    const struct ledger_sink sink = {run_on_missed, run_on_settled, r};
+    ledger_settle(&r->ledger, first, last, r->agent_lost_at, &sink);
+}
+
 static void run_split(const struct run *r, uint64_t total, uint64_t *share)
 {
     /* In proportion to each live agent's connection range (plan_split, the
@@ -792,8 +812,7 @@ static int run_phase_step(struct run *r)
             now - r->ps.drain_from_mono < RUN_DRAIN_MAX_US)
             return 0;
         /* Broadcast completeness is only known after the drain. */
-        ledger_settle(&r->ledger, r->ps.first_msg, r->ps.last_msg, r->agent_lost_at, &r->store,
-                      r->run_id);
+        run_settle(r, r->ps.first_msg, r->ps.last_msg);
         return 1;
     }
     case PLAN_PHASE_EXEC: {
@@ -1504,7 +1523,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     run_loop(r);
 
     /* Messages not settled by their phase (an interrupted run) are settled now. */
-    ledger_settle(&r->ledger, 1, r->ledger.n_msgs, r->agent_lost_at, &r->store, r->run_id);
+    run_settle(r, 1, r->ledger.n_msgs);
     int pass = run_verdict(r);
     run_check_store(r);
     exit_code = r->failed ? 2 : pass ? 0 : 1;

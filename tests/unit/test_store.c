@@ -27,12 +27,31 @@ static int64_t scalar(sqlite3 *db, const char *sql)
     return v;
 }
 
-static void test_versions(void **state)
+/* Each test gets a database path in a directory of its own. */
+static char tmp_dir[64], tmp_path[96];
+
+static int setup(void **state)
+{
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_store.XXXXXX");
+    if (!mkdtemp(tmp_dir))
+        return -1;
+    snprintf(tmp_path, sizeof tmp_path, "%s/r.db", tmp_dir);
+    *state = tmp_path;
+    return 0;
+}
+
+static int teardown(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/test_store.XXXXXX", path[64], err[256];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/r.db", dir);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_versions(void **state)
+{
+    const char *path = *state;
+    char err[256];
     struct store s;
     uint32_t run;
     assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
@@ -56,20 +75,14 @@ static void test_versions(void **state)
     assert_int_equal(store_open(&s, path, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, "written by a newer pushstorm (schema 99"));
     assert_int_equal(store_open(&s, path, 1, err, sizeof err), -1);
-
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 /* A database opened read-only refuses every write: the first one sets the
  * sticky error; a later failure of another kind does not replace it. */
 static void test_sticky_write_error(void **state)
 {
-    (void)state;
-    char dir[] = "/tmp/test_store.XXXXXX", path[64], err[256];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/r.db", dir);
+    const char *path = *state;
+    char err[256];
     struct store s;
     uint32_t run;
     assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
@@ -106,17 +119,13 @@ static void test_sticky_write_error(void **state)
     assert_true(store_failed(&s));
     assert_non_null(strstr(store_error_text(&s), "no such table: undelivered"));
     store_close(&s);
-
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_sticky_write_error),
+        cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sticky_write_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
