@@ -97,6 +97,30 @@ void ledger_msg_http(struct ledger *l, uint32_t msg, int status, int ok);
  * -1 = unknown message (counted foreign). */
 int  ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_recv,
                      int64_t *latency_us, int *dup, int *ooo);
+/* What others read of the ledger (its fields are its own). */
+uint32_t ledger_n_conns(const struct ledger *l);
+uint32_t ledger_n_up(const struct ledger *l);
+uint32_t ledger_n_msgs(const struct ledger *l);
+int      ledger_conn_is_up(const struct ledger *l, uint32_t conn);
+/* Has the connection ever been up (a later connect is then a reconnect)? */
+int      ledger_conn_ever_up(const struct ledger *l, uint32_t conn);
+/* Its last connect and last close after being up (0 = none); returns whether it is up. */
+int      ledger_conn_times(const struct ledger *l, uint32_t conn, int64_t *up_at, int64_t *down_at);
+/* Connections that were up at least once. */
+uint64_t ledger_n_ever_up(const struct ledger *l);
+const struct ledger_totals *ledger_totals(const struct ledger *l);
+const struct ps_hist *ledger_latency(const struct ledger *l);         /* whole run */
+const struct ps_hist *ledger_latency_second(const struct ledger *l);  /* since the last reset */
+const struct ps_hist *ledger_handshake(const struct ledger *l);
+void     ledger_second_reset(struct ledger *l);
+/* A delivery carrying another run's token. */
+void     ledger_foreign(struct ledger *l);
+/* Has every message of [first, last] whose call did not fail reached as many
+ * connections as it can (a unicast its one, a multicast its recipients, a
+ * broadcast as many as were up when it was sent)? Who exactly got a broadcast
+ * is only settled later; this is the early end of a push phase. */
+int      ledger_msgs_complete(const struct ledger *l, uint32_t first, uint32_t last);
+
 /* Why an expected recipient did not get a message. */
 enum ledger_miss { LEDGER_MISS_LOST, LEDGER_MISS_OFFLINE, LEDGER_MISS_AGENT_LOST };
 const char *ledger_miss_name(enum ledger_miss k);   /* "lost", "missed_offline", "agent_lost" */
