@@ -148,6 +148,7 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         snprintf(err, errlen, "%s: no such database", path);
         return -1;
     }
+    snprintf(s->path, sizeof s->path, "%s", path);
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
@@ -237,17 +238,43 @@ void store_close(struct store *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Keeps the first failure (later ones are most often its consequences) and
+ * says nothing: the run prints it once, with the run's verdict. */
+static int store_fail(struct store *s, const char *what)
+{
+    if (!s->failed) {
+        s->failed = 1;
+        snprintf(s->error, sizeof s->error, "%s: %s failed: %s", s->path, what,
+                 sqlite3_errmsg(s->db));
+    }
+    return -1;
+}
+
+int store_failed(const struct store *s)
+{
+    return s->failed;
+}
+
+const char *store_error_text(const struct store *s)
+{
+    return s->failed ? s->error : "";
+}
+
 static void store_begin(struct store *s)
 {
-    if (!s->in_txn && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+    if (s->in_txn)
+        return;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
         s->in_txn = 1;
+    else
+        store_fail(s, "database transaction start");
 }
 
 int store_commit(struct store *s)
 {
     int rc = 0;
-    if (s->in_txn)
-        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (s->in_txn && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = store_fail(s, "database commit");
     s->in_txn = 0;
     s->last_commit_us = ps_time_mono_us();
     return rc;
@@ -262,13 +289,11 @@ void store_maybe_commit(struct store *s, int64_t now_us)
 static int store_step(struct store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        store_fail(s, "database write");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) {
-        fprintf(stderr, "pushstorm: database write failed: %s\n", sqlite3_errmsg(s->db));
-        return -1;
-    }
-    return 0;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Rare writes: prepare, bind from a format, step, finalize. Formats: i = int64,
@@ -276,10 +301,8 @@ static int store_step(struct store *s, sqlite3_stmt *st)
 static int store_write(struct store *s, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "pushstorm: database: %s\n", sqlite3_errmsg(s->db));
-        return -1;
-    }
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "database write");
     va_list ap;
     va_start(ap, fmt);
     for (int i = 0; fmt[i]; i++) {
@@ -295,12 +318,10 @@ static int store_write(struct store *s, const char *sql, const char *fmt, ...)
     }
     va_end(ap);
     int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        store_fail(s, "database write");
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        fprintf(stderr, "pushstorm: database write failed: %s\n", sqlite3_errmsg(s->db));
-        return -1;
-    }
-    return 0;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_run_begin(struct store *s, const char *name, const char *plan_path, const char *plan_text,

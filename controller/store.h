@@ -31,6 +31,12 @@ struct store {
     sqlite3_stmt *ins_sample;
     sqlite3_stmt *ins_ctl_sample;
     sqlite3_stmt *ins_monitor;
+    /* The first failed write or commit, kept until close: a run that goes on
+     * writing into a database that refuses rows would report figures that are
+     * not there, so the run checks store_failed() and stops. */
+    int  failed;
+    char error[512];             /* "<db file>: <what> failed: <SQLite's message>" */
+    char path[256];              /* db file, for error */
 };
 
 struct store_push_row {
@@ -81,6 +87,10 @@ int  store_list_runs(struct store *s, store_run_fn fn, void *ctx, char *err, siz
 /* Commit the running ingest transaction and start a new one. */
 int  store_commit(struct store *s);
 void store_maybe_commit(struct store *s, int64_t now_us);
+/* Has any write or commit failed since open? The text names the db file and
+ * SQLite's message of the first failure ("" while none). */
+int  store_failed(const struct store *s);
+const char *store_error_text(const struct store *s);
 
 int  store_run_begin(struct store *s, const char *name, const char *plan_path, const char *plan_text,
                      int64_t started_us, uint64_t target_conns, uint32_t *run_id);

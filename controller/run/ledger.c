@@ -42,6 +42,80 @@ void ledger_close(struct ledger *l)
     memset(l, 0, sizeof *l);
 }
 
+uint32_t ledger_n_conns(const struct ledger *l)
+{
+    return l->n_conns;
+}
+
+uint32_t ledger_n_up(const struct ledger *l)
+{
+    return l->n_up;
+}
+
+uint32_t ledger_n_msgs(const struct ledger *l)
+{
+    return l->n_msgs;
+}
+
+int ledger_conn_is_up(const struct ledger *l, uint32_t conn)
+{
+    return conn < l->n_conns && l->conns[conn].up;
+}
+
+int ledger_conn_ever_up(const struct ledger *l, uint32_t conn)
+{
+    return conn < l->n_conns && l->conns[conn].up_at != 0;
+}
+
+int ledger_conn_times(const struct ledger *l, uint32_t conn, int64_t *up_at, int64_t *down_at)
+{
+    if (conn >= l->n_conns) {
+        *up_at = *down_at = 0;
+        return 0;
+    }
+    *up_at = l->conns[conn].up_at;
+    *down_at = l->conns[conn].down_at;
+    return l->conns[conn].up;
+}
+
+uint64_t ledger_n_ever_up(const struct ledger *l)
+{
+    uint64_t n = 0;
+    for (uint32_t c = 0; c < l->n_conns; c++)
+        n += l->conns[c].up_at != 0;
+    return n;
+}
+
+const struct ledger_totals *ledger_totals(const struct ledger *l)
+{
+    return &l->t;
+}
+
+const struct ps_hist *ledger_latency(const struct ledger *l)
+{
+    return &l->latency;
+}
+
+const struct ps_hist *ledger_latency_second(const struct ledger *l)
+{
+    return &l->latency_sec;
+}
+
+const struct ps_hist *ledger_handshake(const struct ledger *l)
+{
+    return &l->handshake;
+}
+
+void ledger_second_reset(struct ledger *l)
+{
+    ps_hist_init(&l->latency_sec);
+}
+
+void ledger_foreign(struct ledger *l)
+{
+    l->t.foreign++;
+}
+
 static uint64_t ledger_rand(struct ledger *l)
 {
     /* xorshift64*: plenty for picking recipients, no global state. */
@@ -298,6 +372,21 @@ int ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_rec
     return 0;
 }
 
+int ledger_msgs_complete(const struct ledger *l, uint32_t first, uint32_t last)
+{
+    for (uint32_t id = first; id && id <= last && id <= l->n_msgs; id++) {
+        const struct ledger_msg *m = &l->msgs[id];
+        if (m->failed)
+            continue;
+        int done = m->bitmap ? m->delivered >= m->up_at_send
+                   : m->rcpt_n ? m->delivered >= m->rcpt_n
+                               : m->delivered > 0;
+        if (!done)
+            return 0;
+    }
+    return 1;
+}
+
 /* Was the connection connected at t and without interruption until deadline? */
 enum ledger_presence { LEDGER_ABSENT, LEDGER_STAYED, LEDGER_LEFT };
 
@@ -312,8 +401,14 @@ static enum ledger_presence ledger_presence(const struct ledger_conn *c, int64_t
     return LEDGER_LEFT;           /* was up at t, went down (maybe came back) before deadline */
 }
 
+const char *ledger_miss_name(enum ledger_miss k)
+{
+    return k == LEDGER_MISS_AGENT_LOST ? "agent_lost" : k == LEDGER_MISS_OFFLINE ? "missed_offline"
+                                                                                  : "lost";
+}
+
 void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_t *agent_lost_at,
-                   struct store *st, uint32_t run_id)
+                   const struct ledger_sink *sink)
 {
     for (uint32_t id = first; id <= last && id <= l->n_msgs; id++) {
         struct ledger_msg *m = &l->msgs[id];
@@ -351,26 +446,28 @@ void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_
             expected++;
             if (got)
                 continue;
-            const char *kind;
+            enum ledger_miss kind;
             int64_t alost = agent_lost_at ? agent_lost_at[lc->agent] : 0;
             if (alost && alost <= m->deadline) {
                 agent_lost++;
-                kind = "agent_lost";
+                kind = LEDGER_MISS_AGENT_LOST;
             } else if (p == LEDGER_STAYED) {
                 lost++;
-                kind = "lost";
+                kind = LEDGER_MISS_LOST;
             } else {
                 offline++;
-                kind = "missed_offline";
+                kind = LEDGER_MISS_OFFLINE;
             }
-            store_undelivered(st, run_id, id, c, kind);
+            if (sink && sink->missed)
+                sink->missed(sink->ctx, id, c, kind);
         }
         l->t.expected += expected;
         l->t.lost += lost;
         l->t.missed_offline += offline;
         l->t.agent_lost += agent_lost;
-        uint32_t delivered = m->delivered;
-        store_push_result(st, run_id, id, expected, delivered, m->duplicates, lost, offline,
-                          agent_lost);
+        const struct ledger_settled res = {expected, m->delivered, m->duplicates, lost, offline,
+                                           agent_lost};
+        if (sink && sink->settled)
+            sink->settled(sink->ctx, id, &res);
     }
 }

@@ -8,14 +8,15 @@
  * deadline and never got it), *missed offline* (it was disconnected in between),
  * or *agent lost* (its agent died by the deadline; a unicast call that failed
  * because the recipient's agent was already gone counts here too, not as a
- * failed call). Memory: 32 B per connection, 48 B per message,
+ * failed call). The ledger only decides: each verdict goes out through a
+ * struct ledger_sink (the run writes them to the store), so the rules can be
+ * tested without a database. Memory: 32 B per connection, 48 B per message,
  * plus one bitmap per broadcast (one bit per connection). */
 #ifndef PS_LEDGER_H
 #define PS_LEDGER_H
 
 #include <stdint.h>
 #include "ps_hist.h"
-#include "store.h"
 
 #define LEDGER_NO_CONN UINT32_MAX
 
@@ -96,9 +97,50 @@ void ledger_msg_http(struct ledger *l, uint32_t msg, int status, int ok);
  * -1 = unknown message (counted foreign). */
 int  ledger_delivery(struct ledger *l, uint32_t msg, uint32_t conn, int64_t t_recv,
                      int64_t *latency_us, int *dup, int *ooo);
+/* What others read of the ledger (its fields are its own). */
+uint32_t ledger_n_conns(const struct ledger *l);
+uint32_t ledger_n_up(const struct ledger *l);
+uint32_t ledger_n_msgs(const struct ledger *l);
+int      ledger_conn_is_up(const struct ledger *l, uint32_t conn);
+/* Has the connection ever been up (a later connect is then a reconnect)? */
+int      ledger_conn_ever_up(const struct ledger *l, uint32_t conn);
+/* Its last connect and last close after being up (0 = none); returns whether it is up. */
+int      ledger_conn_times(const struct ledger *l, uint32_t conn, int64_t *up_at, int64_t *down_at);
+/* Connections that were up at least once. */
+uint64_t ledger_n_ever_up(const struct ledger *l);
+const struct ledger_totals *ledger_totals(const struct ledger *l);
+const struct ps_hist *ledger_latency(const struct ledger *l);         /* whole run */
+const struct ps_hist *ledger_latency_second(const struct ledger *l);  /* since the last reset */
+const struct ps_hist *ledger_handshake(const struct ledger *l);
+void     ledger_second_reset(struct ledger *l);
+/* A delivery carrying another run's token. */
+void     ledger_foreign(struct ledger *l);
+/* Has every message of [first, last] whose call did not fail reached as many
+ * connections as it can (a unicast its one, a multicast its recipients, a
+ * broadcast as many as were up when it was sent)? Who exactly got a broadcast
+ * is only settled later; this is the early end of a push phase. */
+int      ledger_msgs_complete(const struct ledger *l, uint32_t first, uint32_t last);
+
+/* Why an expected recipient did not get a message. */
+enum ledger_miss { LEDGER_MISS_LOST, LEDGER_MISS_OFFLINE, LEDGER_MISS_AGENT_LOST };
+const char *ledger_miss_name(enum ledger_miss k);   /* "lost", "missed_offline", "agent_lost" */
+
+/* A settled message's counts. */
+struct ledger_settled {
+    uint32_t expected, delivered, duplicates, lost, missed_offline, agent_lost;
+};
+
+/* Where ledger_settle hands its verdicts, in order: every miss of a message,
+ * then its counts. Either function may be NULL. */
+struct ledger_sink {
+    void (*missed)(void *ctx, uint32_t msg, uint32_t conn, enum ledger_miss kind);
+    void (*settled)(void *ctx, uint32_t msg, const struct ledger_settled *s);
+    void *ctx;
+};
+
 /* Settles messages [first, last]; an agent slot with lost_at != 0 in agent_lost_at
- * makes its connections' misses "agent lost". Writes results to the store. */
+ * makes its connections' misses "agent lost". sink may be NULL (totals only). */
 void ledger_settle(struct ledger *l, uint32_t first, uint32_t last, const int64_t *agent_lost_at,
-                   struct store *st, uint32_t run_id);
+                   const struct ledger_sink *sink);
 
 #endif

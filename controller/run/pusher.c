@@ -82,6 +82,21 @@ void pusher_set_concurrency(struct pusher *p, uint32_t concurrency)
     p->concurrency = concurrency > PUSHER_MAX_CONCURRENCY ? PUSHER_MAX_CONCURRENCY : concurrency;
 }
 
+uint32_t pusher_inflight(const struct pusher *p)
+{
+    return p->inflight;
+}
+
+void pusher_poll(struct pusher *p, const int *read_fds, unsigned n_fds, int timeout_ms)
+{
+    struct curl_waitfd fds[PUSHER_POLL_FDS];
+    if (n_fds > PUSHER_POLL_FDS)
+        n_fds = PUSHER_POLL_FDS;
+    for (unsigned i = 0; i < n_fds; i++)
+        fds[i] = (struct curl_waitfd){read_fds[i], CURL_WAIT_POLLIN, 0};
+    curl_multi_poll(p->multi, fds, n_fds, timeout_ms, NULL);
+}
+
 int pusher_can_send(const struct pusher *p)
 {
     return p->inflight < p->concurrency && p->n_free > 0;

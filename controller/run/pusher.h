@@ -53,5 +53,12 @@ int  pusher_send(struct pusher *p, uint32_t msg_id, const char *method, const ch
                  uint32_t n_headers);
 /* Drives transfers and reports completions; never blocks. */
 void pusher_perform(struct pusher *p);
+/* Calls sent and not yet answered. */
+uint32_t pusher_inflight(const struct pusher *p);
+/* Waits up to timeout_ms for the push transfers or for one of read_fds (at
+ * most PUSHER_POLL_FDS) to be readable: the caller's whole event loop is this
+ * one wait, so transfers move on while it waits for anything else. */
+#define PUSHER_POLL_FDS 8
+void pusher_poll(struct pusher *p, const int *read_fds, unsigned n_fds, int timeout_ms);
 
 #endif

@@ -1,11 +1,12 @@
 /* run: carries out one campaign (`pushstorm run`).
  *
- * The controller is one thread around one poll: curl_multi_poll() waits on the
- * push API transfers and on the two nng receive descriptors (control REP and
- * data PULL) at once, with a timeout that wakes it for the next paced push or
- * the next second. Each turn drains control requests (answering each at once),
- * drains event batches into the ledger and the store, drives libcurl, and steps
- * the phase machine. See docs/architecture.md. */
+ * The controller is one thread around one poll: pusher_poll() (libcurl's
+ * multi poll) waits on the push API transfers and on the two nng receive
+ * descriptors (control REP and data PULL) at once, with a timeout that wakes it
+ * for the next paced push or the next second. Each turn drains control requests
+ * (answering each at once), drains event batches into the ledger and the store,
+ * drives libcurl, and steps the phase machine. The files that do it share
+ * run_internal.h. See docs/architecture.md. */
 #ifndef PS_RUN_H
 #define PS_RUN_H
 

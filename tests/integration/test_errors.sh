@@ -45,3 +45,37 @@ echo "not a database" >"$T/junk.db"
 rc=0; "$BIN/pushstorm" runs --db "$T/junk.db" 2>"$T/e.txt" || rc=$?
 expect_eq "junk database exit" 2 "$rc"; cat "$T/e.txt"
 expect_eq "junk database untouched" "not a database" "$(cat "$T/junk.db")"
+
+# a write the database refuses mid-run (its phases table dropped behind the
+# controller's back during the hold): exit 2 with one line that names the file
+# and SQLite's error, the run recorded as failed, what was committed kept
+need_agent
+WS=$(free_port); CTL=$(free_port)
+start_refpush "$WS"
+cat >"$T/dbfail.yaml" <<YAML
+name: dbfail
+targets:
+  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+agents: {expect: 1, wait: 20s}
+connections: {total: 10}
+phases:
+  - ramp: {to: 10, rate: 100/s}
+  - hold: 3s
+YAML
+DB=$T/dbfail.db
+"$BIN/pushstorm" run "$T/dbfail.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
+  --listen "tcp://127.0.0.1:$CTL" >"$T/dbfail.out" 2>"$T/dbfail.err" &
+RUN=$!
+PIDS+=("$RUN")
+for _ in $(seq 200); do grep -q "phase 2/2" "$T/dbfail.out" && break; sleep 0.1; done
+grep -q "phase 2/2" "$T/dbfail.out" || { cat "$T/dbfail.out" "$T/dbfail.err"; exit 1; }
+sqlite3 -batch "$DB" ".timeout 10000" "DROP TABLE phases"
+rc=0; wait "$RUN" || rc=$?
+cat "$T/dbfail.err"
+expect_eq "refused write exit" 2 "$rc"
+expect_eq "one line for it" 1 "$(grep -c "$DB: database write failed: no such table: phases" "$T/dbfail.err")"
+expect_eq "run recorded as failed" failed "$(q "SELECT status FROM runs ORDER BY id DESC LIMIT 1")"
+q "SELECT reason FROM runs ORDER BY id DESC LIMIT 1" | grep -q "no such table: phases"
+expect_eq "agent row kept" 1 "$(q "SELECT count(*) FROM agents")"
+[ "$(q "SELECT count(*) FROM conn_events")" -ge 10 ] || { echo "FAIL: events lost"; exit 1; }
+stop_pid "$RP"

@@ -1,0 +1,367 @@
+/* run_agents: the agents of a campaign, as the controller sees them.
+ *
+ *  - Control (nng rep0): every request is answered at once. HELLO registers an
+ *    agent while the run waits for them (a monitor agent may join at any
+ *    time); TICK updates its stats, clock offset, acks and command progress,
+ *    and the REPLY carries the acks and the next command. Commands are queued
+ *    per agent with increasing ids; the agent reports the last id it applied,
+ *    so a lost reply only repeats a command.
+ *  - Data (nng pull0): EVENTS batches are taken only in sequence per (agent,
+ *    thread); a gap is refilled by the agent's resend. Each event goes to the
+ *    ledger (connection state, deliveries) and to the store.
+ *  - An agent silent for RUN_AGENT_LOST_US is lost: its connections drop out
+ *    of the ledger (not as closes) and its undelivered messages settle as
+ *    "agent lost". A dead agent process closes its control connection at once;
+ *    nng's pipe callback notes that (see below) so it is known lost within a
+ *    second instead of after RUN_AGENT_LOST_US of silence. */
+#include "run_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ps_time.h"
+
+/* A control pipe that closes while the agent lives (a network blip) is
+ * replaced by nng's reconnect well within this, and its next tick clears the
+ * mark. */
+#define RUN_PIPE_GRACE_US 1000000
+
+uint32_t run_live_agents(const struct run *r)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n_agents; i++)
+        n += r->agents[i].lost_at == 0;
+    return n;
+}
+
+/* Writes the agent's row from what is known of it now. */
+void run_store_agent(struct run *r, const struct run_agent *a)
+{
+    store_agent_update(&r->store, r->run_id, a->id, a->conn_first, a->conn_count, a->offset_us,
+                       a->offset_err_us, a->start_skew_us, a->lost_at,
+                       a->cmd_error[0] ? a->cmd_error : NULL);
+}
+
+/* ---------- commands ---------- */
+
+struct ps_cmd *run_cmd_push(struct run_agent *a, uint32_t kind)
+{
+    uint32_t id = ++a->cmd_last;
+    struct ps_cmd *c = &a->queue[id % RUN_CMD_QUEUE];
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    c->kind = kind;
+    return c;
+}
+
+void run_cmd_stop_all(struct run *r)
+{
+    for (uint32_t i = 0; i < r->n_agents; i++)
+        if (!r->agents[i].lost_at && r->agents[i].cmd_last)
+            run_cmd_push(&r->agents[i], PS_CMD_STOP);
+}
+
+static void run_cmd_next(const struct run_agent *a, struct ps_cmd *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->cmd_done >= a->cmd_last)
+        return;
+    uint32_t id = a->cmd_done + 1;
+    if (id == 1) {
+        out->id = 1;
+        out->kind = PS_CMD_ASSIGN;
+        out->u.assign = a->assign;
+        return;
+    }
+    /* Commands beyond the ring were never queued (bounded by phase count). */
+    *out = a->queue[id % RUN_CMD_QUEUE];
+}
+
+/* ---------- control channel ---------- */
+
+static void run_send_reply(struct run *r, const void *buf, size_t len)
+{
+    nng_msg *m;
+    if (nng_msg_alloc(&m, len) != 0)
+        return;
+    memcpy(nng_msg_body(m), buf, len);
+    if (nng_sendmsg(r->rep, m, NNG_FLAG_NONBLOCK) != 0)
+        nng_msg_free(m);
+}
+
+static void run_send_welcome(struct run *r, const struct ps_welcome *w)
+{
+    msgpack_sbuffer_clear(&r->sbuf);
+    ps_proto_encode_welcome(&r->sbuf, w);
+    run_send_reply(r, r->sbuf.data, r->sbuf.size);
+}
+
+static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_recv)
+{
+    struct ps_welcome w = {0};
+    struct ps_hello h;
+    char err[160];
+    w.t_recv = t_recv;
+    if (ps_proto_decode_hello(buf, len, &h, err, sizeof err) != 0) {
+        snprintf(w.reason, sizeof w.reason, "bad hello: %.140s", err);
+    } else if (h.monitor) {
+        if (r->n_monitors >= RUN_MAX_MONITORS || r->state == RUN_DONE) {
+            snprintf(w.reason, sizeof w.reason, "no room for another monitor (%d)", RUN_MAX_MONITORS);
+        } else {
+            struct run_monitor *m = &r->monitors[r->n_monitors++];
+            memset(m, 0, sizeof *m);
+            m->id = RUN_MONITOR_BASE + r->n_monitors;
+            snprintf(m->name, sizeof m->name, "%s", h.name);
+            m->last_tick_mono = ps_time_mono_us();
+            w.agent_id = m->id;
+            store_agent(&r->store, r->run_id, m->id, &h, t_recv);
+            if (!r->opts->quiet)
+                progress_say(&r->progress, "monitor %u joined: %s (%s, %u cores)\n", m->id - RUN_MONITOR_BASE, h.name,
+                       h.host, h.cores);
+        }
+    } else if (r->state != RUN_WAITING) {
+        snprintf(w.reason, sizeof w.reason, "run %u is already under way; join the next one",
+                 r->run_id);
+    } else if (r->n_agents >= RUN_MAX_AGENTS) {
+        snprintf(w.reason, sizeof w.reason, "too many agents (%d)", RUN_MAX_AGENTS);
+    } else {
+        struct run_agent *a = &r->agents[r->n_agents];
+        memset(a, 0, sizeof *a);
+        a->id = ++r->n_agents;
+        a->hello = h;
+        a->joined_at = t_recv;
+        a->last_tick_mono = ps_time_mono_us();
+        w.agent_id = a->id;
+        store_agent(&r->store, r->run_id, a->id, &h, t_recv);
+        if (!r->opts->quiet)
+            progress_say(&r->progress, "agent %u joined: %s (%s, %u cores, %u threads, fd limit %llu)\n", a->id, h.name,
+                   h.host, h.cores, h.threads, (unsigned long long)h.fd_soft);
+    }
+    if (w.reason[0] && !r->opts->quiet)
+        fprintf(stderr, "pushstorm: refused an agent: %s\n", w.reason);
+    w.t_send = ps_time_wall_us();
+    run_send_welcome(r, &w);
+}
+
+static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_recv)
+{
+    static const struct ps_reply unknown = {.unknown_agent = 1};
+    struct ps_reply rep;
+    struct ps_tick t;
+    char err[160];
+    if (ps_proto_decode_tick(buf, len, &t, err, sizeof err) != 0) {
+        fprintf(stderr, "pushstorm: bad tick: %s\n", err);
+        rep = unknown;
+    } else if (t.agent_id > RUN_MONITOR_BASE && t.agent_id <= RUN_MONITOR_BASE + r->n_monitors) {
+        struct run_monitor *m = &r->monitors[t.agent_id - RUN_MONITOR_BASE - 1];
+        m->last_tick_mono = ps_time_mono_us();
+        /* the monitor's second, on the controller's clock */
+        int64_t sec = (t.stats.second * 1000000 + t.offset_us) / 1000000;
+        if (t.stats.second && sec > m->last_second) {
+            m->last_second = sec;
+            m->last = t.host;
+            store_monitor_sample(&r->store, r->run_id, m->id, sec, &t.host);
+        }
+        memset(&rep, 0, sizeof rep);
+    } else if (t.agent_id == 0 || t.agent_id > r->n_agents || r->agents[t.agent_id - 1].lost_at) {
+        rep = unknown;
+    } else {
+        struct run_agent *a = &r->agents[t.agent_id - 1];
+        a->last_tick_mono = ps_time_mono_us();
+        a->pipe = r->cur_pipe;
+        a->pipe_closed_mono = 0;
+        a->last_tick_wall = t_recv;
+        a->offset_us = t.offset_us;
+        a->offset_err_us = t.offset_err_us;
+        a->n_threads = t.n_threads;
+        memcpy(a->reported, t.batch_seq, sizeof a->reported);
+        a->stopped = t.stopped;
+        if (t.cmd_done > a->cmd_done && t.cmd_done <= a->cmd_last) {
+            a->cmd_done = t.cmd_done;
+            if (t.cmd_error[0] && !a->cmd_error[0]) {
+                snprintf(a->cmd_error, sizeof a->cmd_error, "%s", t.cmd_error);
+                run_store_agent(r, a);
+            }
+        }
+        if (t.stats.second > a->stored_second) {
+            a->stats = t.stats;
+            a->stored_second = t.stats.second;
+            store_sample(&r->store, r->run_id, a->id, &t.stats);
+        }
+        memset(&rep, 0, sizeof rep);
+        rep.n_acks = a->n_threads;
+        memcpy(rep.acked_seq, a->acked, sizeof rep.acked_seq);
+        run_cmd_next(a, &rep.cmd);
+    }
+    rep.t_recv = t_recv;
+    rep.t_send = ps_time_wall_us();
+    msgpack_sbuffer_clear(&r->sbuf);
+    ps_proto_encode_reply(&r->sbuf, &rep);
+    run_send_reply(r, r->sbuf.data, r->sbuf.size);
+}
+
+void run_drain_control(struct run *r)
+{
+    for (int i = 0; i < 256; i++) {
+        nng_msg *m;
+        if (nng_recvmsg(r->rep, &m, NNG_FLAG_NONBLOCK) != 0)
+            return;
+        int64_t t_recv = ps_time_wall_us();
+        r->cur_pipe = nng_pipe_id(nng_msg_get_pipe(m));
+        uint32_t type;
+        char err[160];
+        const void *body = nng_msg_body(m);
+        size_t len = nng_msg_len(m);
+        if (ps_proto_peek_type(body, len, &type, err, sizeof err) != 0) {
+            fprintf(stderr, "pushstorm: bad control message: %s\n", err);
+            /* rep0 needs an answer before it takes the next request. */
+            struct ps_welcome w = {.t_recv = t_recv, .t_send = t_recv};
+            snprintf(w.reason, sizeof w.reason, "bad message: %.140s", err);
+            run_send_welcome(r, &w);
+        } else if (type == PS_MSG_HELLO) {
+            run_on_hello(r, body, len, t_recv);
+        } else {
+            run_on_tick(r, body, len, t_recv);
+        }
+        nng_msg_free(m);
+    }
+}
+
+/* ---------- data channel ---------- */
+
+static void run_on_event(struct run *r, struct run_agent *a, const struct ps_event *ev)
+{
+    if (ev->conn < a->conn_first || ev->conn >= a->conn_first + a->conn_count) {
+        r->bogus_events++;
+        return;
+    }
+    int64_t ts = ev->ts + a->offset_us;
+    switch (ev->type) {
+    case PS_EV_CONNECTED:
+        run_skew_note(r, a, ev->conn, ts, (uint32_t)ev->val);
+        ledger_conn_up(&r->ledger, ev->conn, ts, (uint32_t)ev->val);
+        break;
+    case PS_EV_FAILED:
+    case PS_EV_CLOSED:
+        ledger_conn_down(&r->ledger, ev->conn, ts, ev->type == PS_EV_FAILED);
+        if (ev->val < PS_REASON_COUNT)
+            r->reasons[ev->val]++;
+        break;
+    case PS_EV_MESSAGE: {
+        int64_t lat;
+        int dup, ooo;
+        if (ev->aux != r->run_id) {
+            ledger_foreign(&r->ledger);
+            break;
+        }
+        if (ledger_delivery(&r->ledger, (uint32_t)ev->val, ev->conn, ts, &lat, &dup, &ooo) == 0)
+            store_delivery(&r->store, r->run_id, (uint32_t)ev->val, ev->conn, ts, lat,
+                           a->offset_err_us, dup, ooo);
+        return; /* deliveries have their own table */
+    }
+    default:
+        break;
+    }
+    store_event(&r->store, r->run_id, a->id, ev, ts);
+}
+
+void run_drain_data(struct run *r)
+{
+    for (int i = 0; i < 512; i++) {
+        nng_msg *m;
+        if (nng_recvmsg(r->pull, &m, NNG_FLAG_NONBLOCK) != 0)
+            return;
+        char err[160];
+        struct ps_events *e = r->events;
+        if (ps_proto_decode_events(nng_msg_body(m), nng_msg_len(m), e, err, sizeof err) != 0) {
+            fprintf(stderr, "pushstorm: bad event batch: %s\n", err);
+        } else if (e->agent_id == 0 || e->agent_id > r->n_agents || e->thread >= PS_MAX_THREADS) {
+            r->bogus_events += e->n;
+        } else {
+            struct run_agent *a = &r->agents[e->agent_id - 1];
+            /* In sequence only; anything else is a repeat or follows a gap the resend fills. */
+            if (e->seq == a->acked[e->thread] + 1 && !a->lost_at) {
+                a->acked[e->thread] = e->seq;
+                for (uint32_t k = 0; k < e->n; k++)
+                    run_on_event(r, a, &e->ev[k]);
+            }
+        }
+        nng_msg_free(m);
+    }
+}
+
+int run_drained(const struct run *r, int64_t since_wall)
+{
+    for (uint32_t i = 0; i < r->n_agents; i++) {
+        const struct run_agent *a = &r->agents[i];
+        if (a->lost_at)
+            continue;
+        if (a->last_tick_wall < since_wall)
+            return 0;
+        for (uint32_t t = 0; t < a->n_threads && t < PS_MAX_THREADS; t++)
+            if (a->acked[t] < a->reported[t])
+                return 0;
+    }
+    return 1;
+}
+
+/* ---------- loss ---------- */
+
+/* The pipe-loss bridge: runs on an nng thread, so it only notes the pipe
+ * under the mutex; the run loop reads the notes (run_note_closed_pipes). */
+void run_on_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct run_pipes *pp = arg;
+    (void)ev;
+    pthread_mutex_lock(&pp->mu);
+    if (pp->n < RUN_PIPES_CLOSED_MAX)
+        pp->closed[pp->n++] = nng_pipe_id(p);
+    pthread_mutex_unlock(&pp->mu);
+}
+
+static void run_note_closed_pipes(struct run *r, int64_t now)
+{
+    uint32_t closed[RUN_PIPES_CLOSED_MAX], n;
+    pthread_mutex_lock(&r->pipes.mu);
+    n = r->pipes.n;
+    memcpy(closed, r->pipes.closed, n * sizeof closed[0]);
+    r->pipes.n = 0;
+    pthread_mutex_unlock(&r->pipes.mu);
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < r->n_agents; i++)
+            if (r->agents[i].pipe == closed[k] && !r->agents[i].lost_at)
+                r->agents[i].pipe_closed_mono = now;
+}
+
+void run_check_agents(struct run *r)
+{
+    int64_t now = ps_time_mono_us();
+    run_note_closed_pipes(r, now);
+    for (uint32_t i = 0; i < r->n_agents; i++) {
+        struct run_agent *a = &r->agents[i];
+        if (a->lost_at || r->state == RUN_DONE)
+            continue;
+        int silent = now - a->last_tick_mono >= RUN_AGENT_LOST_US;
+        int hung_up = a->pipe_closed_mono && a->last_tick_mono < a->pipe_closed_mono &&
+                      now - a->pipe_closed_mono >= RUN_PIPE_GRACE_US;
+        if (!silent && !hung_up)
+            continue;
+        /* lost from its last sign of life */
+        a->lost_at = a->last_tick_wall ? a->last_tick_wall : ps_time_wall_us() - RUN_AGENT_LOST_US;
+        r->agent_lost_at[i] = a->lost_at;
+        if (silent)
+            fprintf(stderr, "pushstorm: agent %u (%s) lost: no word for %ds; its connections are "
+                            "accounted as agent lost\n",
+                    a->id, a->hello.name, RUN_AGENT_LOST_US / 1000000);
+        else
+            fprintf(stderr, "pushstorm: agent %u (%s) lost: its connection to the controller "
+                            "closed; its connections are accounted as agent lost\n",
+                    a->id, a->hello.name);
+        run_store_agent(r, a);
+        /* Its connections are gone as far as this run can tell. */
+        for (uint32_t c = a->conn_first; c < a->conn_first + a->conn_count; c++)
+            ledger_conn_agent_lost(&r->ledger, c, a->lost_at);
+    }
+    if (r->state >= RUN_ASSIGNING && r->state < RUN_DONE && r->n_agents && !run_live_agents(r))
+        run_fail(r, "every agent was lost");
+}
