@@ -1037,6 +1037,13 @@ static int make_samples(struct sample *s, int max)
     return n;
 }
 
+/* One decoder's verdict: a rejection must say why. */
+static int decoded(int rc, const char *err)
+{
+    if (rc != 0 && err[0] == 0) fail_msg("input rejected without a reason");
+    return rc == 0;
+}
+
 /* Runs every decoder; returns how many accepted the input. */
 static int decode_all(const void *buf, size_t len, struct all_msgs *m)
 {
@@ -1045,13 +1052,18 @@ static int decode_all(const void *buf, size_t len, struct all_msgs *m)
     int ok = 0;
 
     err[0] = 0;
-    ok += ps_proto_decode_hello(buf, len, &m->hello, err, sizeof err) == 0;
-    ok += ps_proto_decode_welcome(buf, len, &m->welcome, err, sizeof err) == 0;
-    ok += ps_proto_decode_tick(buf, len, &m->tick, err, sizeof err) == 0;
-    ok += ps_proto_decode_reply(buf, len, &m->reply, err, sizeof err) == 0;
-    ok += ps_proto_decode_events(buf, len, &m->events, err, sizeof err) == 0;
-    (void)ps_proto_peek_type(buf, len, &type, err, sizeof err);
-    /* every error is a terminated, non-empty string */
+    ok += decoded(ps_proto_decode_hello(buf, len, &m->hello, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_welcome(buf, len, &m->welcome, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_tick(buf, len, &m->tick, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_reply(buf, len, &m->reply, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_events(buf, len, &m->events, err, sizeof err), err);
+    err[0] = 0;
+    (void)decoded(ps_proto_peek_type(buf, len, &type, err, sizeof err), err);
+    /* every error is a terminated string */
     assert_true(strlen(err) < sizeof err);
     return ok;
 }
@@ -1104,7 +1116,9 @@ static void test_random_bytes(void **state)
 }
 
 /* Mutated valid messages: may be accepted (a changed number is still a number),
- * but must never crash, and what is accepted must re-encode and decode again. */
+ * but must never crash; what is rejected says why, and what is accepted must
+ * be exactly what it decodes to again once re-encoded: no field dropped,
+ * changed or left over from an earlier message on the way. */
 static void test_mutations(void **state)
 {
     struct sample s[16];
@@ -1127,6 +1141,8 @@ static void test_mutations(void **state)
                 uint32_t type;
                 accepted++;
                 assert_int_equal(ps_proto_peek_type(buf, s[i].len, &type, err, sizeof err), 0);
+                /* the second decode starts from other bytes, so a field it does not write shows */
+                memset(m2, 0x5a, sizeof *m2);
                 switch (type) {
                 case PS_MSG_HELLO:
                     assert_int_equal(ps_proto_encode_hello(&sb, &m->hello), 0);
@@ -1136,6 +1152,7 @@ static void test_mutations(void **state)
                 case PS_MSG_WELCOME:
                     assert_int_equal(ps_proto_encode_welcome(&sb, &m->welcome), 0);
                     assert_int_equal(ps_proto_decode_welcome(sb.data, sb.size, &m2->welcome, err, sizeof err), 0);
+                    assert_memory_equal(&m->welcome, &m2->welcome, sizeof m->welcome);
                     break;
                 case PS_MSG_TICK:
                     assert_int_equal(ps_proto_encode_tick(&sb, &m->tick), 0);
@@ -1145,10 +1162,13 @@ static void test_mutations(void **state)
                 case PS_MSG_REPLY:
                     assert_int_equal(ps_proto_encode_reply(&sb, &m->reply), 0);
                     assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, &m2->reply, err, sizeof err), 0);
+                    assert_memory_equal(&m->reply, &m2->reply, sizeof m->reply);
                     break;
                 default:
                     assert_int_equal(ps_proto_encode_events(&sb, &m->events), 0);
                     assert_int_equal(ps_proto_decode_events(sb.data, sb.size, &m2->events, err, sizeof err), 0);
+                    /* only the used events are written, so compare those */
+                    assert_events_equal(&m->events, &m2->events);
                     break;
                 }
             }
