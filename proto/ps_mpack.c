@@ -123,7 +123,8 @@ int ps_mpack_unpack(const void *buf, size_t len, msgpack_unpacked *u, const char
     ret = msgpack_unpack_next(u, buf, len, &off);
     if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
         msgpack_unpacked_destroy(u);
-        return ps_mpack_err(err, errlen, "%s: msgpack could not decode the message (%d)", what, (int)ret);
+        return ps_mpack_err(err, errlen, "%s: msgpack could not decode the message (%d)", what,
+                            (int)ret);
     }
     return 0;
 }
@@ -218,7 +219,8 @@ int ps_mpack_rd_i64_bad(struct ps_mpack_rd *r, const char *field, const msgpack_
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return ps_mpack_rd_expected(r, field, "an integer", o);
-    return ps_mpack_rd_err(r, field, 1, "%" PRIu64 " out of range (max %" PRId64 ")", o->via.u64, INT64_MAX);
+    return ps_mpack_rd_err(r, field, 1, "%" PRIu64 " out of range (max %" PRId64 ")", o->via.u64,
+                           INT64_MAX);
 }
 
 int ps_mpack_rd_f64(struct ps_mpack_rd *r, const char *field, double lo, double hi, double *out)

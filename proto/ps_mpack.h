@@ -105,7 +105,8 @@ static inline int ps_mpack_rd_uint(struct ps_mpack_rd *r, const char *field, uin
 }
 
 /* An unsigned integer <= max, into a uint32_t (max <= UINT32_MAX). */
-static inline int ps_mpack_rd_u32max(struct ps_mpack_rd *r, const char *field, uint32_t max, uint32_t *out)
+static inline int ps_mpack_rd_u32max(struct ps_mpack_rd *r, const char *field, uint32_t max,
+                                     uint32_t *out)
 {
     uint64_t v = 0;
 

@@ -326,7 +326,8 @@ static int proto_pack_cmd(msgpack_packer *pk, const struct ps_cmd *c)
     int rc;
 
     if (proto_cmd_arity(c->kind, &arity)) return -1;
-    rc = msgpack_pack_array(pk, arity) | msgpack_pack_uint32(pk, c->id) | msgpack_pack_uint32(pk, c->kind);
+    rc = msgpack_pack_array(pk, arity) | msgpack_pack_uint32(pk, c->id)
+       | msgpack_pack_uint32(pk, c->kind);
     switch (c->kind) {
     case PS_CMD_ASSIGN:     return rc | proto_pack_assign_fields(pk, &c->u.assign);
     case PS_CMD_RAMP:       return rc | proto_pack_ramp_fields(pk, &c->u.ramp);

@@ -185,7 +185,8 @@ struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
     X(U32, run_id)                                                              \
     X(U32, conn_first)        /* global id of this agent's first connection */  \
     X(U32, conn_count)        /* connections it owns (the ramps open up to this) */ \
-    X(STRS, targets, n_targets, PS_MAX_TARGETS, PS_URL_MAX)  /* ws URL templates: {conn} {agent} {target} */ \
+    /* ws URL templates: {conn} {agent} {target} */                            \
+    X(STRS, targets, n_targets, PS_MAX_TARGETS, PS_URL_MAX)                     \
     X(STR, subprotocol, PS_HDR_MAX)   /* may be empty */                        \
     X(SUBS, headers, n_headers, PS_MAX_HEADERS, header_tpl)                     \
     X(U32, ws_ping_ms)        /* 0 = off */                                     \

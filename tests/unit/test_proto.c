@@ -338,7 +338,9 @@ static void test_events_roundtrip(void **state)
     free(out);
 }
 
-/* The documented wire form, byte for byte, so docs/protocol.md cannot drift silently. */
+/* The documented wire form, byte for byte, and the documented size of a full batch
+ * (a message event on a connection from 100,000 with a message id below 65,536
+ * is 20 bytes, the batch head 12), so docs/protocol.md cannot drift silently. */
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
@@ -347,6 +349,7 @@ static void test_events_wire_form(void **state)
     };
     struct ps_events *m = calloc(1, sizeof *m);
     msgpack_sbuffer sb;
+    uint32_t i;
 
     (void)state;
     msgpack_sbuffer_init(&sb);
@@ -359,6 +362,14 @@ static void test_events_wire_form(void **state)
     assert_int_equal(ps_proto_encode_events(&sb, m), 0);
     assert_int_equal(sb.size, sizeof want);
     assert_memory_equal(sb.data, want, sizeof want);
+
+    m->seq = 12345;
+    m->n = PS_EVENTS_MAX;
+    for (i = 0; i < PS_EVENTS_MAX; i++)
+        m->ev[i] = (struct ps_event){ .conn = 100000 + i, .type = PS_EV_MESSAGE,
+                                      .ts = 1764583200000000LL + i, .val = 50000 + i, .aux = 3 };
+    assert_int_equal(ps_proto_encode_events(&sb, m), 0);
+    assert_int_equal(sb.size, 12 + 20 * PS_EVENTS_MAX);
     msgpack_sbuffer_destroy(&sb);
     free(m);
 }
