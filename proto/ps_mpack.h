@@ -5,11 +5,15 @@
  * more elements than there are bytes, the typed and range-checked reads, the
  * error path naming the field) can be read and tested without the messages.
  *
- * Reading a buffer: ps_mpack_unpack() checks the raw bytes (ps_mpack_precheck)
- * and only then lets msgpack-c build its object tree in the caller's
- * msgpack_unpacked; a struct ps_mpack_rd then walks one array at a time. The
- * reads a batch of events makes per element (next, uint, i64, sub) are inline
- * here: they run millions of times a second; their error paths are not. */
+ * Reading a buffer: ps_mpack_rd_begin() checks the raw bytes (ps_mpack_precheck)
+ * and opens the one object they hold as an array; a struct ps_mpack_rd then
+ * reads that array's elements in order, straight from the bytes: no object
+ * tree is built and nothing is allocated, whatever the message. A sub-array
+ * shares its parent's position (struct ps_mpack_in), so elements are read in
+ * wire order, each sub-array wholly before its parent's next element. An
+ * element just read is described by a msgpack-c msgpack_object on the stack
+ * (a string points into the buffer). The typed reads are inline: a batch of
+ * events makes millions a second; their error paths are not. */
 #ifndef PS_MPACK_H
 #define PS_MPACK_H
 
@@ -28,16 +32,17 @@ uint64_t ps_mpack_be(const unsigned char *p, int n);
  * map claims more elements than there are bytes left; allocates nothing. */
 int ps_mpack_precheck(const unsigned char *p, size_t len, char *err, size_t errlen);
 
-/* Precheck, then unpack into *u (which the caller destroys on success only);
- * `what` names the message in the error. */
-int ps_mpack_unpack(const void *buf, size_t len, msgpack_unpacked *u, const char *what,
-                    char *err, size_t errlen);
+/* The bytes being read and the position in them, shared by the cursors of one buffer. */
+struct ps_mpack_in {
+    const unsigned char *p;
+    size_t len, pos;
+};
 
 /* A cursor over the elements of one msgpack array. Its path in the message
  * ("reply.cmd.headers.3") is only spelled out when an error is reported, so the
  * per-element cost of naming things is one pointer and one index. */
 struct ps_mpack_rd {
-    const msgpack_object *el;
+    struct ps_mpack_in *in;
     uint32_t n, i;
     const struct ps_mpack_rd *parent;   /* NULL for the message itself */
     const char *name;                   /* field name in the parent, or NULL: use index */
@@ -46,6 +51,11 @@ struct ps_mpack_rd {
     size_t errlen;
 };
 
+/* Checks buf[0..len) (ps_mpack_precheck) and opens its object as an array of
+ * exactly `arity` elements, named `name` in errors. */
+int ps_mpack_rd_begin(struct ps_mpack_rd *r, struct ps_mpack_in *in, const void *buf, size_t len,
+                      uint32_t arity, const char *name, char *err, size_t errlen);
+
 /* "<path of r>[.<field>]: <message>"; field NULL with elem = 1 names the
  * element just read by its index, with elem = 0 the array itself. Returns -1. */
 int ps_mpack_rd_err(const struct ps_mpack_rd *r, const char *field, int elem, const char *fmt, ...)
@@ -53,54 +63,47 @@ int ps_mpack_rd_err(const struct ps_mpack_rd *r, const char *field, int elem, co
 /* "expected <expected>, got <what o is>" for the element just read. */
 int ps_mpack_rd_expected(const struct ps_mpack_rd *r, const char *field, const char *expected,
                          const msgpack_object *o);
-/* The error paths of ps_mpack_rd_open and ps_mpack_rd_uint. */
+/* The error paths of ps_mpack_rd_open and ps_mpack_rd_next. */
 int ps_mpack_rd_bad_array(struct ps_mpack_rd *r, const msgpack_object *o, uint32_t arity, uint32_t max);
 int ps_mpack_rd_missing(struct ps_mpack_rd *r);
 
-/* Opens `o` as an array of exactly `arity` elements, or of at most `max` when
- * arity is 0. */
-static inline int ps_mpack_rd_open(struct ps_mpack_rd *r, const msgpack_object *o, uint32_t arity,
-                                   uint32_t max, const struct ps_mpack_rd *parent, const char *name,
+/* Reads the next element of r into *o: a scalar, string, bin or ext whole; of
+ * an array or map only its header (its elements follow). */
+int ps_mpack_rd_next(struct ps_mpack_rd *r, msgpack_object *o);
+
+/* Opens `o`, just read from `parent` (NULL: the root), as an array of exactly
+ * `arity` elements, or of at most `max` when arity is 0. */
+static inline int ps_mpack_rd_open(struct ps_mpack_rd *r, struct ps_mpack_in *in,
+                                   const msgpack_object *o, uint32_t arity, uint32_t max,
+                                   const struct ps_mpack_rd *parent, const char *name,
                                    char *err, size_t errlen)
 {
+    r->in = in;
     r->parent = parent;
     r->name = name;
     r->index = parent ? parent->i - 1 : 0;
     r->err = err;
     r->errlen = errlen;
-    r->el = NULL;
     r->n = r->i = 0;
     if (o->type != MSGPACK_OBJECT_ARRAY || (arity && o->via.array.size != arity) ||
         (!arity && o->via.array.size > max))
         return ps_mpack_rd_bad_array(r, o, arity, max);
-    r->el = o->via.array.ptr;
     r->n = o->via.array.size;
     return 0;
-}
-
-/* Arity is checked when an array is opened, so running off the end means a bug
- * in the caller; it is still refused rather than read out of bounds. */
-static inline const msgpack_object *ps_mpack_rd_next(struct ps_mpack_rd *r)
-{
-    if (r->i >= r->n) {
-        ps_mpack_rd_missing(r);
-        return NULL;
-    }
-    return &r->el[r->i++];
 }
 
 /* An unsigned integer <= max. */
 static inline int ps_mpack_rd_uint(struct ps_mpack_rd *r, const char *field, uint64_t max, uint64_t *out)
 {
-    const msgpack_object *o = ps_mpack_rd_next(r);
+    msgpack_object o;
 
-    if (!o) return -1;
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return ps_mpack_rd_expected(r, field, "an unsigned integer", o);
-    if (o->via.u64 > max)
+    if (ps_mpack_rd_next(r, &o)) return -1;
+    if (o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return ps_mpack_rd_expected(r, field, "an unsigned integer", &o);
+    if (o.via.u64 > max)
         return ps_mpack_rd_err(r, field, 1, "%" PRIu64 " out of range (max %" PRIu64 ")",
-                               o->via.u64, max);
-    *out = o->via.u64;
+                               o.via.u64, max);
+    *out = o.via.u64;
     return 0;
 }
 
@@ -135,15 +138,15 @@ int ps_mpack_rd_i64_bad(struct ps_mpack_rd *r, const char *field, const msgpack_
 
 static inline int ps_mpack_rd_i64(struct ps_mpack_rd *r, const char *field, int64_t *out)
 {
-    const msgpack_object *o = ps_mpack_rd_next(r);
+    msgpack_object o;
 
-    if (!o) return -1;
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
-        (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)) {
-        *out = o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o->via.i64 : (int64_t)o->via.u64;
+    if (ps_mpack_rd_next(r, &o)) return -1;
+    if (o.type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+        (o.type == MSGPACK_OBJECT_POSITIVE_INTEGER && o.via.u64 <= INT64_MAX)) {
+        *out = o.type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? o.via.i64 : (int64_t)o.via.u64;
         return 0;
     }
-    return ps_mpack_rd_i64_bad(r, field, o);
+    return ps_mpack_rd_i64_bad(r, field, &o);
 }
 
 /* A finite double in [lo, hi]; integers are accepted too. */
@@ -158,10 +161,10 @@ int ps_mpack_rd_str(struct ps_mpack_rd *r, const char *field, char *dst, size_t 
 static inline int ps_mpack_rd_sub(struct ps_mpack_rd *r, const char *field, uint32_t arity, uint32_t max,
                                   struct ps_mpack_rd *sub)
 {
-    const msgpack_object *o = ps_mpack_rd_next(r);
+    msgpack_object o;
 
-    if (!o) return -1;
-    return ps_mpack_rd_open(sub, o, arity, max, r, field, r->err, r->errlen);
+    if (ps_mpack_rd_next(r, &o)) return -1;
+    return ps_mpack_rd_open(sub, r->in, &o, arity, max, r, field, r->err, r->errlen);
 }
 
 /* ---- packing ---- */

@@ -11,8 +11,7 @@
  * Each table expands (PROTO_CODEC) into straight-line code, one call per field,
  * as if written by hand: a pack function, a read function, and the arity. No
  * descriptor is interpreted at run time, so a batch of 1,024 events costs what
- * the hand-written codec cost, and nothing is allocated per message beyond the
- * msgpack-c zone of the decoder.
+ * the hand-written codec cost, and nothing is allocated per message.
  *
  * Encoding packs straight into the caller's msgpack_sbuffer, which is cleared
  * first (a message is always a whole buffer: decoders refuse trailing bytes).
@@ -22,8 +21,8 @@
  *
  * Decoding: the head (array length, version, type) is read from the raw bytes,
  * so a peer of another version gets that error and not a field's; then
- * ps_mpack_unpack() checks and unpacks the whole buffer (see ps_mpack.c) and
- * the read functions walk it field by field, naming the field in any error
+ * ps_mpack_rd_begin() checks the whole buffer (see ps_mpack.c) and the read
+ * functions walk it field by field, in place, naming the field in any error
  * ("tick.stats.rss_bytes: expected an unsigned integer, got -1"). */
 #include "ps_proto.h"
 #include "ps_mpack.h"
@@ -197,15 +196,12 @@ const char *ps_ev_type_name(uint32_t type)
     int ps_proto_decode_##s(const void *buf, size_t len, struct ps_##s *m,         \
                             char *err, size_t errlen)                              \
     {                                                                              \
-        msgpack_unpacked u;                                                        \
+        struct ps_mpack_in in;                                                     \
         struct ps_mpack_rd r;                                                      \
-        int rc;                                                                    \
-        if (proto_open(buf, len, TYPE, 2 + PROTO_N_##s, &u, &r, err, errlen))      \
+        if (proto_open(buf, len, TYPE, 2 + PROTO_N_##s, &in, &r, err, errlen))     \
             return -1;                                                             \
         memset(m, 0, clear);                                                       \
-        rc = proto_read_##s##_fields(&r, m);                                       \
-        msgpack_unpacked_destroy(&u);                                              \
-        return rc;                                                                 \
+        return proto_read_##s##_fields(&r, m);                                     \
     }
 
 /* ------------------------------------------------- helpers of the kinds */
@@ -429,12 +425,13 @@ int ps_proto_peek_type(const void *buf, size_t len, uint32_t *type, char *err, s
     return proto_read_head(buf, len, &arity, type, err, errlen);
 }
 
-/* Checks and unpacks a whole message of the given type; on success the caller
- * reads from *r (positioned after version and type) and destroys *u. */
+/* Checks a whole message of the given type; on success the caller reads its
+ * fields from *r, positioned after version and type. */
 static int proto_open(const void *buf, size_t len, uint32_t want, uint32_t arity,
-                      msgpack_unpacked *u, struct ps_mpack_rd *r, char *err, size_t errlen)
+                      struct ps_mpack_in *in, struct ps_mpack_rd *r, char *err, size_t errlen)
 {
     uint32_t got_arity = 0, type = 0;
+    uint64_t head;
 
     if (!buf) return ps_mpack_err(err, errlen, "empty message");
     if (proto_read_head(buf, len, &got_arity, &type, err, errlen)) return -1;
@@ -444,13 +441,9 @@ static int proto_open(const void *buf, size_t len, uint32_t want, uint32_t arity
     if (got_arity != arity)
         return ps_mpack_err(err, errlen, "%s: expected %" PRIu32 " elements, got %" PRIu32,
                             proto_msg_name(want), arity, got_arity);
-    if (ps_mpack_unpack(buf, len, u, proto_msg_name(want), err, errlen)) return -1;
-    if (ps_mpack_rd_open(r, &u->data, arity, 0, NULL, proto_msg_name(want), err, errlen)) {
-        msgpack_unpacked_destroy(u);
-        return -1;
-    }
-    r->i = 2;                    /* version and type were checked above */
-    return 0;
+    /* version and type were checked above, from the same bytes */
+    return ps_mpack_rd_begin(r, in, buf, len, arity, proto_msg_name(want), err, errlen) ||
+           ps_mpack_rd_u64(r, "version", &head) || ps_mpack_rd_u64(r, "type", &head) ? -1 : 0;
 }
 
 /* ------------------------------------------------- the messages */
