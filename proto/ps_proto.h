@@ -47,79 +47,125 @@ enum ps_msg_type {
     PS_MSG_EVENTS  = 5, /* agent -> controller (data) */
 };
 
+/* ---- the field tables ----
+ * Each message and each struct nested in one is declared once, as a list of
+ * X(kind, name, args...) in wire order; the struct below, its encoder, its
+ * decoder (type and range checks, arity) and the samples table of the store
+ * (controller/store.c) are all expanded from the list. Kinds:
+ *   U32, U64, I64        integers (msgpack picks the narrowest form)
+ *   FLAG                 uint32_t, 0 or 1
+ *   UMAX(max)            uint32_t, at most max
+ *   SEQ                  uint64_t batch sequence, from 1
+ *   X100(column)         uint32_t value * 100; the store keeps value / 100 as REAL `column`
+ *   F64(lo, hi)          finite double in [lo, hi]
+ *   STR(cap)             char[cap], NUL-terminated
+ *   STRS(count, max, cap)       uint32_t count + char[max][cap]: one array of count strings
+ *   U64S(count, max)            uint32_t count + uint64_t[max]: one array of count integers
+ *   SUB(type)            struct ps_<type>, a nested array of its fields
+ *   SUBS(count, max, type)      uint32_t count + struct ps_<type>[max]: array of nested arrays
+ *   CMD                  struct ps_cmd: [id, kind, the kind's fields...]
+ * Changing a list changes the wire: bump PS_PROTO_VERSION. */
+#define PS_FIELD_DECL(kind, name, ...) PS_DECL_##kind(name, __VA_ARGS__)
+#define PS_DECL_U32(name, ...)                uint32_t name;
+#define PS_DECL_U64(name, ...)                uint64_t name;
+#define PS_DECL_I64(name, ...)                int64_t name;
+#define PS_DECL_FLAG(name, ...)               uint32_t name;
+#define PS_DECL_UMAX(name, max)               uint32_t name;
+#define PS_DECL_SEQ(name, ...)                uint64_t name;
+#define PS_DECL_X100(name, column)            uint32_t name;
+#define PS_DECL_F64(name, lo, hi)             double name;
+#define PS_DECL_STR(name, cap)                char name[cap];
+#define PS_DECL_STRS(name, count, max, cap)   uint32_t count; char name[max][cap];
+#define PS_DECL_U64S(name, count, max)        uint32_t count; uint64_t name[max];
+#define PS_DECL_SUB(name, type)               struct ps_##type name;
+#define PS_DECL_SUBS(name, count, max, type)  uint32_t count; struct ps_##type name[max];
+#define PS_DECL_CMD(name, ...)                struct ps_cmd name;
+
 /* ---- HELLO: who the agent is and what it can hold (preflight). ---- */
-struct ps_hello {
-    char     name[PS_NAME_MAX];
-    char     host[PS_NAME_MAX];
-    char     version[32];
-    uint32_t cores;
-    uint32_t threads;            /* event loops it will run */
-    uint64_t fd_soft;            /* RLIMIT_NOFILE after raising soft to hard */
-    uint64_t fd_hard;
-    uint64_t mem_total;          /* bytes */
-    uint64_t mem_available;      /* bytes */
-    uint32_t port_lo, port_hi;   /* ip_local_port_range */
-    uint32_t monitor;            /* 1 = monitor agent (holds no connections) */
-    uint32_t n_ips;
-    char     ips[PS_MAX_IPS][PS_IP_MAX];  /* local or --source-ips addresses */
-    int64_t  t_send;             /* agent wall clock, us */
-};
+#define PS_HELLO_FIELDS(X)                                                      \
+    X(STR, name, PS_NAME_MAX)                                                   \
+    X(STR, host, PS_NAME_MAX)                                                   \
+    X(STR, version, 32)                                                         \
+    X(U32, cores)                                                               \
+    X(UMAX, threads, PS_MAX_THREADS)      /* event loops it will run */          \
+    X(U64, fd_soft)                       /* RLIMIT_NOFILE after raising soft to hard */ \
+    X(U64, fd_hard)                                                             \
+    X(U64, mem_total)                     /* bytes */                           \
+    X(U64, mem_available)                 /* bytes */                           \
+    X(U32, port_lo)                       /* ip_local_port_range */             \
+    X(U32, port_hi)                                                             \
+    X(FLAG, monitor)                      /* 1 = monitor agent (holds no connections) */ \
+    X(STRS, ips, n_ips, PS_MAX_IPS, PS_IP_MAX)  /* local or --source-ips addresses */ \
+    X(I64, t_send)                        /* agent wall clock, us */
+struct ps_hello { PS_HELLO_FIELDS(PS_FIELD_DECL) };
 
 /* ---- WELCOME: the controller registered the agent. ---- */
-struct ps_welcome {
-    uint32_t agent_id;           /* 0 = refused, see reason */
-    int64_t  t_recv, t_send;     /* controller wall clock, us */
-    char     reason[PS_REASON_MAX];
-};
+#define PS_WELCOME_FIELDS(X)                                                    \
+    X(U32, agent_id)                      /* 0 = refused, see reason */         \
+    X(I64, t_recv)                        /* controller wall clock, us */       \
+    X(I64, t_send)                                                              \
+    X(STR, reason, PS_REASON_MAX)
+struct ps_welcome { PS_WELCOME_FIELDS(PS_FIELD_DECL) };
 
-/* ---- per-second statistics an agent reports (one closed second). ---- */
-struct ps_stats {
-    int64_t  second;             /* agent wall-clock second this window covers; 0 = none yet */
-    uint32_t connected;          /* gauge at end of second */
-    uint32_t connecting;         /* gauge: handshakes in flight */
-    uint64_t opened;             /* cumulative successful handshakes */
-    uint64_t failed;             /* cumulative connect/handshake failures */
-    uint64_t closed;             /* cumulative closes of established connections */
-    uint64_t messages;           /* cumulative pushed messages recognised */
-    uint64_t pings, pongs, pong_missed;  /* cumulative RFC 6455 heartbeat */
-    uint64_t hb_sent, hb_missed; /* cumulative app-level heartbeat */
-    uint32_t rtt_p50_us, rtt_p99_us;     /* ping RTT in this second */
-    uint32_t hs_p50_us, hs_p99_us;       /* handshake time in this second */
-    uint32_t lat_p50_us, lat_p99_us;     /* push latency seen by agent (offset-corrected) */
-    uint32_t lag_max_us;         /* worst event-loop lag over threads */
-    uint32_t cpu_pct_x100;       /* process CPU, percent of one core * 100 */
-    uint64_t rss_bytes;
-    uint32_t saturated;          /* 1 = loop lag above threshold */
-};
+/* ---- per-second statistics an agent reports (one closed second); also the
+ * columns of the store's samples table, after run_id and agent_id. ---- */
+#define PS_STATS_FIELDS(X)                                                      \
+    X(I64, second)            /* agent wall-clock second this window covers; 0 = none yet */ \
+    X(U32, connected)         /* gauge at end of second */                      \
+    X(U32, connecting)        /* gauge: handshakes in flight */                 \
+    X(U64, opened)            /* cumulative successful handshakes */            \
+    X(U64, failed)            /* cumulative connect/handshake failures */       \
+    X(U64, closed)            /* cumulative closes of established connections */ \
+    X(U64, messages)          /* cumulative pushed messages recognised */       \
+    X(U64, pings)             /* cumulative RFC 6455 heartbeat */               \
+    X(U64, pongs)                                                               \
+    X(U64, pong_missed)                                                         \
+    X(U64, hb_sent)           /* cumulative app-level heartbeat */              \
+    X(U64, hb_missed)                                                           \
+    X(U32, rtt_p50_us)        /* ping RTT in this second */                     \
+    X(U32, rtt_p99_us)                                                          \
+    X(U32, hs_p50_us)         /* handshake time in this second */               \
+    X(U32, hs_p99_us)                                                           \
+    X(U32, lat_p50_us)        /* push latency seen by agent (offset-corrected) */ \
+    X(U32, lat_p99_us)                                                          \
+    X(U32, lag_max_us)        /* worst event-loop lag over threads */           \
+    X(X100, cpu_pct_x100, cpu_pct)  /* process CPU, percent of one core * 100 */ \
+    X(U64, rss_bytes)                                                           \
+    X(FLAG, saturated)        /* 1 = loop lag above threshold */
+struct ps_stats { PS_STATS_FIELDS(PS_FIELD_DECL) };
 
 /* ---- host and process metrics (one closed second), from every agent; the
  * ones from monitor agents (--monitor, on the servers under test) are stored. */
-struct ps_hostmon {
-    uint32_t cpu_pct_x100;       /* whole machine busy, percent of all cores * 100 */
-    uint32_t load1_x100;         /* 1-minute load average * 100 */
-    uint64_t mem_total, mem_available;   /* bytes */
-    uint32_t tcp_inuse, tcp_orphan, tcp_tw, tcp_alloc;   /* /proc/net/sockstat */
-    uint64_t tcp_mem_bytes;      /* kernel memory of TCP sockets */
-    uint32_t pid;                /* watched process; 0 = none (or not found) */
-    uint32_t proc_cpu_pct_x100;  /* percent of one core * 100 */
-    uint64_t proc_rss;           /* bytes */
-    uint32_t proc_fds, proc_threads;
-};
+#define PS_HOSTMON_FIELDS(X)                                                    \
+    X(U32, cpu_pct_x100)      /* whole machine busy, percent of all cores * 100 */ \
+    X(U32, load1_x100)        /* 1-minute load average * 100 */                 \
+    X(U64, mem_total)         /* bytes */                                       \
+    X(U64, mem_available)                                                       \
+    X(U32, tcp_inuse)         /* /proc/net/sockstat */                          \
+    X(U32, tcp_orphan)                                                          \
+    X(U32, tcp_tw)                                                              \
+    X(U32, tcp_alloc)                                                           \
+    X(U64, tcp_mem_bytes)     /* kernel memory of TCP sockets */                \
+    X(U32, pid)               /* watched process; 0 = none (or not found) */    \
+    X(U32, proc_cpu_pct_x100) /* percent of one core * 100 */                   \
+    X(U64, proc_rss)          /* bytes */                                       \
+    X(U32, proc_fds)                                                            \
+    X(U32, proc_threads)
+struct ps_hostmon { PS_HOSTMON_FIELDS(PS_FIELD_DECL) };
 
 /* ---- TICK: agent -> controller every 200 ms. ---- */
-struct ps_tick {
-    uint32_t agent_id;
-    int64_t  t_send;             /* T1: agent wall clock */
-    int64_t  offset_us;          /* best clock offset estimate (controller - agent) */
-    int64_t  offset_err_us;      /* its error bound (half the min RTT) */
-    uint32_t cmd_done;           /* id of the last command applied (or refused) */
-    char     cmd_error[PS_REASON_MAX]; /* non-empty: that command was refused, why */
-    uint32_t n_threads;
-    uint64_t batch_seq[PS_MAX_THREADS]; /* last batch sequence sent, per thread */
-    uint32_t stopped;            /* 1 = all connections closed and events flushed */
-    struct ps_stats stats;
-    struct ps_hostmon host;
-};
+#define PS_TICK_FIELDS(X)                                                       \
+    X(U32, agent_id)                                                            \
+    X(I64, t_send)            /* T1: agent wall clock */                        \
+    X(I64, offset_us)         /* best clock offset estimate (controller - agent) */ \
+    X(I64, offset_err_us)     /* its error bound (half the min RTT) */          \
+    X(U32, cmd_done)          /* id of the last command applied (or refused) */ \
+    X(STR, cmd_error, PS_REASON_MAX)  /* non-empty: that command was refused, why */ \
+    X(U64S, batch_seq, n_threads, PS_MAX_THREADS)  /* last batch sequence sent, per thread */ \
+    X(FLAG, stopped)          /* 1 = all connections closed and events flushed */ \
+    X(SUB, stats, stats)                                                        \
+    X(SUB, host, hostmon)
+struct ps_tick { PS_TICK_FIELDS(PS_FIELD_DECL) };
 
 /* ---- commands carried by REPLY ---- */
 enum ps_cmd_kind {
@@ -130,32 +176,43 @@ enum ps_cmd_kind {
     PS_CMD_STOP       = 4, /* close everything, flush events, report stopped */
 };
 
-struct ps_header_tpl { char name[PS_HDR_MAX]; char value[PS_HDR_MAX]; };
+#define PS_HEADER_TPL_FIELDS(X)                                                 \
+    X(STR, name, PS_HDR_MAX)                                                    \
+    X(STR, value, PS_HDR_MAX)
+struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
 
-struct ps_assign {
-    uint32_t run_id;
-    uint32_t conn_first;         /* global id of this agent's first connection */
-    uint32_t conn_count;         /* connections it owns (the ramps open up to this) */
-    uint32_t n_targets;
-    char     targets[PS_MAX_TARGETS][PS_URL_MAX];   /* ws URL templates: {conn} {agent} {target} */
-    char     subprotocol[PS_HDR_MAX];                /* may be empty */
-    uint32_t n_headers;
-    struct ps_header_tpl headers[PS_MAX_HEADERS];
-    uint32_t ws_ping_ms;         /* 0 = off */
-    uint32_t pong_timeout_ms;
-    char     hb_text[PS_TEXT_MAX];   /* empty = no app heartbeat */
-    char     hb_expect[PS_TEXT_MAX];
-    uint32_t hb_interval_ms;
-    uint32_t hb_timeout_ms;
-    uint32_t reconnect_min_ms;   /* 0 = no reconnect */
-    uint32_t reconnect_max_ms;
-    uint32_t reconnect_attempts; /* 0 = unlimited */
-    uint32_t max_inflight;       /* handshakes in flight per agent */
-    uint32_t max_message;        /* bytes; larger messages close the connection */
-};
+#define PS_ASSIGN_FIELDS(X)                                                     \
+    X(U32, run_id)                                                              \
+    X(U32, conn_first)        /* global id of this agent's first connection */  \
+    X(U32, conn_count)        /* connections it owns (the ramps open up to this) */ \
+    /* ws URL templates: {conn} {agent} {target} */                            \
+    X(STRS, targets, n_targets, PS_MAX_TARGETS, PS_URL_MAX)                     \
+    X(STR, subprotocol, PS_HDR_MAX)   /* may be empty */                        \
+    X(SUBS, headers, n_headers, PS_MAX_HEADERS, header_tpl)                     \
+    X(U32, ws_ping_ms)        /* 0 = off */                                     \
+    X(U32, pong_timeout_ms)                                                     \
+    X(STR, hb_text, PS_TEXT_MAX)      /* empty = no app heartbeat */            \
+    X(STR, hb_expect, PS_TEXT_MAX)                                              \
+    X(U32, hb_interval_ms)                                                      \
+    X(U32, hb_timeout_ms)                                                       \
+    X(U32, reconnect_min_ms)  /* 0 = no reconnect */                            \
+    X(U32, reconnect_max_ms)                                                    \
+    X(U32, reconnect_attempts) /* 0 = unlimited */                              \
+    X(U32, max_inflight)      /* handshakes in flight per agent */              \
+    X(U32, max_message)       /* bytes; larger messages close the connection */
+struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
-struct ps_ramp { uint32_t to; double rate; int64_t start_at; }; /* to: agent-local count */
-struct ps_disconnect { double fraction; uint32_t close_code; int64_t start_at; };
+#define PS_RAMP_FIELDS(X)                                                       \
+    X(U32, to)                /* agent-local count */                           \
+    X(F64, rate, 0, INFINITY)                                                   \
+    X(I64, start_at)
+struct ps_ramp { PS_RAMP_FIELDS(PS_FIELD_DECL) };
+
+#define PS_DISCONNECT_FIELDS(X)                                                 \
+    X(F64, fraction, 0, 1)                                                      \
+    X(U32, close_code)                                                          \
+    X(I64, start_at)
+struct ps_disconnect { PS_DISCONNECT_FIELDS(PS_FIELD_DECL) };
 
 struct ps_cmd {
     uint32_t id;                 /* increasing per agent; 0 = no command */
@@ -168,13 +225,13 @@ struct ps_cmd {
 };
 
 /* ---- REPLY: controller -> agent, answers each TICK. ---- */
-struct ps_reply {
-    int64_t  t_recv, t_send;     /* T2, T3: controller wall clock */
-    uint32_t n_acks;
-    uint64_t acked_seq[PS_MAX_THREADS];  /* highest contiguous batch seq per thread */
-    uint32_t unknown_agent;      /* 1 = controller does not know this agent: say hello again */
-    struct ps_cmd cmd;           /* next command not yet done, or id 0 */
-};
+#define PS_REPLY_FIELDS(X)                                                      \
+    X(I64, t_recv)            /* T2: controller wall clock */                   \
+    X(I64, t_send)            /* T3 */                                          \
+    X(U64S, acked_seq, n_acks, PS_MAX_THREADS)  /* highest contiguous batch seq per thread */ \
+    X(FLAG, unknown_agent)    /* 1 = controller does not know this agent: say hello again */ \
+    X(CMD, cmd)               /* next command not yet done, or id 0 */
+struct ps_reply { PS_REPLY_FIELDS(PS_FIELD_DECL) };
 
 /* ---- EVENTS: one batch of per-connection events. ---- */
 enum ps_ev_type {
@@ -210,22 +267,21 @@ enum ps_reason {
 const char *ps_reason_name(uint32_t reason);
 const char *ps_ev_type_name(uint32_t type);
 
-struct ps_event {
-    uint32_t conn;               /* global connection id */
-    uint32_t type;               /* enum ps_ev_type */
-    int64_t  ts;                 /* agent wall clock, us */
-    uint64_t val;
-    uint32_t aux;
-};
+#define PS_EVENT_FIELDS(X)                                                      \
+    X(U32, conn)              /* global connection id */                        \
+    X(U32, type)              /* enum ps_ev_type */                             \
+    X(I64, ts)                /* agent wall clock, us */                        \
+    X(U64, val)                                                                 \
+    X(U32, aux)
+struct ps_event { PS_EVENT_FIELDS(PS_FIELD_DECL) };
 
-struct ps_events {
-    uint32_t agent_id;
-    uint32_t thread;
-    uint64_t seq;                /* per (agent, thread), from 1, contiguous */
-    uint32_t run_id;
-    uint32_t n;
-    struct ps_event ev[PS_EVENTS_MAX];
-};
+#define PS_EVENTS_FIELDS(X)                                                     \
+    X(U32, agent_id)                                                            \
+    X(UMAX, thread, PS_MAX_THREADS - 1)                                         \
+    X(SEQ, seq)               /* per (agent, thread), from 1, contiguous */     \
+    X(U32, run_id)                                                              \
+    X(SUBS, ev, n, PS_EVENTS_MAX, event)
+struct ps_events { PS_EVENTS_FIELDS(PS_FIELD_DECL) };
 
 /* ---- encoding ---- */
 int ps_proto_encode_hello(msgpack_sbuffer *out, const struct ps_hello *m);

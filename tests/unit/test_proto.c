@@ -39,6 +39,15 @@ static void fill_str(char *dst, size_t cap, unsigned seed)
 
 /* ------------------------------------------------------------ message makers */
 
+struct all_msgs {
+    struct ps_hello hello;
+    struct ps_welcome welcome;
+    struct ps_tick tick;
+    struct ps_reply reply;
+    struct ps_events events;
+};
+
+
 static void make_hello(struct ps_hello *m)
 {
     uint32_t i;
@@ -329,7 +338,9 @@ static void test_events_roundtrip(void **state)
     free(out);
 }
 
-/* The documented wire form, byte for byte, so docs/protocol.md cannot drift silently. */
+/* The documented wire form, byte for byte, and the documented size of a full batch
+ * (a message event on a connection from 100,000 with a message id below 65,536
+ * is 20 bytes, the batch head 12), so docs/protocol.md cannot drift silently. */
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
@@ -338,6 +349,7 @@ static void test_events_wire_form(void **state)
     };
     struct ps_events *m = calloc(1, sizeof *m);
     msgpack_sbuffer sb;
+    uint32_t i;
 
     (void)state;
     msgpack_sbuffer_init(&sb);
@@ -350,6 +362,82 @@ static void test_events_wire_form(void **state)
     assert_int_equal(ps_proto_encode_events(&sb, m), 0);
     assert_int_equal(sb.size, sizeof want);
     assert_memory_equal(sb.data, want, sizeof want);
+
+    m->seq = 12345;
+    m->n = PS_EVENTS_MAX;
+    for (i = 0; i < PS_EVENTS_MAX; i++)
+        m->ev[i] = (struct ps_event){ .conn = 100000 + i, .type = PS_EV_MESSAGE,
+                                      .ts = 1764583200000000LL + i, .val = 50000 + i, .aux = 3 };
+    assert_int_equal(ps_proto_encode_events(&sb, m), 0);
+    assert_int_equal(sb.size, 12 + 20 * PS_EVENTS_MAX);
+    msgpack_sbuffer_destroy(&sb);
+    free(m);
+}
+
+/* FNV-1a: a fingerprint of an encoding, so a test can hold every message's bytes. */
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    while (n--) h = (h ^ *b++) * 0x100000001b3ull;
+    return h;
+}
+
+/* Every message, filled by the makers above, against the bytes the encoders wrote
+ * before the field tables of ps_proto.h replaced the hand-written codec: the
+ * wire is unchanged, version 1 stays version 1. */
+static void test_golden_bytes(void **state)
+{
+    static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
+        { "hello", 3236, 0x9af096fa475c4caeull },
+        { "welcome", 179, 0xbd6282c7302ea7deull },
+        { "tick", 825, 0xbdd4d6a9b103e2adull },
+        { "reply none", 604, 0x4ecf54b9da3bfe86ull },
+        { "reply assign", 38435, 0x525f7d2e6d9e262cull },
+        { "reply ramp", 625, 0xc9f6e5c88395b19bull },
+        { "reply disconnect", 617, 0x3a9f85a1caa04350ull },
+        { "reply stop", 604, 0x4ecf58b9da3c0552ull },
+        { "events 0", 16, 0xcbc2becb840ab79dull },
+        { "events 1", 46, 0xc0eb7918a0ca6c55ull },
+        { "events 7", 226, 0x1a899810e4f1ca2eull },
+        { "events 1024", 27836, 0xfc4d8d7f41f727daull },
+    };
+    static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
+                                      PS_CMD_STOP };
+    static const uint32_t sizes[] = { 0, 1, 7, PS_EVENTS_MAX };
+    struct all_msgs *m = malloc(sizeof *m);
+    msgpack_sbuffer sb;
+    size_t k;
+    int bad = 0;
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    for (k = 0; k < sizeof want / sizeof want[0]; k++) {
+        int rc;
+        if (k == 0) {
+            make_hello(&m->hello);
+            rc = ps_proto_encode_hello(&sb, &m->hello);
+        } else if (k == 1) {
+            make_welcome(&m->welcome);
+            rc = ps_proto_encode_welcome(&sb, &m->welcome);
+        } else if (k == 2) {
+            make_tick(&m->tick);
+            rc = ps_proto_encode_tick(&sb, &m->tick);
+        } else if (k < 8) {
+            make_reply(&m->reply, kinds[k - 3]);
+            rc = ps_proto_encode_reply(&sb, &m->reply);
+        } else {
+            make_events(&m->events, sizes[k - 8], 1000 + k);
+            rc = ps_proto_encode_events(&sb, &m->events);
+        }
+        assert_int_equal(rc, 0);
+        if (sb.size != want[k].size || fnv1a(sb.data, sb.size) != want[k].fnv) {
+            print_message("%s: %zu bytes, fnv 0x%016llxull\n", want[k].what, sb.size,
+                          (unsigned long long)fnv1a(sb.data, sb.size));
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
     msgpack_sbuffer_destroy(&sb);
     free(m);
 }
@@ -960,13 +1048,12 @@ static int make_samples(struct sample *s, int max)
     return n;
 }
 
-struct all_msgs {
-    struct ps_hello hello;
-    struct ps_welcome welcome;
-    struct ps_tick tick;
-    struct ps_reply reply;
-    struct ps_events events;
-};
+/* One decoder's verdict: a rejection must say why. */
+static int decoded(int rc, const char *err)
+{
+    if (rc != 0 && err[0] == 0) fail_msg("input rejected without a reason");
+    return rc == 0;
+}
 
 /* Runs every decoder; returns how many accepted the input. */
 static int decode_all(const void *buf, size_t len, struct all_msgs *m)
@@ -976,13 +1063,18 @@ static int decode_all(const void *buf, size_t len, struct all_msgs *m)
     int ok = 0;
 
     err[0] = 0;
-    ok += ps_proto_decode_hello(buf, len, &m->hello, err, sizeof err) == 0;
-    ok += ps_proto_decode_welcome(buf, len, &m->welcome, err, sizeof err) == 0;
-    ok += ps_proto_decode_tick(buf, len, &m->tick, err, sizeof err) == 0;
-    ok += ps_proto_decode_reply(buf, len, &m->reply, err, sizeof err) == 0;
-    ok += ps_proto_decode_events(buf, len, &m->events, err, sizeof err) == 0;
-    (void)ps_proto_peek_type(buf, len, &type, err, sizeof err);
-    /* every error is a terminated, non-empty string */
+    ok += decoded(ps_proto_decode_hello(buf, len, &m->hello, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_welcome(buf, len, &m->welcome, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_tick(buf, len, &m->tick, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_reply(buf, len, &m->reply, err, sizeof err), err);
+    err[0] = 0;
+    ok += decoded(ps_proto_decode_events(buf, len, &m->events, err, sizeof err), err);
+    err[0] = 0;
+    (void)decoded(ps_proto_peek_type(buf, len, &type, err, sizeof err), err);
+    /* every error is a terminated string */
     assert_true(strlen(err) < sizeof err);
     return ok;
 }
@@ -1035,7 +1127,9 @@ static void test_random_bytes(void **state)
 }
 
 /* Mutated valid messages: may be accepted (a changed number is still a number),
- * but must never crash, and what is accepted must re-encode and decode again. */
+ * but must never crash; what is rejected says why, and what is accepted must
+ * be exactly what it decodes to again once re-encoded: no field dropped,
+ * changed or left over from an earlier message on the way. */
 static void test_mutations(void **state)
 {
     struct sample s[16];
@@ -1058,6 +1152,8 @@ static void test_mutations(void **state)
                 uint32_t type;
                 accepted++;
                 assert_int_equal(ps_proto_peek_type(buf, s[i].len, &type, err, sizeof err), 0);
+                /* the second decode starts from other bytes, so a field it does not write shows */
+                memset(m2, 0x5a, sizeof *m2);
                 switch (type) {
                 case PS_MSG_HELLO:
                     assert_int_equal(ps_proto_encode_hello(&sb, &m->hello), 0);
@@ -1067,6 +1163,7 @@ static void test_mutations(void **state)
                 case PS_MSG_WELCOME:
                     assert_int_equal(ps_proto_encode_welcome(&sb, &m->welcome), 0);
                     assert_int_equal(ps_proto_decode_welcome(sb.data, sb.size, &m2->welcome, err, sizeof err), 0);
+                    assert_memory_equal(&m->welcome, &m2->welcome, sizeof m->welcome);
                     break;
                 case PS_MSG_TICK:
                     assert_int_equal(ps_proto_encode_tick(&sb, &m->tick), 0);
@@ -1076,10 +1173,13 @@ static void test_mutations(void **state)
                 case PS_MSG_REPLY:
                     assert_int_equal(ps_proto_encode_reply(&sb, &m->reply), 0);
                     assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, &m2->reply, err, sizeof err), 0);
+                    assert_memory_equal(&m->reply, &m2->reply, sizeof m->reply);
                     break;
                 default:
                     assert_int_equal(ps_proto_encode_events(&sb, &m->events), 0);
                     assert_int_equal(ps_proto_decode_events(sb.data, sb.size, &m2->events, err, sizeof err), 0);
+                    /* only the used events are written, so compare those */
+                    assert_events_equal(&m->events, &m2->events);
                     break;
                 }
             }
@@ -1132,6 +1232,7 @@ int main(void)
         cmocka_unit_test(test_reply_roundtrip_every_kind),
         cmocka_unit_test(test_events_roundtrip),
         cmocka_unit_test(test_events_wire_form),
+        cmocka_unit_test(test_golden_bytes),
         cmocka_unit_test(test_encoder_clears_buffer),
         cmocka_unit_test(test_encoder_refuses_bad_structs),
         cmocka_unit_test(test_wrong_version_and_type),

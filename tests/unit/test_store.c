@@ -4,6 +4,8 @@
  * version is migrated forward on open with its runs kept; one of a newer
  * version is refused untouched. A write the database refuses leaves a sticky
  * error naming the file and SQLite's message, which the first failure keeps.
+ * The samples table, expanded from the stats table of ps_proto.h, keeps the
+ * columns it always had, each holding its field.
  * Files live in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,11 +124,53 @@ static void test_sticky_write_error(void **state)
     store_close(&s);
 }
 
+/* Every column of samples, in order, as databases written before the field
+ * tables have them, and the value store_sample must put there. */
+static void test_samples_columns(void **state)
+{
+    static const char *const cols[] = {
+        "run_id", "agent_id", "second", "connected", "connecting", "opened", "failed", "closed",
+        "messages", "pings", "pongs", "pong_missed", "hb_sent", "hb_missed", "rtt_p50_us",
+        "rtt_p99_us", "hs_p50_us", "hs_p99_us", "lat_p50_us", "lat_p99_us", "lag_max_us",
+        "cpu_pct", "rss_bytes", "saturated",
+    };
+    const char *path = *state;
+    char err[256], sql[128];
+    struct store s;
+    uint32_t run;
+    struct ps_stats x = {
+        .second = 1700000000, .connected = 3, .connecting = 4, .opened = 5, .failed = 6,
+        .closed = 7, .messages = 8, .pings = 9, .pongs = 10, .pong_missed = 11, .hb_sent = 12,
+        .hb_missed = 13, .rtt_p50_us = 14, .rtt_p99_us = 15, .hs_p50_us = 16, .hs_p99_us = 17,
+        .lat_p50_us = 18, .lat_p99_us = 19, .lag_max_us = 20, .cpu_pct_x100 = 2150,
+        .rss_bytes = 1ull << 40, .saturated = 1,
+    };
+    const int64_t want[] = { 0, 2, 1700000000, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                             18, 19, 20, -1, 1ll << 40, 1 };
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    assert_int_equal(store_run_begin(&s, "r", "r.yaml", "", 1, 10, &run), 0);
+    assert_int_equal(store_sample(&s, run, 2, &x), 0);
+    assert_int_equal(store_exec(&s, "COMMIT", err, sizeof err), 0);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM pragma_table_info('samples')"),
+                     sizeof cols / sizeof cols[0]);
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        snprintf(sql, sizeof sql, "SELECT name = '%s' FROM pragma_table_info('samples') WHERE cid = %zu",
+                 cols[i], i);
+        if (scalar(s.db, sql) != 1) fail_msg("samples column %zu is not %s", i, cols[i]);
+        snprintf(sql, sizeof sql, "SELECT %s FROM samples", cols[i]);
+        if (i == 0) assert_int_equal(scalar(s.db, sql), run);
+        else if (want[i] >= 0) assert_int_equal(scalar(s.db, sql), want[i]);
+    }
+    assert_int_equal(scalar(s.db, "SELECT cpu_pct = 21.5 AND typeof(cpu_pct) = 'real' FROM samples"), 1);
+    store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sticky_write_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_samples_columns, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
