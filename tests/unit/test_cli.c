@@ -134,6 +134,35 @@ static void test_optional_value(void **state)
     run_free(&r);
 }
 
+/* A wants() callback decides whether the next argument is an optional value:
+ * here a number is never one, as "--json 5" before pushstorm report's run id. */
+static int no_numbers(void *ctx, const struct ps_cli_opt *o, const char *next)
+{
+    (void)ctx;
+    (void)o;
+    return next[0] != '-' && (next[0] < '0' || next[0] > '9');
+}
+
+static void test_optional_value_wants(void **state)
+{
+    (void)state;
+    struct seen seen = {0};
+    struct ps_cli c = {
+        .prog = "tool", .opts = opts, .n_opts = sizeof opts / sizeof opts[0], .on_opt = on_opt,
+        .on_arg = on_arg, .wants = no_numbers,
+    };
+    assert_int_equal(ps_cli_parse(&c, &seen, 3, (char *[]){"--json", "5", "x.json", NULL}),
+                     PS_CLI_OK);
+    assert_int_equal(seen.json_given, 1);
+    assert_null(seen.json);
+    assert_int_equal(seen.n_args, 2);
+    assert_string_equal(seen.args[0], "5");
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(ps_cli_parse(&c, &seen, 2, (char *[]){"--json", "x.json", NULL}), PS_CLI_OK);
+    assert_string_equal(seen.json, "x.json");
+    assert_int_equal(seen.n_args, 0);
+}
+
 static void test_positional(void **state)
 {
     (void)state;
@@ -247,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_forms),
         cmocka_unit_test(test_optional_value),
+        cmocka_unit_test(test_optional_value_wants),
         cmocka_unit_test(test_positional),
         cmocka_unit_test(test_errors_name_the_option),
         cmocka_unit_test(test_help_and_version),
