@@ -4,19 +4,45 @@
 # agent/ (or in one of controller/'s plan/, run/, report/) is part of its program
 # without touching this file.
 
+# The user's variables are added to the project's flags, never replace them
+# (Redis's convention): CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, so that
+# `make CFLAGS=-O0` or `make CC=clang` still builds. OPT is the optimisation
+# (-O2 -g); WERROR=0 turns -Werror off. PREFIX, BINDIR, MANDIR, UNITDIR and
+# DESTDIR place `make install`.
 PREFIX  ?= /usr/local
 DESTDIR ?=
-CC      ?= cc
-PKGS     = libuv libwebsockets msgpack sqlite3 libcurl yaml-0.1
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# --as-needed: each program loads only the libraries it calls (the agent has no
-# use for libcurl and its TLS stack, which cost resident memory per process)
-PKG_LIBS   := -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
-
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man/man1
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 OPT     ?= -O2 -g
-CFLAGS  += $(OPT) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Icommon -Iproto $(PKG_CFLAGS)
-SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+WERROR  ?= 1
+
+# Each program links the libraries it calls, by pkg-config name; nng has no
+# .pc file on Debian 12. (--as-needed as well: the agent has no use for libcurl
+# and its TLS stack, which cost resident memory per process.)
+CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1
+AGENT_PKGS = libwebsockets libuv msgpack
+REF_PKGS   = libwebsockets libuv
+CTL_LIBS   = $(call pkg,--libs,$(CTL_PKGS)) -lnng
+AGENT_LIBS = $(call pkg,--libs,$(AGENT_PKGS)) -lnng
+REF_LIBS   = $(call pkg,--libs,$(REF_PKGS))
+TEST_LIBS  = $(call pkg,--libs,cmocka)
+SYS_LIBS   = -lpthread -lm
+
+# $(call pkg,--libs,PACKAGES): pkg-config's flags; a package it cannot find
+# stops the build naming it. Only recipes expand it, so `make deps` (which
+# installs the packages) and `make clean` work without them.
+pkg = $(foreach p,$(2),$(if $(shell pkg-config --exists '$(p)' && echo y),,$(error pkg-config finds no package "$(p)" (no $(p).pc): run `make deps`, or set PKG_CONFIG_PATH)))$(shell pkg-config $(1) $(2))
+# Compiler flags of every package, asked once (on first use).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags,$(sort $(CTL_PKGS) $(AGENT_PKGS) $(REF_PKGS))))$(PKG_CFLAGS)
+
+WARN       = -Wall -Wextra $(if $(filter 0,$(WERROR)),,-Werror)
+PS_INC     = -Icommon -Iproto
+PS_CFLAGS  = -std=gnu11 $(WARN) $(OPT) -D_GNU_SOURCE
+ALL_CFLAGS = $(PS_CFLAGS) $(PS_INC) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+SAN        = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# $(call link,LIBS): the programs and tests, the common archive after their objects.
+link = $(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -Wl,--as-needed $(1) $(SYS_LIBS) $(LDLIBS)
 
 COMMON_SRC = $(wildcard common/*.c) $(wildcard proto/*.c)
 AGENT_SRC  = $(wildcard agent/*.c)
@@ -41,61 +67,80 @@ all: $(BIN)
 
 build/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -DPS_TEST_HOOKS -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN) -DPS_TEST_HOOKS -MMD -MP -c $< -o $@
 
-build/controller/%.o build/san/controller/%.o: CFLAGS += $(CTL_INC)
+build/controller/%.o build/san/controller/%.o: PS_INC += $(CTL_INC)
 # Unit tests reach into each program's modules by name.
-build/san/tests/unit/%.o: CFLAGS += $(CTL_INC)
-build/san/tests/unit/agent/%.o: CFLAGS += -Iagent
-build/san/tests/unit/refpush/%.o: CFLAGS += -Irefpush
+build/san/tests/unit/%.o: PS_INC += $(CTL_INC)
+build/san/tests/unit/agent/%.o: PS_INC += -Iagent
+build/san/tests/unit/refpush/%.o: PS_INC += -Irefpush
 
 obj = $(patsubst %.c,build/%.o,$(1))
 sanobj = $(patsubst %.c,build/san/%.o,$(1))
 
-bin/pushstorm: $(call obj,$(CTL_SRC) $(COMMON_SRC))
-	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+# common/ and proto/ as an archive: each program takes the members it calls,
+# so refpush needs neither msgpack (proto) nor anything else it never uses.
+build/libps.a: $(call obj,$(COMMON_SRC))
+build/san/libps.a: $(call sanobj,$(COMMON_SRC))
+build/libps.a build/san/libps.a:
+	rm -f $@
+	$(AR) rcs $@ $^
 
-bin/pushstorm-agent: $(call obj,$(AGENT_SRC) $(COMMON_SRC))
+bin/pushstorm: $(call obj,$(CTL_SRC)) build/libps.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call link,$(CTL_LIBS))
 
-bin/refpush: $(call obj,$(REF_SRC) $(COMMON_SRC))
+bin/pushstorm-agent: $(call obj,$(AGENT_SRC)) build/libps.a
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call link,$(AGENT_LIBS))
+
+bin/refpush: $(call obj,$(REF_SRC)) build/libps.a
+	@mkdir -p bin
+	$(call link,$(REF_LIBS))
 
 # Sanitizer builds of the programs, used by the integration tests and hostile-server tests.
-bin/san/pushstorm: $(call sanobj,$(CTL_SRC) $(COMMON_SRC))
+bin/san/pushstorm: $(call sanobj,$(CTL_SRC)) build/san/libps.a
 	@mkdir -p bin/san
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
-bin/san/pushstorm-agent: $(call sanobj,$(AGENT_SRC) $(COMMON_SRC))
+	$(call link,$(CTL_LIBS)) $(SAN)
+bin/san/pushstorm-agent: $(call sanobj,$(AGENT_SRC)) build/san/libps.a
 	@mkdir -p bin/san
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
-bin/san/refpush: $(call sanobj,$(REF_SRC) $(COMMON_SRC))
+	$(call link,$(AGENT_LIBS)) $(SAN)
+bin/san/refpush: $(call sanobj,$(REF_SRC)) build/san/libps.a
 	@mkdir -p bin/san
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+	$(call link,$(REF_LIBS)) $(SAN)
 
 # The deliberately misbehaving WebSocket server of tests/integration/test_hostile.sh.
 bin/hostile: tests/hostile/hostile.c
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 # tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
 UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $(UNIT_REF_SRC))
-bin/tests/agent/%: build/san/tests/unit/agent/%.o $(call sanobj,$(COMMON_SRC) $(AGENT_LIB_SRC))
+bin/tests/agent/%: build/san/tests/unit/agent/%.o $(call sanobj,$(AGENT_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
-bin/tests/refpush/%: build/san/tests/unit/refpush/%.o $(call sanobj,$(COMMON_SRC) $(REF_LIB_SRC))
+	$(call link,$(AGENT_LIBS) $(TEST_LIBS)) $(SAN)
+bin/tests/refpush/%: build/san/tests/unit/refpush/%.o $(call sanobj,$(REF_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
-bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(COMMON_SRC) $(CTL_LIB_SRC))
+	$(call link,$(REF_LIBS) $(TEST_LIBS)) $(SAN)
+bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(CTL_LIB_SRC)) build/san/libps.a
 	@mkdir -p bin/tests
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(call link,$(CTL_LIBS) $(TEST_LIBS)) $(SAN)
+
+# Man pages from the programs' own --help (help2man), so they say what the
+# option tables say; systemd units from deploy/systemd/*.in with BINDIR filled in.
+MAN = $(patsubst bin/%,build/man/%.1,$(BIN))
+build/man/%.1: bin/% scripts/manpage.sh
+	@mkdir -p build/man
+	scripts/manpage.sh $< $@
+man: $(MAN)
+
+UNIT_IN = $(wildcard deploy/systemd/*.in)
+UNITS   = $(notdir $(UNIT_IN:.in=))
 
 deps:
 	@scripts/install-deps.sh
@@ -117,12 +162,23 @@ demo: deps
 bench: all
 	@bench/run-all.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/
+	for u in $(UNITS); do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' deploy/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	  mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BIN))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/,$(notdir $(MAN))) \
+	      $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
 clean:
 	rm -rf build bin demo.db demo.db-wal demo.db-shm
 
-.PHONY: all deps test-deps unit test demo bench install clean FORCE
+.PHONY: all deps test-deps unit test demo bench man install uninstall clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)

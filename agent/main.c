@@ -15,140 +15,144 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ps_cli.h"
 #include "ps_units.h"
 
-static void agent_usage(FILE *f)
-{
-    fprintf(f,
-        "usage: pushstorm-agent --controller tcp://HOST:PORT [options]\n"
-        "\n"
-        "Joins a pushstorm controller and holds the WebSocket connections it assigns.\n"
-        "\n"
-        "  --controller URL     the controller's control address (e.g. tcp://10.0.0.1:7700);\n"
-        "                       events go to the same host, port + 1\n"
-        "  --name NAME          agent name in reports (default: host name)\n"
-        "  --threads N          event loops (default: one per core)\n"
-        "  --source-ips LIST    bind connections to these local addresses, round robin\n"
-        "                       (e.g. 10.0.0.10-10.0.0.40,10.0.1.5), or auto: every\n"
-        "                       non-loopback IPv4 address of this machine\n"
-        "  --lag-threshold DUR  event-loop lag above which the agent reports itself\n"
-        "                       saturated (default 100ms)\n"
-        "  --monitor            watch this host (and a process) instead of holding\n"
-        "                       connections: run it on the servers under test\n"
-        "  --pid P              with --monitor: the process to follow\n"
-        "  --process NAME       with --monitor: follow the newest process with this\n"
-        "                       command name, across restarts\n"
-        "  --once               exit after one run\n"
-        "  --quiet              no progress lines\n"
-        "  --verbose            libwebsockets warnings too\n"
-        "  --version, --help\n");
-}
+enum agent_opt_key {
+    AGENT_CONTROLLER, AGENT_NAME, AGENT_THREADS, AGENT_SOURCE_IPS, AGENT_LAG_THRESHOLD,
+    AGENT_MONITOR, AGENT_PID, AGENT_PROCESS, AGENT_ONCE, AGENT_QUIET, AGENT_VERBOSE,
+};
 
-static int agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
+static const struct ps_cli_opt agent_opts[] = {
+    {"--controller", PS_CLI_VALUE, "URL", "the controller's control address (e.g. tcp://10.0.0.1:7700);\n"
+     "events go to the same host, port + 1", AGENT_CONTROLLER},
+    {"--name", PS_CLI_VALUE, "NAME", "agent name in reports (default: host name)", AGENT_NAME},
+    {"--threads", PS_CLI_VALUE, "N", "event loops (default: one per core)", AGENT_THREADS},
+    {"--source-ips", PS_CLI_VALUE, "LIST", "bind connections to these local addresses, round robin\n"
+     "(e.g. 10.0.0.10-10.0.0.40,10.0.1.5), or auto: every\n"
+     "non-loopback IPv4 address of this machine", AGENT_SOURCE_IPS},
+    {"--lag-threshold", PS_CLI_VALUE, "DUR", "event-loop lag above which the agent reports itself\n"
+     "saturated (default 100ms)", AGENT_LAG_THRESHOLD},
+    {"--monitor", PS_CLI_FLAG, NULL, "watch this host (and a process) instead of holding\n"
+     "connections: run it on the servers under test", AGENT_MONITOR},
+    {"--pid", PS_CLI_VALUE, "P", "with --monitor: the process to follow", AGENT_PID},
+    {"--process", PS_CLI_VALUE, "NAME", "with --monitor: follow the newest process with this\n"
+     "command name, across restarts", AGENT_PROCESS},
+    {"--once", PS_CLI_FLAG, NULL, "exit after one run", AGENT_ONCE},
+    {"--quiet", PS_CLI_FLAG, NULL, "no progress lines", AGENT_QUIET},
+    {"--verbose", PS_CLI_FLAG, NULL, "libwebsockets warnings too", AGENT_VERBOSE},
+};
+
+/* What the options fill in. */
+struct agent_args {
+    struct agent *ag;
+    int          *verbose;
+};
+
+static int agent_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
 {
+    struct agent_args *args = ctx;
+    struct agent *ag = args->ag;
     struct agent_opts *o = &ag->opts;
     char err[200];
+    uint64_t n;
+    int64_t us;
+    char *end;
+    unsigned long pid;
+    switch (opt->key) {
+    case AGENT_ONCE: o->once = 1; break;
+    case AGENT_MONITOR: o->monitor = 1; break;
+    case AGENT_QUIET: o->quiet = 1; break;
+    case AGENT_VERBOSE: *args->verbose = 1; break;
+    case AGENT_CONTROLLER: o->controller = v; break;
+    case AGENT_NAME: snprintf(o->name, sizeof o->name, "%s", v); break;
+    case AGENT_THREADS:
+        if (ps_units_parse_count(v, &n, err, sizeof err) || n < 1 || n > PS_MAX_THREADS) {
+            fprintf(stderr, "pushstorm-agent: --threads %s: want 1..%d\n", v, PS_MAX_THREADS);
+            return -1;
+        }
+        o->threads = (uint32_t)n;
+        break;
+    case AGENT_SOURCE_IPS:
+        if (!strcmp(v, "auto")) {
+            if (agent_auto_ips(o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
+                fprintf(stderr, "pushstorm-agent: --source-ips auto: %s\n", err);
+                return -1;
+            }
+        } else if (agent_parse_ips(v, o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
+            fprintf(stderr, "pushstorm-agent: %s\n", err);
+            return -1;
+        }
+        break;
+    case AGENT_PID:
+        pid = strtoul(v, &end, 10);
+        if (*end || !pid || pid > UINT32_MAX) {
+            fprintf(stderr, "pushstorm-agent: --pid %s: not a process id\n", v);
+            return -1;
+        }
+        ag->hostmon.pid = (uint32_t)pid;
+        break;
+    case AGENT_PROCESS:
+        if (!*v || strlen(v) >= sizeof ag->hostmon.process) {
+            fprintf(stderr, "pushstorm-agent: --process %s: want a command name (as in "
+                            "/proc/PID/comm)\n", v);
+            return -1;
+        }
+        snprintf(ag->hostmon.process, sizeof ag->hostmon.process, "%s", v);
+        break;
+    case AGENT_LAG_THRESHOLD:
+        if (ps_units_parse_duration_us(v, &us, err, sizeof err) || us <= 0) {
+            fprintf(stderr, "pushstorm-agent: --lag-threshold %s: %s\n", v, err);
+            return -1;
+        }
+        o->lag_threshold_us = (uint32_t)us;
+        break;
+    }
+    return 0;
+}
+
+static const struct ps_cli agent_cli = {
+    .prog = "pushstorm-agent", .name = "pushstorm-agent", .version = PS_VERSION_STRING,
+    .version_note = "protocol " PS_CLI_STR(PS_PROTO_VERSION),
+    .synopsis = "--controller tcp://HOST:PORT [options]",
+    .about = "Joins a pushstorm controller and holds the WebSocket connections it assigns.",
+    .opts = agent_opts, .n_opts = sizeof agent_opts / sizeof agent_opts[0], .on_opt = agent_opt,
+};
+
+/* Returns PS_CLI_OK, or what the caller exits with otherwise. */
+static enum ps_cli_rc agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
+{
+    struct agent_opts *o = &ag->opts;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = cores > 0 ? (uint32_t)cores : 1;
     o->lag_threshold_us = 100000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            agent_usage(stdout);
-            exit(0);
-        } else if (!strcmp(a, "--version")) {
-            printf("pushstorm-agent %s (protocol %d)\n", PS_VERSION_STRING, PS_PROTO_VERSION);
-            exit(0);
-        } else if (!strcmp(a, "--once")) {
-            o->once = 1;
-        } else if (!strcmp(a, "--monitor")) {
-            o->monitor = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            o->quiet = 1;
-        } else if (!strcmp(a, "--verbose")) {
-            *verbose = 1;
-        } else if (!v) {
-            fprintf(stderr, "pushstorm-agent: %s needs a value (or is unknown; see --help)\n", a);
-            return -1;
-        } else if (!strcmp(a, "--controller")) {
-            o->controller = v;
-            i++;
-        } else if (!strcmp(a, "--name")) {
-            snprintf(o->name, sizeof o->name, "%s", v);
-            i++;
-        } else if (!strcmp(a, "--threads")) {
-            uint64_t n;
-            if (ps_units_parse_count(v, &n, err, sizeof err) || n < 1 || n > PS_MAX_THREADS) {
-                fprintf(stderr, "pushstorm-agent: --threads %s: want 1..%d\n", v, PS_MAX_THREADS);
-                return -1;
-            }
-            o->threads = (uint32_t)n;
-            i++;
-        } else if (!strcmp(a, "--source-ips")) {
-            if (!strcmp(v, "auto")) {
-                if (agent_auto_ips(o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
-                    fprintf(stderr, "pushstorm-agent: --source-ips auto: %s\n", err);
-                    return -1;
-                }
-            } else if (agent_parse_ips(v, o->src_ips, PS_MAX_IPS, &o->n_src, err, sizeof err)) {
-                fprintf(stderr, "pushstorm-agent: %s\n", err);
-                return -1;
-            }
-            i++;
-        } else if (!strcmp(a, "--pid")) {
-            char *end;
-            unsigned long pid = strtoul(v, &end, 10);
-            if (*end || !pid || pid > UINT32_MAX) {
-                fprintf(stderr, "pushstorm-agent: --pid %s: not a process id\n", v);
-                return -1;
-            }
-            ag->hostmon.pid = (uint32_t)pid;
-            i++;
-        } else if (!strcmp(a, "--process")) {
-            if (!*v || strlen(v) >= sizeof ag->hostmon.process) {
-                fprintf(stderr, "pushstorm-agent: --process %s: want a command name (as in "
-                                "/proc/PID/comm)\n", v);
-                return -1;
-            }
-            snprintf(ag->hostmon.process, sizeof ag->hostmon.process, "%s", v);
-            i++;
-        } else if (!strcmp(a, "--lag-threshold")) {
-            int64_t us;
-            if (ps_units_parse_duration_us(v, &us, err, sizeof err) || us <= 0) {
-                fprintf(stderr, "pushstorm-agent: --lag-threshold %s: %s\n", v, err);
-                return -1;
-            }
-            o->lag_threshold_us = (uint32_t)us;
-            i++;
-        } else {
-            fprintf(stderr, "pushstorm-agent: unknown option %s (see --help)\n", a);
-            return -1;
-        }
-    }
+    struct agent_args args = {ag, verbose};
+    enum ps_cli_rc rc = ps_cli_parse(&agent_cli, &args, argc - 1, argv + 1);
+    if (rc != PS_CLI_OK)
+        return rc;
     if (!o->controller) {
         fprintf(stderr, "pushstorm-agent: --controller tcp://HOST:PORT is required\n");
-        return -1;
+        return PS_CLI_ERROR;
     }
     if (strncmp(o->controller, "tcp://", 6)) {
         fprintf(stderr, "pushstorm-agent: --controller %s: want tcp://HOST:PORT\n", o->controller);
-        return -1;
+        return PS_CLI_ERROR;
     }
     if (o->threads > PS_MAX_THREADS)
         o->threads = PS_MAX_THREADS;
     if ((ag->hostmon.pid || ag->hostmon.process[0]) && !o->monitor) {
         fprintf(stderr, "pushstorm-agent: --pid and --process go with --monitor\n");
-        return -1;
+        return PS_CLI_ERROR;
     }
     if (ag->hostmon.pid && ag->hostmon.process[0]) {
         fprintf(stderr, "pushstorm-agent: give --pid or --process, not both\n");
-        return -1;
+        return PS_CLI_ERROR;
     }
     if (o->monitor) {
         o->threads = 0;   /* a monitor holds no connections */
         if (ag->hostmon.pid && kill((pid_t)ag->hostmon.pid, 0)) {
             fprintf(stderr, "pushstorm-agent: --pid %u: no such process\n", ag->hostmon.pid);
-            return -1;
+            return PS_CLI_ERROR;
         }
     }
     if (!o->name[0]) {
@@ -158,7 +162,7 @@ static int agent_parse(struct agent *ag, int argc, char **argv, int *verbose)
         host[sizeof host - 1] = 0;
         snprintf(o->name, sizeof o->name, "%s", host);
     }
-    return 0;
+    return PS_CLI_OK;
 }
 
 int main(int argc, char **argv)
@@ -169,9 +173,10 @@ int main(int argc, char **argv)
         return 1;
     }
     int verbose = 0, rc = 1;
-    if (agent_parse(ag, argc, argv, &verbose)) {
+    enum ps_cli_rc prc = agent_parse(ag, argc, argv, &verbose);
+    if (prc != PS_CLI_OK) {
         free(ag);
-        return 2;
+        return ps_cli_exit_status(prc);
     }
 #ifdef PS_TEST_HOOKS
     const char *skew = getenv("PS_TEST_CLOCK_SKEW_US");

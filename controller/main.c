@@ -24,6 +24,7 @@
 
 #include <curl/curl.h>
 
+#include "cli.h"
 #include "compare.h"
 #include "plan.h"
 #include "ps_proto.h"
@@ -31,28 +32,6 @@
 #include "report.h"
 #include "run.h"
 #include "store.h"
-
-#define DEFAULT_DB     "pushstorm.db"
-#define DEFAULT_LISTEN "tcp://0.0.0.0:7700"
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: pushstorm run PLAN.yaml [--db FILE] [--listen ADDR] [--local-agents N]\n"
-            "                               [--agent-threads N] [--quiet] [--metrics [HOST:]PORT]\n"
-            "                               [--baseline last-pass|RUN] [--max-regression PCT]\n"
-            "       pushstorm check PLAN.yaml\n"
-            "       pushstorm runs [--db FILE]\n"
-            "       pushstorm report RUN [--db FILE] [--html FILE] [--json [FILE]] [--csv DIR]\n"
-            "                            [--junit FILE]\n"
-            "       pushstorm compare BASE RUN [--db FILE] [--max-regression PCT]\n"
-            "       pushstorm --version\n"
-            "RUN, BASE: a run id (see pushstorm runs) or \"last\"\n"
-            "defaults: --db %s, --listen %s, --max-regression %g%%\n"
-            "exit status: 0 pass, 1 a threshold failed or a figure regressed past the limit,\n"
-            "             2 the run or command could not be carried out\n",
-            DEFAULT_DB, DEFAULT_LISTEN, COMPARE_DEFAULT_MAX_REGRESSION * 100);
-}
 
 /* Loads and validates a plan; prints the error and returns NULL on failure. */
 static struct plan *load_plan(const char *path, char **text_out)
@@ -74,20 +53,6 @@ static struct plan *load_plan(const char *path, char **text_out)
     }
     *text_out = text;
     return p;
-}
-
-static int parse_u32(const char *opt, const char *v, uint32_t max, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long n = v ? strtoul(v, &end, 10) : 0;
-    if (!v || errno || *end || end == v || n > max) {
-        fprintf(stderr, "pushstorm: %s: expected a whole number from 0 to %u, got \"%s\"\n", opt,
-                max, v ? v : "");
-        return -1;
-    }
-    *out = (uint32_t)n;
-    return 0;
 }
 
 /* The agent binary next to this one, for --local-agents. */
@@ -140,43 +105,14 @@ static int run_compare_baseline(const struct run_opts *o, const char *plan_name,
 
 static int cmd_run(int argc, char **argv)
 {
-    struct run_opts o = {.db_path = DEFAULT_DB, .listen = DEFAULT_LISTEN};
-    const char *plan_path = NULL, *baseline = NULL;
-    double max_regression = COMPARE_DEFAULT_MAX_REGRESSION;
+    struct cli_run_args r;
     char bin[PATH_MAX], err[512];
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--db") && v)
-            o.db_path = argv[++i];
-        else if (!strcmp(a, "--listen") && v)
-            o.listen = argv[++i];
-        else if (!strcmp(a, "--local-agents")) {
-            if (parse_u32(a, v, 64, &o.local_agents))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--agent-threads")) {
-            if (parse_u32(a, v, PS_MAX_THREADS, &o.local_threads))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "--quiet"))
-            o.quiet = 1;
-        else if (!strcmp(a, "--metrics") && v)
-            o.metrics = argv[++i];
-        else if (!strcmp(a, "--baseline") && v) {
-            baseline = argv[++i];
-        } else if (!strcmp(a, "--max-regression")) {
-            if (compare_parse_limit(v, &max_regression, err, sizeof err) != 0) {
-                fprintf(stderr, "pushstorm run: %s\n", err);
-                return 2;
-            }
-            i++;
-        } else if (a[0] == '-' || plan_path) {
-            fprintf(stderr, "pushstorm run: unexpected argument \"%s\"\n", a);
-            usage(stderr);
-            return 2;
-        } else
-            plan_path = a;
-    }
+    enum ps_cli_rc prc = cli_parse_run(&r, argc, argv);
+    if (prc != PS_CLI_OK)
+        return ps_cli_exit_status(prc);
+    struct run_opts o = r.o;
+    const char *plan_path = r.plan_path, *baseline = r.baseline;
+    double max_regression = r.max_regression;
     if (!plan_path) {
         fprintf(stderr, "pushstorm run: which plan? (pushstorm run PLAN.yaml)\n");
         return 2;
@@ -219,12 +155,12 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-    if (argc != 1) {
-        fprintf(stderr, "pushstorm check: expected one plan file\n");
-        return 2;
-    }
+    const char *path;
+    enum ps_cli_rc prc = cli_parse_check(&path, argc, argv);
+    if (prc != PS_CLI_OK)
+        return ps_cli_exit_status(prc);
     char *text;
-    struct plan *p = load_plan(argv[0], &text);
+    struct plan *p = load_plan(path, &text);
     if (!p)
         return 2;
     print_split(p);
@@ -233,111 +169,7 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
-/* Arguments of the commands that read a database (runs, report, compare). */
-struct db_args {
-    const char *db;
-    int         n_ids;
-    uint32_t    ids[2];
-    const char *html, *json, *csv, *junit;
-    int         json_wanted;     /* --json given; json NULL or "-" = stdout */
-    double      max_regression;
-};
-
-/* A run id, or "last" for the latest run (0 here, resolved by resolve_last
- * once the database is open): scripts and the nightly unit report on the run
- * they just made without parsing `pushstorm runs`. */
-static int parse_run_id(const char *a, uint32_t *out)
-{
-    if (!strcmp(a, "last")) {
-        *out = 0;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(a, &end, 10);
-    if (a[0] < '0' || a[0] > '9' || errno || *end || v == 0 || v > UINT32_MAX) {
-        fprintf(stderr, "pushstorm: \"%s\" is not a run id (see pushstorm runs)\n", a);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
-}
-
-static int all_digits(const char *a)
-{
-    if (!*a)
-        return 0;
-    for (; *a; a++)
-        if (*a < '0' || *a > '9')
-            return 0;
-    return 1;
-}
-
-/* want_ids: run ids expected; formats: report's output options allowed;
- * limit: --max-regression allowed. Prints what is wrong and returns -1. */
-static int parse_db_args(const char *cmd, int argc, char **argv, int want_ids, int formats,
-                         int limit, struct db_args *d)
-{
-    memset(d, 0, sizeof *d);
-    d->db = DEFAULT_DB;
-    d->max_regression = COMPARE_DEFAULT_MAX_REGRESSION;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **file = NULL;
-        if (!strcmp(a, "--db"))
-            file = &d->db;
-        else if (formats && !strcmp(a, "--html"))
-            file = &d->html;
-        else if (formats && !strcmp(a, "--junit"))
-            file = &d->junit;
-        else if (formats && !strcmp(a, "--csv"))
-            file = &d->csv;
-        if (file) {
-            /* "-" is stdout for the file formats, but never a directory or a database. */
-            int dash_ok = v && !strcmp(v, "-") && (file == &d->html || file == &d->junit);
-            if (!v || (v[0] == '-' && !dash_ok)) {
-                fprintf(stderr, "pushstorm %s: %s needs a %s\n", cmd, a,
-                        !strcmp(a, "--csv") ? "directory" : "file name");
-                return -1;
-            }
-            *file = v;
-            i++;
-        } else if (formats && !strncmp(a, "--json", 6) && (a[6] == 0 || a[6] == '=')) {
-            d->json_wanted = 1;
-            if (a[6] == '=')
-                d->json = a + 7;
-            /* "--json 5" before the run id means the run, not a file named 5. */
-            else if (v && v[0] != '-' && !(d->n_ids < want_ids && all_digits(v))) {
-                d->json = v;
-                i++;
-            }
-        } else if (limit && !strcmp(a, "--max-regression")) {
-            char err[256];
-            if (compare_parse_limit(v, &d->max_regression, err, sizeof err) != 0) {
-                fprintf(stderr, "pushstorm %s: %s\n", cmd, err);
-                return -1;
-            }
-            i++;
-        } else if (a[0] != '-' && d->n_ids < want_ids) {
-            if (parse_run_id(a, &d->ids[d->n_ids]) != 0)
-                return -1;
-            d->n_ids++;
-        } else {
-            fprintf(stderr, "pushstorm %s: unexpected argument \"%s\"\n", cmd, a);
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (d->n_ids < want_ids) {
-        fprintf(stderr, "pushstorm %s: %s\n", cmd,
-                want_ids == 1 ? "which run? (pushstorm report RUN; see pushstorm runs)"
-                              : "which runs? (pushstorm compare BASE RUN; see pushstorm runs)");
-        return -1;
-    }
-    return 0;
-}
-
-static int open_db(const struct db_args *d, struct store *s)
+static int open_db(const struct cli_db_args *d, struct store *s)
 {
     char err[512];
     if (store_open(s, d->db, 1, err, sizeof err) != 0) {
@@ -365,9 +197,12 @@ static int resolve_last(struct store *s, const char *db, uint32_t *id)
 
 static int cmd_runs(int argc, char **argv)
 {
-    struct db_args d;
+    struct cli_db_args d;
     struct store s;
-    if (parse_db_args("runs", argc, argv, 0, 0, 0, &d) != 0 || open_db(&d, &s) != 0)
+    enum ps_cli_rc prc = cli_parse_db(&d, "runs", argc, argv);
+    if (prc != PS_CLI_OK)
+        return ps_cli_exit_status(prc);
+    if (open_db(&d, &s) != 0)
         return 2;
     char err[256];
     int rc = report_print_runs(&s, stdout, err, sizeof err);
@@ -404,9 +239,12 @@ static int write_format(const char *opt, const char *path, struct store *s,
 
 static int cmd_report(int argc, char **argv)
 {
-    struct db_args d;
+    struct cli_db_args d;
     struct store s;
-    if (parse_db_args("report", argc, argv, 1, 1, 0, &d) != 0 || open_db(&d, &s) != 0)
+    enum ps_cli_rc prc = cli_parse_db(&d, "report", argc, argv);
+    if (prc != PS_CLI_OK)
+        return ps_cli_exit_status(prc);
+    if (open_db(&d, &s) != 0)
         return 2;
     if (resolve_last(&s, d.db, &d.ids[0]) != 0) {
         store_close(&s);
@@ -444,9 +282,12 @@ static int cmd_report(int argc, char **argv)
 
 static int cmd_compare(int argc, char **argv)
 {
-    struct db_args d;
+    struct cli_db_args d;
     struct store s;
-    if (parse_db_args("compare", argc, argv, 2, 0, 1, &d) != 0 || open_db(&d, &s) != 0)
+    enum ps_cli_rc prc = cli_parse_db(&d, "compare", argc, argv);
+    if (prc != PS_CLI_OK)
+        return ps_cli_exit_status(prc);
+    if (open_db(&d, &s) != 0)
         return 2;
     if (resolve_last(&s, d.db, &d.ids[0]) != 0 || resolve_last(&s, d.db, &d.ids[1]) != 0) {
         store_close(&s);
@@ -460,32 +301,34 @@ static int cmd_compare(int argc, char **argv)
     return rc;
 }
 
+/* The commands (their options and usage: cli.c). */
+static const struct ctl_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} ctl_cmds[] = {
+    {"run", cmd_run},       {"check", cmd_check},     {"runs", cmd_runs},
+    {"report", cmd_report}, {"compare", cmd_compare},
+};
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
+        cli_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("pushstorm %s (protocol %d)\n", PS_VERSION_STRING, PS_PROTO_VERSION);
-        return 0;
+    if (argv[1][0] == '-')
+        return ps_cli_exit_status(cli_parse_top(1, argv + 1));
+    const struct ctl_cmd *cmd = NULL;
+    for (size_t i = 0; i < sizeof ctl_cmds / sizeof ctl_cmds[0]; i++)
+        if (!strcmp(argv[1], ctl_cmds[i].name))
+            cmd = &ctl_cmds[i];
+    if (!cmd) {
+        fprintf(stderr, "pushstorm: unknown command \"%s\"\n", argv[1]);
+        cli_usage(stderr);
+        return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = 2;
-    if (!strcmp(argv[1], "run"))
-        rc = cmd_run(argc - 2, argv + 2);
-    else if (!strcmp(argv[1], "check"))
-        rc = cmd_check(argc - 2, argv + 2);
-    else if (!strcmp(argv[1], "runs"))
-        rc = cmd_runs(argc - 2, argv + 2);
-    else if (!strcmp(argv[1], "report"))
-        rc = cmd_report(argc - 2, argv + 2);
-    else if (!strcmp(argv[1], "compare"))
-        rc = cmd_compare(argc - 2, argv + 2);
-    else {
-        fprintf(stderr, "pushstorm: unknown command \"%s\"\n", argv[1]);
-        usage(stderr);
-    }
+    int rc = cmd->run(argc - 2, argv + 2);
     curl_global_cleanup();
     return rc;
 }

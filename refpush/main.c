@@ -41,7 +41,7 @@ static void refpush_raise_nofile(int quiet)
 int main(int argc, char **argv)
 {
     struct refpush_config cfg;
-    switch (refpush_config_parse(&cfg, argc, argv, stderr)) {
+    switch (refpush_config_parse(&cfg, argc, argv)) {
     case REFPUSH_CONFIG_OK:
         break;
     case REFPUSH_CONFIG_HELP:

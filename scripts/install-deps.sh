@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages pushstorm needs to build, test and run its demo.
+# Installs the Debian packages pushstorm needs to build (programs and man
+# pages), test and run its demo: the one place that installs anything (make
+# deps, make test-deps; no test installs packages itself).
 # Quiet when everything is already there; uses sudo when not root.
 #   scripts/install-deps.sh        build + demo
 #   scripts/install-deps.sh test   also what the tests use: chromium renders the
@@ -9,7 +11,7 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
-      libcmocka-dev sqlite3 curl iproute2 procps python3)
+      libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
 [ "${1:-}" = test ] && OPTIONAL=(chromium)
 missing() {
