@@ -1,6 +1,7 @@
 # Runs that cannot be carried out exit 2 with a clear message; a failed
 # threshold exits 1; a bad plan writes nothing.
 source "$(dirname "$0")/lib.sh"
+need_build
 DB=$T/err.db
 # bad plan: file:line:col, exit 2, no database created
 cat >"$T/bad.yaml" <<'YAML'

@@ -8,6 +8,7 @@
 # for non-empty charts; without Chromium the test ends with exit 77 (skipped)
 # after the other checks have passed.
 source "$(dirname "$0")/lib.sh"
+need_build
 DB=$T/reports.db
 ART=${ARTIFACTS:-$ROOT/build/artifacts}
 PS=$BIN/pushstorm
@@ -261,7 +262,7 @@ if [ -z "$CHROMIUM" ] && [ "$(id -u)" -eq 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || true
   CHROMIUM=$(command -v chromium || true)
 fi
-[ -n "$CHROMIUM" ] || { echo "SKIP: chromium is not installed and cannot be installed here (the other checks passed)"; exit 77; }
+[ -n "$CHROMIUM" ] || skip "chromium is not installed and cannot be installed here (the other checks passed)"
 CHROME_ARGS=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars
              --user-data-dir="$T/chrome" --no-first-run)
 timeout 120 "$CHROMIUM" "${CHROME_ARGS[@]}" --window-size=1100,4200 --screenshot="$ART/report-run2.png" \
