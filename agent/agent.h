@@ -303,9 +303,18 @@ void agent_worker_close(struct agent_worker *w);
 void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, uint64_t val,
                         uint32_t aux);
 uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot);
+uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n);
+uint32_t agent_worker_ramp_due(const struct agent_worker *w, int64_t now);
 uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound);
 
 /* conn.c */
+struct agent_conn_piece {           /* one piece of a received message */
+    const unsigned char *in;
+    size_t len;
+    size_t remaining;               /* bytes of the frame still to come */
+    uint8_t first, final, binary;   /* first / last piece of the message; binary frame */
+};
+void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 int  agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len);
 void agent_conn_open(struct agent_worker *w, uint32_t slot);

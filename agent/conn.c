@@ -185,38 +185,41 @@ static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
         ps_hist_record(&w->cur.lat, (uint64_t)lat);
 }
 
-static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, struct agent_conn *c,
-                              uint32_t slot, const unsigned char *in, size_t len)
+/* One piece of a received message, as lws describes it; apart from lws so
+ * that the receive path can be driven piece by piece by the unit tests. */
+void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p)
 {
     const struct ps_assign *a = &w->agent->assign.a;
-    if (lws_is_first_fragment(wsi)) {
+    struct agent_conn *c = &w->conns[slot];
+    const unsigned char *in = p->in;
+    size_t len = p->len;
+    if (p->first) {
         c->msg_bytes = 0;
         ps_token_reset(&c->tok);
         c->utf8 = PS_UTF8_ACCEPT;
         c->flags &= (uint8_t)~(AGENT_CF_TEXT | AGENT_CF_HB_CAND);
-        if (!lws_frame_is_binary(wsi))
+        if (!p->binary)
             c->flags |= AGENT_CF_TEXT;
         if (a->hb_expect[0] && (c->flags & AGENT_CF_HB_OUT))
             c->flags |= AGENT_CF_HB_CAND;
     }
     uint32_t before = c->msg_bytes;
     c->msg_bytes += (uint32_t)len;
-    if (a->max_message &&
-        (uint64_t)c->msg_bytes + lws_remaining_packet_payload(wsi) > a->max_message) {
+    if (a->max_message && (uint64_t)c->msg_bytes + p->remaining > a->max_message) {
         /* Not by returning -1 here: lws 4.1.6 still holds the rest of the read
          * in its buffer list, and closing from inside the rx path with data
          * pending leaves the loop's poll state broken (the next
          * lws_callback_on_writable() on any connection crashes in libuv).
          * Close from the writeable callback instead and ignore the rest. */
         agent_conn_close(w, slot, PS_REASON_TOO_BIG, 1009);
-        return 0;
+        return;
     }
-    int final = lws_is_final_fragment(wsi);
+    int final = p->final;
     if (c->flags & AGENT_CF_TEXT) {
         c->utf8 = ps_utf8_step(c->utf8, in, len);
         if (c->utf8 == PS_UTF8_REJECT || (final && c->utf8 != PS_UTF8_ACCEPT)) {
             agent_conn_close(w, slot, PS_REASON_BAD_UTF8, 1007);   /* see above */
-            return 0;
+            return;
         }
     }
     if (c->flags & AGENT_CF_HB_CAND) {
@@ -225,11 +228,23 @@ static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, struct ag
             c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
         else if (final && before + len == elen) {
             c->flags &= (uint8_t)~(AGENT_CF_HB_CAND | AGENT_CF_HB_OUT);
-            return 0;
+            return;
         }
     }
     struct agent_conn_rx rx = {w, slot};
     ps_token_scan(&c->tok, (const char *)in, len, agent_conn_on_token, &rx);
+}
+
+static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, uint32_t slot,
+                              const unsigned char *in, size_t len)
+{
+    struct agent_conn_piece p = {
+        .in = in, .len = len, .remaining = lws_remaining_packet_payload(wsi),
+        .first = (uint8_t)!!lws_is_first_fragment(wsi),
+        .final = (uint8_t)!!lws_is_final_fragment(wsi),
+        .binary = (uint8_t)!!lws_frame_is_binary(wsi),
+    };
+    agent_conn_rx(w, slot, &p);
     return 0;
 }
 
@@ -338,7 +353,7 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (c->state != AGENT_CONN_OPEN || c->reason)
             return 0;   /* closing: the rest of the message no longer matters */
-        return agent_conn_receive(w, wsi, c, slot, in, len);
+        return agent_conn_receive(w, wsi, slot, in, len);
 
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
         if (c->flags & AGENT_CF_PING_OUT) {

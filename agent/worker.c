@@ -51,7 +51,7 @@ uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound)
 }
 
 /* Slots of this worker below agent-local index n (slots are dealt round robin). */
-static uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n)
+uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n)
 {
     uint32_t t = w->agent->n_workers;
     return n > w->index ? (n - w->index - 1) / t + 1 : 0;
@@ -124,13 +124,19 @@ void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, ui
 
 /* ---------- periodic work ---------- */
 
-static void agent_worker_ramp(struct agent_worker *w, int64_t now)
+/* The slot the ramp should have reached by `now`: one at its start, then
+ * rate * t more, never past its target; where it is when nothing is due. */
+uint32_t agent_worker_ramp_due(const struct agent_worker *w, int64_t now)
 {
     if (w->stopping || w->next_open >= w->open_to || now < w->ramp_start_us)
-        return;
+        return w->next_open;
     uint64_t due = w->ramp_base + 1 + (uint64_t)(w->ramp_rate * (double)(now - w->ramp_start_us) / 1e6);
-    if (due > w->open_to)
-        due = w->open_to;
+    return due > w->open_to ? w->open_to : (uint32_t)due;
+}
+
+static void agent_worker_ramp(struct agent_worker *w, int64_t now)
+{
+    uint32_t due = agent_worker_ramp_due(w, now);
     while (w->next_open < due && w->inflight < w->max_inflight) {
         uint32_t slot = w->next_open++;
         if (w->conns[slot].state == AGENT_CONN_IDLE)

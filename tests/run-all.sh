@@ -3,14 +3,25 @@
 # (tests/integration/test_*.sh, each a real campaign against refpush on loopback
 # or in network namespaces). Each integration script is one test. Ends with the
 # line "N passed, N failed".
+#
+# What `make test` builds must be there: a unit test binary missing for a
+# tests/unit source is a failure, and PS_TEST_STRICT makes an integration test
+# fail, not skip, when a program it needs is not built. Skips remain for what
+# the machine lacks (root for namespaces, chromium, script, prlimit).
 set -u
 cd "$(dirname "$0")/.."
 pass=0; fail=0; skip=0; failed=()
+export PS_TEST_STRICT=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 
 echo "== unit tests"
+for src in tests/unit/test_*.c tests/unit/*/test_*.c; do
+  [ -f "$src" ] || continue
+  t=${src#tests/unit/}; t=bin/tests/${t%.c}
+  if [ ! -x "$t" ]; then fail=$((fail + 1)); failed+=("$t"); echo "FAIL $t: not built"; fi
+done
 for t in bin/tests/test_* bin/tests/*/test_*; do
   [ -x "$t" ] || continue
   out=$("$t" 2>&1); rc=$?

@@ -1,6 +1,15 @@
 # Shared helpers for the integration tests: a private temp dir, free ports,
 # refpush started and stopped by PID, assertions that print what they compared.
 # Every process a test starts is recorded and stopped on exit, whatever happens.
+#
+# A test that runs campaigns against refpush on loopback starts with
+# `campaign_setup NAME.db`, runs the controller with ctl_run (foreground) or
+# ctl_start + ctl_wait (background, with agents started by agent_start), and
+# reads the results with last_run, q and fig.
+#
+# Skips (exit 77) are for what this machine lacks (a tool, root), never for
+# what the build should have made: under `make test` (PS_TEST_STRICT=1, set by
+# tests/run-all.sh) a missing program fails the test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${PUSHSTORM_BIN:-$ROOT/bin/san}
@@ -28,20 +37,29 @@ free_port() {
   echo "no free port" >&2; return 1
 }
 
-# start_refpush PORT [args...]: starts refpush (or $REFPUSH), waits until it listens, sets RP
-# to its PID (not through $(...): the PID must stay a child of this shell).
-start_refpush() {
-  local port=$1; shift
-  "${REFPUSH:-$BIN/refpush}" --port "$port" --quiet "$@" >"$T/refpush-$port.log" 2>&1 &
+# start_listening VAR LOG CMD...: runs CMD in the background with its output
+# in LOG, records its PID in PIDS and in the variable VAR, and waits until LOG
+# says "listening". Not called as $(...): the PID must stay a child of this
+# shell (for cleanup, and for `wait` in stop_pid).
+start_listening() {
+  local var=$1 log=$2; shift 2
+  "$@" >"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  RP=$pid
+  printf -v "$var" %s "$pid"
   for _ in $(seq 100); do
-    grep -q "listening" "$T/refpush-$port.log" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$T/refpush-$port.log" >&2; return 1; }
+    grep -q "listening" "$log" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  echo "refpush did not start" >&2; return 1
+  cat "$log" >&2; echo "did not start: $*" >&2; return 1
+}
+
+# start_refpush PORT [args...]: starts refpush (or $REFPUSH), waits until it listens, sets RP
+# to its PID.
+start_refpush() {
+  local port=$1; shift
+  start_listening RP "$T/refpush-$port.log" "${REFPUSH:-$BIN/refpush}" --port "$port" --quiet "$@"
 }
 
 # stop_pid PID: SIGTERM and wait; fails if it does not exit cleanly (ASan reports
@@ -64,8 +82,73 @@ expect_eq() { # expect_eq WHAT EXPECTED ACTUAL
   echo "ok: $1 = $3"
 }
 
-# Tests that run campaigns need the agent; until it exists they are skipped
-# (exit 77), and the runner counts them as skipped, never as passed.
-need_agent() {
-  [ -x "$BIN/pushstorm-agent" ] || { echo "SKIP: $BIN/pushstorm-agent is not built (agent/ has no sources yet)"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+# need_build [FILE...]: the three programs (and FILEs) must have been built;
+# a test run by hand on a partial build is skipped, under `make test` it fails.
+need_build() {
+  local f
+  for f in "$BIN/pushstorm" "$BIN/refpush" "$BIN/pushstorm-agent" "$@"; do
+    [ -x "$f" ] && continue
+    [ -z "${PS_TEST_STRICT:-}" ] || fail "$f is not built (make test builds it)"
+    skip "$f is not built"
+  done
 }
+
+need_cmd() { command -v "$1" >/dev/null || skip "$1 is not installed"; }
+
+# need_dep CMD: a tool scripts/install-deps.sh installs for the build; under
+# `make test` (which runs that script first) its absence is a failure.
+need_dep() {
+  command -v "$1" >/dev/null && return
+  [ -z "${PS_TEST_STRICT:-}" ] || fail "$1 is not installed (make test installs it)"
+  skip "$1 is not installed (make deps installs it)"
+}
+
+# campaign_setup DBNAME: programs built; WS, refpush's port, with refpush (RP)
+# listening on it; CTL, the controller's; DB=$T/DBNAME; TARGET, the plan's
+# target entry for that refpush.
+campaign_setup() {
+  need_build
+  WS=$(free_port); CTL=$(free_port)
+  start_refpush "$WS"
+  DB=$T/$1
+  TARGET="{ws: \"ws://127.0.0.1:$WS/ws?uid={conn}\", push: \"http://127.0.0.1:$WS/push?uid={conn}\"}"
+}
+
+# ctl_run PLAN [ARGS...]: `pushstorm run PLAN` into $DB, controller on $CTL;
+# its exit status in RC (the caller redirects its output).
+ctl_run() {
+  RC=0
+  "$BIN/pushstorm" run "$1" --db "$DB" --listen "tcp://127.0.0.1:$CTL" "${@:2}" || RC=$?
+}
+
+# ctl_start PLAN [ARGS...]: the same in the background, output in $T/run.out;
+# CP is its PID. ctl_wait WANT [WHAT]: waits for it, prints its output and
+# expects exit status WANT.
+ctl_start() {
+  "$BIN/pushstorm" run "$1" --db "$DB" --listen "tcp://127.0.0.1:$CTL" "${@:2}" >"$T/run.out" 2>&1 &
+  CP=$!; PIDS+=("$CP")
+}
+ctl_wait() {
+  wait_rc "$CP"
+  cat "$T/run.out"
+  expect_eq "${2:-run exit}" "$1" "$RC"
+}
+
+# agent_start NAME [ARGS...]: an agent joining $CTL once, in the background,
+# output in $T/agent-NAME.log; AP is its PID.
+agent_start() {
+  local name=$1; shift
+  "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name "$name" --once "$@" \
+    >"$T/agent-$name.log" 2>&1 &
+  AP=$!; PIDS+=("$AP")
+}
+
+wait_rc() { RC=0; wait "$1" || RC=$?; }   # wait_rc PID: its exit status in RC
+
+last_run() { RUN=$(q "SELECT max(id) FROM runs"); }
+
+fig() { q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='$1'"; }

@@ -6,14 +6,11 @@
 # did not report as "agent lost" (never "lost", so push_lost "== 0" passes), and
 # show keep's deliveries complete.
 source "$(dirname "$0")/lib.sh"
-need_agent
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
-DB=$T/killed.db
+campaign_setup killed.db
 cat >"$T/plan.yaml" <<YAML
 name: it-agent-killed
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 2, wait: 20s}
 connections: {total: 300}
 phases:
@@ -25,18 +22,12 @@ thresholds:
   push_lost: "== 0"
   connect_success: ">= 100%"
 YAML
-"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" \
-  >"$T/run.out" 2>&1 &
-CP=$!; PIDS+=("$CP")
-"$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name keep --once --quiet \
-  --threads 1 >"$T/a1.log" 2>&1 &
-A1=$!; PIDS+=("$A1")
-"$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name victim --once --quiet \
-  --threads 1 >"$T/a2.log" 2>&1 &
-A2=$!; PIDS+=("$A2")
+ctl_start "$T/plan.yaml"
+agent_start keep --quiet --threads 1; A1=$AP
+agent_start victim --quiet --threads 1; A2=$AP
 
 for _ in $(seq 300); do grep -q "phase 2/4: push" "$T/run.out" && break; sleep 0.1; done
-grep -q "phase 2/4: push" "$T/run.out" || { cat "$T/run.out"; echo "FAIL: no push phase" >&2; exit 1; }
+grep -q "phase 2/4: push" "$T/run.out" || { cat "$T/run.out"; fail "no push phase"; }
 sleep 3
 STOP_US=$(date +%s%6N)
 kill -STOP "$A2"
@@ -44,12 +35,10 @@ sleep 1.5
 kill -KILL "$A2"
 wait "$A2" 2>/dev/null || true
 
-rc=0; wait "$CP" || rc=$?
-cat "$T/run.out"
-expect_eq "run exit (agent loss is not service loss)" 0 "$rc"
-awc=0; wait "$A1" || awc=$?
-expect_eq "surviving agent exit" 0 "$awc"
-RUN=$(q "SELECT max(id) FROM runs")
+ctl_wait 0 "run exit (agent loss is not service loss)"
+wait_rc "$A1"
+expect_eq "surviving agent exit" 0 "$RC"
+last_run
 # Agent ids are given in HELLO order; find the victim by name.
 V=$(q "SELECT agent_id FROM agents WHERE run_id=$RUN AND name='victim'")
 grep -q "agent $V (victim) lost" "$T/run.out"
@@ -60,8 +49,8 @@ echo "agent $V (victim) lost at ${LOST_US}us, ${D}us after SIGSTOP"
 # lost_at is its last word: between the last tick before the stop (200 ms
 # period) and the stop, plus the controller's poll slack.
 [ "$D" -gt -700000 ] && [ "$D" -lt 300000 ] ||
-  { echo "FAIL: lost time ${D}us from the stop" >&2; exit 1; }
-expect_eq "figure agents_lost" 1 "$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='agents_lost'")"
+  fail "lost time ${D}us from the stop"
+expect_eq "figure agents_lost" 1 "$(fig agents_lost)"
 
 # Its connections are accounted apart: not as closes nobody saw.
 expect_eq "figures conn_agent_lost, conn_closed_events" "150 150" "$(q "
@@ -77,28 +66,27 @@ AL=$(q "SELECT count(*) FROM undelivered WHERE run_id=$RUN AND kind='agent_lost'
 echo "agent-lost messages: $AL"
 # ~1.5 s of unicast at 100/s, half to the victim, delivered to a frozen agent,
 # plus the failed calls below
-[ "$AL" -ge 20 ] || { echo "FAIL: only $AL messages accounted as agent lost" >&2; exit 1; }
+[ "$AL" -ge 20 ] || fail "only $AL messages accounted as agent lost"
 expect_eq "undelivered kinds" "agent_lost" \
   "$(q "SELECT group_concat(DISTINCT kind) FROM undelivered WHERE run_id=$RUN")"
-expect_eq "figure push_agent_lost" "$AL" \
-  "$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_agent_lost'")"
+expect_eq "figure push_agent_lost" "$AL" "$(fig push_agent_lost)"
 # After the SIGKILL refpush answers 404 (uid not connected) for its connections
 # until the controller declares it lost: those calls are the agent's loss too,
 # not failed calls of the service. The controller notices the dead agent's
 # control connection close (about 1 s after the kill, instead of 5 s of
 # silence), so at 100 pushes/s, half of them to its connections, there are
 # some such calls but far fewer than 5 s would give (~250).
-FA=$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_failed_agent_lost'")
+FA=$(fig push_failed_agent_lost)
 echo "failed calls to its connections: $FA"
-[ "$FA" -ge 10 ] || { echo "FAIL: only $FA failed calls to the dead agent's connections" >&2; exit 1; }
-[ "$FA" -le 150 ] || { echo "FAIL: $FA failed calls: the lost agent was noticed late" >&2; exit 1; }
+[ "$FA" -ge 10 ] || fail "only $FA failed calls to the dead agent's connections"
+[ "$FA" -le 150 ] || fail "$FA failed calls: the lost agent was noticed late"
 grep -q "lost: its connection to the controller closed" "$T"/*.err 2>/dev/null || \
   grep -rq "lost: its connection to the controller closed" "$T" || \
-  { echo "FAIL: the loss was not noticed from the closed connection" >&2; exit 1; }
-expect_eq "figure push_failed" 0 "$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_failed'")"
+  fail "the loss was not noticed from the closed connection"
+expect_eq "figure push_failed" 0 "$(fig push_failed)"
 expect_eq "404 answers = failed calls reclassified" "$FA" \
   "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND http_status=404 AND $IN2")"
-expect_eq "figure push_lost" 0 "$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='push_lost'")"
+expect_eq "figure push_lost" 0 "$(fig push_lost)"
 # Agent-lost messages were sent while it was frozen (or within grace before).
 expect_eq "agent-lost messages sent before the freeze minus grace" 0 "$(q "
   SELECT count(*) FROM undelivered u JOIN pushes p USING(run_id, msg_id)

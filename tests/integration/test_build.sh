@@ -4,7 +4,7 @@
 # pkg-config cannot find stops the build with its name instead of leaving its
 # flags out.
 source "$(dirname "$0")/lib.sh"
-command -v help2man >/dev/null || { echo "SKIP: help2man is not installed (make deps installs it)"; exit 77; }
+need_dep help2man
 M=(make --no-print-directory -C "$ROOT")
 D=$T/root
 "${M[@]}" install DESTDIR="$D" PREFIX=/opt/ps >"$T/install.log" 2>&1 || { cat "$T/install.log"; exit 1; }

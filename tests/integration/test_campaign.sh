@@ -2,15 +2,11 @@
 # the database that every connection opened, every push was delivered exactly
 # once to the right uid, and that the counts match refpush's /stats.
 source "$(dirname "$0")/lib.sh"
-need_agent
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
-DB=$T/it.db
+campaign_setup it.db
 cat >"$T/plan.yaml" <<YAML
 name: it-campaign
 targets:
-  - ws: "ws://127.0.0.1:$WS/ws?uid={conn}"
-    push: "http://127.0.0.1:$WS/push?uid={conn}"
+  - $TARGET
 agents: {expect: 2, wait: 20s}
 connections: {total: 1000}
 heartbeat: {ws_ping: 2s, pong_timeout: 2s}
@@ -24,9 +20,10 @@ thresholds:
   push_lost: "== 0"
   push_latency_p99: "< 2s"
 YAML
-"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --local-agents 2 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" | tee "$T/run.out"
-RUN=$(q "SELECT max(id) FROM runs")
+ctl_run "$T/plan.yaml" --local-agents 2 --agent-threads 1 >"$T/run.out"
+cat "$T/run.out"
+expect_eq "run exit" 0 "$RC"
+last_run
 expect_eq "run status" pass "$(q "SELECT status FROM runs WHERE id=$RUN")"
 expect_eq "distinct connections opened" 1000 \
   "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1")"

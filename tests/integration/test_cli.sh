@@ -3,7 +3,7 @@
 # pushstorm command exits 0 with that command's usage; "--opt=value" means what
 # "--opt value" means; an unknown option or a missing value exits 2 naming it.
 source "$(dirname "$0")/lib.sh"
-need_agent
+need_build
 VERSION=$(sed -n 's/^#define PS_VERSION_STRING *"\(.*\)"/\1/p' "$ROOT/proto/ps_proto.h")
 
 for prog in pushstorm pushstorm-agent refpush; do

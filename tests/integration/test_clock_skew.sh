@@ -5,15 +5,12 @@
 # and positive. Without the correction every latency would be about +3 s (and
 # with the sign wrong about -3 s), so the assertions below fail on either bug.
 source "$(dirname "$0")/lib.sh"
-need_agent
 SKEW_US=3000000
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
-DB=$T/skew.db
+campaign_setup skew.db
 cat >"$T/plan.yaml" <<YAML
 name: it-clock-skew
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: 100}
 phases:
@@ -24,27 +21,21 @@ phases:
 thresholds:
   push_lost: "== 0"
 YAML
-"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" --quiet \
-  >"$T/run.out" 2>&1 &
-CP=$!; PIDS+=("$CP")
-PS_TEST_CLOCK_SKEW_US=+$SKEW_US "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" \
-  --once --quiet --threads 1 >"$T/agent.log" 2>&1 &
-AP=$!; PIDS+=("$AP")
-rc=0; wait "$CP" || rc=$?
-cat "$T/run.out"
-expect_eq "run exit" 0 "$rc"
-awc=0; wait "$AP" || awc=$?
-expect_eq "agent exit" 0 "$awc"
-RUN=$(q "SELECT max(id) FROM runs")
+ctl_start "$T/plan.yaml" --quiet
+PS_TEST_CLOCK_SKEW_US=+$SKEW_US agent_start skewed --quiet --threads 1
+ctl_wait 0
+wait_rc "$AP"
+expect_eq "agent exit" 0 "$RC"
+last_run
 
 # The stored offset is controller - agent: -3 s, give or take the stored bound
 # (plus 5 ms for what the bound cannot see: scheduling between the timestamps).
 read -r OFF ERR <<<"$(q "SELECT offset_us, offset_err_us FROM agents WHERE run_id=$RUN" | tr '|' ' ')"
 echo "stored offset ${OFF}us, error bound ${ERR}us"
-[ "$ERR" -gt 0 ] || { echo "FAIL: error bound $ERR is not positive" >&2; exit 1; }
+[ "$ERR" -gt 0 ] || fail "error bound $ERR is not positive"
 DEV=$(( OFF + SKEW_US )); DEV=${DEV#-}
 [ "$DEV" -le $(( ERR + 5000 )) ] ||
-  { echo "FAIL: offset $OFF is $DEV us away from -$SKEW_US, bound $ERR us + 5 ms" >&2; exit 1; }
+  fail "offset $OFF is $DEV us away from -$SKEW_US, bound $ERR us + 5 ms"
 echo "ok: offset within ${DEV}us of -${SKEW_US}us (bound ${ERR}us)"
 
 # Every latency was corrected: none below minus its bound, p99 and max small.
@@ -57,8 +48,8 @@ P99=$(q "SELECT latency_us FROM deliveries WHERE run_id=$RUN ORDER BY latency_us
          LIMIT 1 OFFSET (SELECT count(*)*99/100 FROM deliveries WHERE run_id=$RUN)")
 MAXL=$(q "SELECT max(latency_us) FROM deliveries WHERE run_id=$RUN")
 echo "corrected latency p99 ${P99}us, max ${MAXL}us"
-[ "$P99" -lt 100000 ] || { echo "FAIL: corrected p99 ${P99}us is not below 100 ms" >&2; exit 1; }
-[ "$MAXL" -lt 500000 ] || { echo "FAIL: corrected max ${MAXL}us is not below 500 ms" >&2; exit 1; }
+[ "$P99" -lt 100000 ] || fail "corrected p99 ${P99}us is not below 100 ms"
+[ "$MAXL" -lt 500000 ] || fail "corrected max ${MAXL}us is not below 500 ms"
 # The connection events were corrected too: they fall inside the run.
 expect_eq "connect events outside the run's time" 0 "$(q "
   SELECT count(*) FROM conn_events e JOIN runs r ON r.id=e.run_id WHERE e.run_id=$RUN

@@ -1,6 +1,7 @@
 # Runs that cannot be carried out exit 2 with a clear message; a failed
 # threshold exits 1; a bad plan writes nothing.
 source "$(dirname "$0")/lib.sh"
+need_build
 DB=$T/err.db
 # bad plan: file:line:col, exit 2, no database created
 cat >"$T/bad.yaml" <<'YAML'
@@ -49,20 +50,17 @@ expect_eq "junk database untouched" "not a database" "$(cat "$T/junk.db")"
 # a write the database refuses mid-run (its phases table dropped behind the
 # controller's back during the hold): exit 2 with one line that names the file
 # and SQLite's error, the run recorded as failed, what was committed kept
-need_agent
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
+campaign_setup dbfail.db
 cat >"$T/dbfail.yaml" <<YAML
 name: dbfail
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: 10}
 phases:
   - ramp: {to: 10, rate: 100/s}
   - hold: 3s
 YAML
-DB=$T/dbfail.db
 "$BIN/pushstorm" run "$T/dbfail.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
   --listen "tcp://127.0.0.1:$CTL" >"$T/dbfail.out" 2>"$T/dbfail.err" &
 RUN=$!

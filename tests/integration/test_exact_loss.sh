@@ -6,16 +6,13 @@
 # is the nth message the controller created: message ids 7, 61 and 143. The
 # bodies refpush kept give the same ids independently of that ordering.
 source "$(dirname "$0")/lib.sh"
-need_agent
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
-DB=$T/loss.db
+campaign_setup loss.db
 DROP="7,61,143"
 curl -sf -X POST "http://127.0.0.1:$WS/admin/drop?nth=$DROP" | grep -q '"armed":3'
 cat >"$T/plan.yaml" <<YAML
 name: it-exact-loss
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 2, wait: 20s}
 connections: {total: 200}
 phases:
@@ -26,11 +23,10 @@ phases:
 thresholds:
   push_lost: "== 0"
 YAML
-rc=0; "$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --local-agents 2 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" --quiet >"$T/run.out" 2>&1 || rc=$?
+ctl_run "$T/plan.yaml" --local-agents 2 --agent-threads 1 --quiet >"$T/run.out" 2>&1
 cat "$T/run.out"
-expect_eq "exit status with push_lost == 0 failing" 1 "$rc"
-RUN=$(q "SELECT max(id) FROM runs")
+expect_eq "exit status with push_lost == 0 failing" 1 "$RC"
+last_run
 grep -q "push_lost .*measured 3 .*FAIL" "$T/run.out"
 
 expect_eq "lost messages named in undelivered" "7 61 143" \
@@ -41,8 +37,7 @@ expect_eq "lost recipients are the pushes' own connections" 3 "$(q "
   SELECT count(*) FROM undelivered u JOIN pushes p ON p.run_id=u.run_id AND p.msg_id=u.msg_id
    WHERE u.run_id=$RUN AND u.conn=p.conn AND p.lost=1 AND p.delivered=0 AND p.http_status=200")"
 expect_eq "messages with lost > 0" 3 "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND lost>0")"
-expect_eq "figure push_lost" 3 "$(q "SELECT CAST(value AS INTEGER) FROM figures
-                                      WHERE run_id=$RUN AND name='push_lost'")"
+expect_eq "figure push_lost" 3 "$(fig push_lost)"
 expect_eq "other messages delivered" "197 200" "$(q "
   SELECT (SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='unicast' AND delivered=1),
          (SELECT count(DISTINCT d.conn) FROM deliveries d JOIN pushes p USING(run_id, msg_id)

@@ -6,36 +6,25 @@
 # sanitizer report. The full per-connection table is printed first, so a failing
 # run shows what the agent actually reported.
 source "$(dirname "$0")/lib.sh"
-need_agent
 HOSTILE=${HOSTILE_BIN:-$ROOT/bin/hostile}
-
-# start_hostile PORT: starts bin/hostile, sets HS to its PID and waits until it
-# listens. Not called as $(...): a subshell's PIDS+= and its child would be lost
-# to this shell (no cleanup, and `wait` in stop_pid fails with 127).
-start_hostile() {
-  "$HOSTILE" --port "$1" --verbose >"$T/hostile.out" 2>"$T/hostile.log" &
-  HS=$!
-  PIDS+=("$HS")
-  for _ in $(seq 100); do
-    grep -q "hostile listening on" "$T/hostile.out" 2>/dev/null && return
-    kill -0 "$HS" 2>/dev/null || { cat "$T/hostile.out" "$T/hostile.log" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "hostile did not start" >&2; return 1
-}
+need_build "$HOSTILE"
 
 # Behaviour k gets connections k, k+N, k+2N, k+3N (connection i -> target i mod N).
 BEHAVIOURS=(ok reject401 reject503 badaccept oversize badutf8 masked rstmidframe nohandshake
             closenostatus close1011 badopcode)
 # The terminal event each behaviour must produce, as TYPE:REASON:AUX (a regex).
 declare -A EXPECT=(
-  [ok]='^closed:client_close:'
+  [ok]='^closed:client_close:1000$'
   [reject401]='^failed:http_status:401$'
   [reject503]='^failed:http_status:503$'
   [badaccept]='^failed:(bad_accept|handshake):'
   [oversize]='^(failed|closed):too_big:'
   [badutf8]='^(failed|closed):(bad_utf8|protocol):'
-  [masked]='^(failed|closed):protocol:|^closed:client_close:'   # lws unmasks and accepts
+  # RFC 6455 5.1 has a client fail the connection on a masked server frame,
+  # but lws 4.1.6 unmasks it and hands on the payload without saying it was
+  # masked, so the agent cannot tell: the connection stays up like /ok (see
+  # STAY_UP) and closes cleanly at the stop
+  [masked]='^closed:client_close:1000$'
   [rstmidframe]='^(failed|closed):reset:'
   [nohandshake]='^(failed|closed):timeout:'
   [closenostatus]='^(failed|closed):no_status:'
@@ -45,11 +34,13 @@ declare -A EXPECT=(
 # Behaviours whose handshake succeeds (a connected event first).
 declare -A UPGRADES=([ok]=1 [oversize]=1 [badutf8]=1 [masked]=1 [rstmidframe]=1
                      [closenostatus]=1 [close1011]=1 [badopcode]=1)
+# Behaviours whose connections must stay up through the hold, until the stop.
+STAY_UP=(ok masked)
 N=${#BEHAVIOURS[@]}
 TOTAL=$((4 * N))
 
 HP=$(free_port); CTL=$(free_port)
-start_hostile "$HP"
+start_listening HS "$T/hostile.log" "$HOSTILE" --port "$HP" --verbose
 fds_idle=$(ls "/proc/$HS/fd" | wc -l)
 DB=$T/hostile.db
 {
@@ -67,11 +58,9 @@ DB=$T/hostile.db
   echo "  - hold: 3s"
 } >"$T/plan.yaml"
 
-rc=0
-"$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" >"$T/run.out" 2>"$T/run.err" || rc=$?
+ctl_run "$T/plan.yaml" --local-agents 1 --agent-threads 1 >"$T/run.out" 2>"$T/run.err"
 cat "$T/run.out"
-RUN=$(q "SELECT max(id) FROM runs")
+last_run
 
 echo "== what the agent reported, per connection (behaviour: conn events)"
 for k in $(seq 0 $((N - 1))); do
@@ -91,7 +80,7 @@ check() { # check WHAT EXPECTED ACTUAL: like expect_eq but carries on, to list e
   else echo "ok: $1 = $3"; fi
 }
 
-check "controller exit code" 0 "$rc"
+check "controller exit code" 0 "$RC"
 check "run status" pass "$(q "SELECT status FROM runs WHERE id=$RUN")"
 check "connections attempted" "$TOTAL" "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN")"
 HOLD_END=$(q "SELECT ended_us FROM phases WHERE run_id=$RUN AND kind='hold'")
@@ -114,12 +103,16 @@ for k in $(seq 0 $((N - 1))); do
     "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn IN ($conns)")"
 done
 
-# The control group stayed up through the hold and answered every ping.
-OK_CONNS="0,$N,$((2 * N)),$((3 * N))"
-check "/ok closes before the end of the hold" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN
-  AND conn IN ($OK_CONNS) AND type IN (2,3) AND ts_us < ${HOLD_END:-0}")"
-check "/ok missed pongs" 0 \
-  "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND conn IN ($OK_CONNS) AND type=5")"
+# The control group, and what the agent accepts as well-behaved, stayed up
+# through the hold and answered every ping.
+for b in "${STAY_UP[@]}"; do
+  for k in $(seq 0 $((N - 1))); do [ "${BEHAVIOURS[$k]}" = "$b" ] && break; done
+  UP_CONNS="$k,$((k + N)),$((k + 2 * N)),$((k + 3 * N))"
+  check "/$b closes before the end of the hold" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN
+    AND conn IN ($UP_CONNS) AND type IN (2,3) AND ts_us < ${HOLD_END:-0}")"
+  check "/$b missed pongs" 0 \
+    "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND conn IN ($UP_CONNS) AND type=5")"
+done
 check "pongs received" yes "$(q "SELECT CASE WHEN max(pongs) > 0 THEN 'yes' ELSE 'no' END FROM samples
   WHERE run_id=$RUN")"
 

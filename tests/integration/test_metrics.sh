@@ -1,13 +1,12 @@
 # --metrics: Prometheus text served during the run, with the live figures; a
 # non-GET is refused; a bad address is a clear error before anything runs.
 source "$(dirname "$0")/lib.sh"
-need_agent
-WS=$(free_port); CTL=$(free_port); MP=$(free_port)
-start_refpush "$WS"
+campaign_setup m.db
+MP=$(free_port)
 cat >"$T/m.yaml" <<YAML
 name: metrics
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: 200}
 phases:
@@ -15,16 +14,14 @@ phases:
   - push: {count: 40, rate: 100/s}
   - hold: 3s
 YAML
-"$BIN/pushstorm" run "$T/m.yaml" --db "$T/m.db" --local-agents 1 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" --metrics "127.0.0.1:$MP" >"$T/out.txt" 2>&1 &
-CTLPID=$!; PIDS+=("$CTLPID")
+ctl_start "$T/m.yaml" --local-agents 1 --agent-threads 1 --metrics "127.0.0.1:$MP"
 got=""
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$MP/metrics" >"$T/scrape.txt" 2>/dev/null || true
   if grep -q '^pushstorm_deliveries_total{run="1"} 40$' "$T/scrape.txt"; then got=1; break; fi
   sleep 0.1
 done
-[ -n "$got" ] || { echo "FAIL: never scraped 40 deliveries" >&2; cat "$T/scrape.txt" >&2; exit 1; }
+[ -n "$got" ] || { cat "$T/scrape.txt" >&2; fail "never scraped 40 deliveries"; }
 grep -q '^pushstorm_connections{run="1",plan="metrics"} 200$' "$T/scrape.txt"
 grep -q '^pushstorm_connections_target{run="1"} 200$' "$T/scrape.txt"
 grep -q '^# TYPE pushstorm_connects_total counter$' "$T/scrape.txt"
@@ -34,8 +31,7 @@ grep -q '^pushstorm_agents{run="1",state="live"} 1$' "$T/scrape.txt"
 echo "ok: scraped live figures"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MP/metrics")
 expect_eq "POST refused" 405 "$code"
-rc=0; wait "$CTLPID" || rc=$?
-expect_eq "run exit" 0 "$rc"
+ctl_wait 0
 rc=0; "$BIN/pushstorm" run "$T/m.yaml" --db "$T/bad.db" --metrics "nowhere:x" >"$T/bad.txt" 2>&1 || rc=$?
 expect_eq "bad --metrics exit" 2 "$rc"
 grep -q -- "--metrics nowhere:x: want PORT or IPV4:PORT" "$T/bad.txt"

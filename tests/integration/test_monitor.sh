@@ -2,18 +2,16 @@
 # the refpush process by name, and its per-second host and process figures
 # land in monitor_samples, in the progress lines and in the HTML report.
 source "$(dirname "$0")/lib.sh"
-need_agent
-DB=$T/mon.db
-WS=$(free_port); CTL=$(free_port)
+need_build
 # refpush under a name of its own (under the 15 characters a process name
 # keeps), so that another refpush on this machine cannot be the one followed
 NAME=rpmon$$
 mkdir -p "$T/mon-bin" && cp "$BIN/refpush" "$T/mon-bin/$NAME"
-REFPUSH=$T/mon-bin/$NAME start_refpush "$WS"
+REFPUSH=$T/mon-bin/$NAME campaign_setup mon.db
 cat >"$T/mon.yaml" <<YAML
 name: monitored
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: 300}
 phases:
@@ -21,21 +19,15 @@ phases:
   - hold: 3s
   - push: {count: 50, rate: 100/s}
 YAML
-"$BIN/pushstorm" run "$T/mon.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 &
-CTLPID=$!; PIDS+=("$CTLPID")
-"$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name srv1 --monitor \
-  --process "$NAME" --once >"$T/mon.txt" 2>&1 &
-MON=$!; PIDS+=("$MON")
-rc=0; wait "$CTLPID" || rc=$?
-cat "$T/out.txt"
-expect_eq "run exit" 0 "$rc"
-grep -q "monitor 1 joined: srv1" "$T/out.txt"
-grep -q "srv1 cpu [0-9]*% rss " "$T/out.txt"
-RUN=$(q "SELECT max(id) FROM runs")
+ctl_start "$T/mon.yaml" --local-agents 1 --agent-threads 1
+agent_start srv1 --monitor --process "$NAME"; MON=$AP
+ctl_wait 0
+grep -q "monitor 1 joined: srv1" "$T/run.out"
+grep -q "srv1 cpu [0-9]*% rss " "$T/run.out"
+last_run
 expect_eq "monitor registered as such" 1 "$(q "SELECT count(*) FROM agents WHERE run_id=$RUN AND monitor=1")"
 n=$(q "SELECT count(*) FROM monitor_samples WHERE run_id=$RUN")
-[ "$n" -ge 4 ] || { echo "FAIL: only $n monitor samples" >&2; exit 1; }
+[ "$n" -ge 4 ] || fail "only $n monitor samples"
 expect_eq "followed the refpush process" "$RP" \
   "$(q "SELECT DISTINCT proc_pid FROM monitor_samples WHERE run_id=$RUN AND proc_pid>0")"
 # refpush held 300 connections during the hold: its fd count shows it

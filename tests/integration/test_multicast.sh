@@ -3,15 +3,12 @@
 # once, nobody else does, and when refpush swallows two calls exactly those two
 # messages are lost, at every one of their recipients.
 source "$(dirname "$0")/lib.sh"
-need_agent
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
-DB=$T/mc.db
+campaign_setup mc.db
 curl -sf -X POST "http://127.0.0.1:$WS/admin/drop?nth=5,23" | grep -q '"armed":2'
 cat >"$T/mc.yaml" <<YAML
 name: multicast
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: 400}
 phases:
@@ -19,13 +16,12 @@ phases:
   - push: {mode: multicast, recipients: 9, count: 40, rate: 200/s, concurrency: 1, grace: 1s}
 thresholds: {push_lost: "== 0"}
 YAML
-rc=0; "$BIN/pushstorm" run "$T/mc.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 || rc=$?
+ctl_run "$T/mc.yaml" --local-agents 1 --agent-threads 1 >"$T/out.txt" 2>&1
 cat "$T/out.txt"
-expect_eq "exit (two messages lost)" 1 "$rc"
-RUN=$(q "SELECT max(id) FROM runs")
+expect_eq "exit (two messages lost)" 1 "$RC"
+last_run
 expect_eq "multicast calls" 40 "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='multicast'")"
-expect_eq "recipients per call" 9 "$(q "SELECT min(expected) || '-' || max(expected) FROM pushes WHERE run_id=$RUN" | cut -d- -f1)"
+expect_eq "recipients per call (min-max)" 9-9 "$(q "SELECT min(expected) || '-' || max(expected) FROM pushes WHERE run_id=$RUN")"
 expect_eq "every call names 9 uids" 40 \
   "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND length(url) - length(replace(url, ',', '')) = 8")"
 expect_eq "deliveries" $((38 * 9)) "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=0")"

@@ -8,7 +8,7 @@
 # 77) otherwise. Namespaces, veths and the bridge are deleted on exit,
 # whatever happens.
 source "$(dirname "$0")/lib.sh"
-need_agent
+need_build
 SUF=$(( $$ % 100000 ))
 BR=psb$SUF
 NSS=()
@@ -25,12 +25,9 @@ netns_cleanup() {
 }
 trap netns_cleanup EXIT
 
-if ! ip netns add "ps${SUF}probe" 2>/dev/null; then
-  echo "SKIP: cannot create network namespaces (needs root and ip netns)"; exit 77
-fi
+ip netns add "ps${SUF}probe" 2>/dev/null || skip "cannot create network namespaces (needs root and ip netns)"
 ip netns del "ps${SUF}probe"
-ip link add "$BR" type bridge 2>/dev/null ||
-  { echo "SKIP: cannot create a bridge interface"; exit 77; }
+ip link add "$BR" type bridge 2>/dev/null || skip "cannot create a bridge interface"
 
 # A 10.x.y.0/24 no interface of this machine uses.
 for _ in $(seq 20); do
@@ -54,21 +51,14 @@ vm() {
 }
 vm s1 21; vm s2 22; vm a1 11; vm a2 12; vm a3 13
 
-# start_server N: refpush in namespace sN on NET.2N:8080.
+# start_server N: refpush in namespace sN on NET.2N:8080, PID in RPN.
 start_server() {
-  ip netns exec "ps${SUF}s$1" "$BIN/refpush" --bind "$NET.2$1" --port 8080 --quiet \
-    >"$T/refpush-s$1.log" 2>&1 &
-  local pid=$!; PIDS+=("$pid"); eval "RP$1=$pid"
-  for _ in $(seq 100); do
-    grep -q listening "$T/refpush-s$1.log" && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$T/refpush-s$1.log" >&2; echo "refpush s$1 did not start" >&2; return 1
+  start_listening "RP$1" "$T/refpush-s$1.log" \
+    ip netns exec "ps${SUF}s$1" "$BIN/refpush" --bind "$NET.2$1" --port 8080 --quiet
 }
 start_server 1; start_server 2
 ip netns exec "ps${SUF}a3" curl -sf -m 5 "http://$NET.21:8080/stats" >/dev/null ||
-  { echo "FAIL: an agent namespace cannot reach a server namespace" >&2; exit 1; }
+  fail "an agent namespace cannot reach a server namespace"
 
 CTL=$(free_port)
 DB=$T/netns.db
@@ -101,7 +91,7 @@ done
 
 # During the hold: which addresses hold the servers' established sockets.
 for _ in $(seq 300); do grep -q "phase 2/4: hold" "$T/run.out" && break; sleep 0.1; done
-grep -q "phase 2/4: hold" "$T/run.out" || { cat "$T/run.out"; echo "FAIL: no hold phase" >&2; exit 1; }
+grep -q "phase 2/4: hold" "$T/run.out" || { cat "$T/run.out"; fail "no hold phase"; }
 for s in 1 2; do
   ip netns exec "ps${SUF}s$s" ss -Htn state established "sport = :8080" |
     awk '{print $4}' | sed 's/:[0-9]*$//' | sort | uniq -c | awk '{print $2, $1}' | tr '\n' ' ' \
@@ -109,18 +99,16 @@ for s in 1 2; do
   echo "server s$s peers: $(cat "$T/peers-s$s")"
 done
 
-rc=0; wait "$CP" || rc=$?
-cat "$T/run.out"
-expect_eq "run exit" 0 "$rc"
+ctl_wait 0
 for i in 0 1 2; do
-  arc=0; wait "${APIDS[$i]}" || arc=$?
-  expect_eq "agent vm$((i + 1)) exit" 0 "$arc"
+  wait_rc "${APIDS[$i]}"
+  expect_eq "agent vm$((i + 1)) exit" 0 "$RC"
 done
 for s in 1 2; do
   # each agent holds 150 connections to each server (connection i -> target i mod 2)
   expect_eq "server s$s established peers" "$NET.11 150 $NET.12 150 $NET.13 150 " "$(cat "$T/peers-s$s")"
 done
-RUN=$(q "SELECT max(id) FROM runs")
+last_run
 expect_eq "agents, their addresses and shares" \
   "vm1 127.0.0.1,$NET.11 300;vm2 127.0.0.1,$NET.12 300;vm3 127.0.0.1,$NET.13 300" "$(q "
   SELECT group_concat(x, ';') FROM (SELECT name || ' ' || ips || ' ' || conn_count AS x FROM agents
@@ -152,7 +140,7 @@ expect_eq "agents with an error bound in (0, 5 ms]" 3 \
   "$(q "SELECT count(*) FROM agents WHERE run_id=$RUN AND offset_err_us > 0 AND offset_err_us <= 5000")"
 expect_eq "agents with a start skew under 50 ms" 3 \
   "$(q "SELECT count(*) FROM agents WHERE run_id=$RUN AND start_skew_us IS NOT NULL AND abs(start_skew_us) < 50000")"
-SKEW=$(q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='start_skew_max_us'")
+SKEW=$(fig start_skew_max_us)
 expect_eq "start_skew_max_us = worst agent" "$SKEW" "$(q "SELECT max(abs(start_skew_us)) FROM agents WHERE run_id=$RUN")"
 echo "start spread: $(q "SELECT value FROM figures WHERE run_id=$RUN AND name='phase1_start_spread_us'")us"
 stop_pid "$RP1"; stop_pid "$RP2"

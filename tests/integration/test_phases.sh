@@ -5,13 +5,10 @@
 # reconnection curve is stored), then pushes to the new server. Asserts from
 # the database. (Multicast pushes: test_multicast.sh.)
 source "$(dirname "$0")/lib.sh"
-need_agent
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
+campaign_setup phases.db
 echo "$RP" >"$T/refpush.pid"
 # The restarted refpush is not our child: stop it by its PID file on exit too.
 trap 'kill "$(cat "$T/refpush.pid" 2>/dev/null)" 2>/dev/null || true; cleanup' EXIT
-DB=$T/phases.db
 
 # restart.sh: the exec phase's fault. SIGTERM the server, wait until the port is
 # free, start a new one, wait until it listens, record its PID.
@@ -39,7 +36,7 @@ chmod +x "$T/restart.sh"
 cat >"$T/plan.yaml" <<YAML
 name: it-phases
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 2, wait: 20s}
 connections: {total: 400}
 heartbeat: {ws_ping: 2s, pong_timeout: 2s}
@@ -59,11 +56,10 @@ thresholds:
   push_lost: "== 0"
   connect_success: ">= 100%"
 YAML
-rc=0; "$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --local-agents 2 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" >"$T/run.out" 2>&1 || rc=$?
+ctl_run "$T/plan.yaml" --local-agents 2 --agent-threads 1 >"$T/run.out" 2>&1
 cat "$T/run.out"
-expect_eq "run exit" 0 "$rc"
-RUN=$(q "SELECT max(id) FROM runs")
+expect_eq "run exit" 0 "$RC"
+last_run
 expect_eq "phases run, in order, all ended" \
   "ramp ramp hold push push disconnect wait_reconnect exec push push" \
   "$(q "SELECT group_concat(kind, ' ') FROM (SELECT kind FROM phases WHERE run_id=$RUN
@@ -71,7 +67,7 @@ expect_eq "phases run, in order, all ended" \
 expect_eq "ramps' notes" "200 connected of 200|400 connected of 400" \
   "$(q "SELECT group_concat(note, '|') FROM (SELECT note FROM phases WHERE run_id=$RUN AND kind='ramp' ORDER BY idx)")"
 HOLD_US=$(q "SELECT ended_us - started_us FROM phases WHERE run_id=$RUN AND idx=3")
-[ "$HOLD_US" -ge 1000000 ] && [ "$HOLD_US" -lt 1500000 ] || { echo "FAIL: hold lasted ${HOLD_US}us" >&2; exit 1; }
+[ "$HOLD_US" -ge 1000000 ] && [ "$HOLD_US" -lt 1500000 ] || fail "hold lasted ${HOLD_US}us"
 
 # disconnect: exactly half of the 400 closed by the client with code 4000,
 # between the phase's start and end; each came back (a reconnect event, then a

@@ -8,6 +8,7 @@
 # for non-empty charts; without Chromium the test ends with exit 77 (skipped)
 # after the other checks have passed.
 source "$(dirname "$0")/lib.sh"
+need_build
 DB=$T/reports.db
 ART=${ARTIFACTS:-$ROOT/build/artifacts}
 PS=$BIN/pushstorm
@@ -258,7 +259,7 @@ mkdir -p "$ART"
 cp "$T/r2.html" "$ART/report-run2.html"
 # chromium is installed by `make test` (scripts/install-deps.sh test) when it can be.
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$CHROMIUM" ] || { echo "SKIP: chromium is not installed (scripts/install-deps.sh test installs it; the other checks passed)"; exit 77; }
+[ -n "$CHROMIUM" ] || skip "chromium is not installed (scripts/install-deps.sh test installs it; the other checks passed)"
 CHROME_ARGS=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars
              --user-data-dir="$T/chrome" --no-first-run)
 timeout 120 "$CHROMIUM" "${CHROME_ARGS[@]}" --window-size=1100,4200 --screenshot="$ART/report-run2.png" \

@@ -1,13 +1,10 @@
 # A threshold that cannot pass makes the run exit 1, with the verdict printed.
 source "$(dirname "$0")/lib.sh"
-need_agent
-DB=$T/thr.db
-WS=$(free_port); CTL=$(free_port)
-start_refpush "$WS"
+campaign_setup thr.db
 cat >"$T/strict.yaml" <<YAML
 name: strict
 targets:
-  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: 50}
 phases:
@@ -16,10 +13,13 @@ phases:
 thresholds:
   push_latency_p99: "< 1us"
 YAML
-rc=0; "$BIN/pushstorm" run "$T/strict.yaml" --db "$DB" --local-agents 1 --agent-threads 1 \
-  --listen "tcp://127.0.0.1:$CTL" >"$T/out.txt" 2>&1 || rc=$?
+ctl_run "$T/strict.yaml" --local-agents 1 --agent-threads 1 >"$T/out.txt" 2>&1
 cat "$T/out.txt"
-expect_eq "failed threshold exit" 1 "$rc"
+expect_eq "failed threshold exit" 1 "$RC"
 grep -q "push_latency_p99.*FAIL" "$T/out.txt"
+last_run
+expect_eq "run status" fail "$(q "SELECT status FROM runs WHERE id=$RUN")"
+expect_eq "threshold verdict" "push_latency_p99|< 1us|0" \
+  "$(q "SELECT name, expr, pass FROM thresholds WHERE run_id=$RUN")"
 
 stop_pid "$RP"
