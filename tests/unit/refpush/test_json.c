@@ -143,7 +143,7 @@ static void test_jbuf(void **state)
 static void frame_text(struct refpush_msg *m, uint64_t uid, char *out, size_t len)
 {
     unsigned char *start;
-    size_t n = refpush_msg_frame(m, uid, &start);
+    size_t n = refpush_msg_frame(m, uid, 0, &start);
     assert_true(n < len);
     assert_true(start >= m->buf + LWS_PRE);   /* lws's header room is left free */
     memcpy(out, start, n);
