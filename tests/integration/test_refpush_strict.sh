@@ -7,7 +7,9 @@
 # not ack gets every message 1 + --max-redeliver times (same id) and /stats
 # counts exactly those redeliveries, a client that acks gets each once; the
 # ack window holds back what does not fit. Also: bad strict options are
-# refused naming the option, and refpush without them behaves as before.
+# refused naming the option, refpush without them behaves as before, and a
+# campaign whose agent does not ack shows exactly refpush's redeliveries as
+# duplicates.
 . "$(dirname "$0")/lib.sh"
 need_build
 need_dep node
@@ -164,4 +166,34 @@ expect_eq "default: no welcome, the push as before" '{"type":"push","uid":6,"dat
   "$(ev "$T/plain.ev" "M[0]")"
 expect_eq "default: /stats welcomes" 0 "$(stats_field "$P" welcomes)"
 stop_pid "$RP" || fail "refpush (default) did not stop cleanly"
+
+# -- a campaign: pushstorm's agent does not ack (yet), so against --require-ack
+# every delivery comes 1 + 2 times and the ledger's duplicates must be exactly
+# refpush's redeliveries. The hold outlasts the last redelivery (3 x 200ms),
+# since the push phase's grace ends once every expected delivery has arrived.
+WS=$(free_port); CTL=$(free_port)
+start_refpush "$WS" --strict --require-ack --ack-timeout 200ms --max-redeliver 2
+DB=$T/ack.db
+cat >"$T/plan.yaml" <<YAML
+name: it-refpush-redeliver
+targets:
+  - {ws: "ws://127.0.0.1:$WS/ws?uid={conn}", push: "http://127.0.0.1:$WS/push?uid={conn}"}
+agents: {expect: 1, wait: 20s}
+connections: {total: 100}
+phases:
+  - ramp: {to: 100, rate: 1000/s}
+  - push: {mode: unicast, count: 50, rate: 200/s, grace: 2s}
+  - push: {mode: broadcast, count: 2, grace: 2s}
+  - hold: 1500ms
+YAML
+ctl_run "$T/plan.yaml" --local-agents 1 --agent-threads 1 --quiet >"$T/run.out" 2>&1
+cat "$T/run.out"
+expect_eq "campaign exit" 0 "$RC"
+last_run
+expect_eq "campaign: delivered" 250 "$(fig push_delivered)"
+expect_eq "campaign: lost" 0 "$(fig push_lost)"
+expect_eq "campaign: /stats redelivered" 500 "$(stats_field "$WS" redelivered)"
+expect_eq "campaign: ledger duplicates = refpush's redeliveries" 500 "$(fig push_duplicates)"
+expect_eq "campaign: welcomes (ignored by the agent)" 100 "$(stats_field "$WS" welcomes)"
+stop_pid "$RP" || fail "refpush (campaign) did not stop cleanly"
 echo "all strict-mode checks passed"
