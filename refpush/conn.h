@@ -35,6 +35,8 @@ struct refpush_conn {
     uint64_t              uid;
     struct refpush_acks   acks;    /* --require-ack: pushes written, not yet acked */
 };
+_Static_assert(sizeof(struct refpush_conn) <= 88, "a connection's state grew: measure it "
+               "(docs/performance.md) before raising this");
 
 /* uid -> connections: a chained hash table whose chains run through the
  * connections themselves. Several connections may share a uid. */
