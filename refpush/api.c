@@ -92,6 +92,22 @@ unsigned refpush_api_broadcast(struct refpush_server *s, const char *body, size_
     return 200;
 }
 
+/* The strict-mode counters, in the middle of the /stats object. */
+static void refpush_api_stats_strict(struct refpush_server *s)
+{
+    const struct refpush_stats *st = &s->stats;
+    const struct refpush_ack_stats *ak = &s->acks.stats;
+    struct refpush_jbuf *o = &s->out;
+    refpush_jbuf_appendf(o, "\"welcomes\":%" PRIu64 ",\"logins\":%" PRIu64
+                         ",\"login_rejected\":%" PRIu64 ",\"login_timeouts\":%" PRIu64
+                         ",\"client_invalid\":%" PRIu64 ",", st->welcomes, st->logins,
+                         st->login_rejected, st->login_timeouts, st->client_invalid);
+    refpush_jbuf_appendf(o, "\"acked\":%" PRIu64 ",\"acks_unknown\":%" PRIu64
+                         ",\"redelivered\":%" PRIu64 ",\"ack_expired\":%" PRIu64
+                         ",\"unacked\":%zu,", ak->acked, ak->acks_unknown, ak->redelivered,
+                         ak->expired, s->acks.used);
+}
+
 unsigned refpush_api_stats(struct refpush_server *s)
 {
     const struct refpush_stats *st = &s->stats;
@@ -109,8 +125,10 @@ unsigned refpush_api_stats(struct refpush_server *s)
                          st->dropped_overflow + st->dropped_injected, st->dropped_overflow,
                          st->dropped_injected);
     refpush_jbuf_appendf(o, ",\"client_frames\":%" PRIu64 ",\"queued\":%zu"
-                         ",\"drop_armed\":%zu,\"dropped_bodies\":[", st->client_frames,
+                         ",\"drop_armed\":%zu,", st->client_frames,
                          s->qpool.nodes_used, s->drop.n_nth - s->drop.next);
+    refpush_api_stats_strict(s);
+    refpush_jbuf_append(o, "\"dropped_bodies\":[", sizeof "\"dropped_bodies\":[" - 1);
     for (size_t i = 0; i < s->drop.n_bodies; i++) {
         if (i)
             refpush_jbuf_append(o, ",", 1);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ack.h"
 #include "queue.h"
 
 struct lws;
@@ -14,18 +15,28 @@ enum refpush_conn_state {
     REFPUSH_CONN_NONE = 0,   /* session memory not yet set up (lws zeroes it) */
     REFPUSH_CONN_LIVE,
     REFPUSH_CONN_KICKING,    /* close 1001 requested; gets no more pushes */
+    /* strict mode (session.c): */
+    REFPUSH_CONN_LOGIN,      /* waiting for its login: written to, but gets no pushes */
+    REFPUSH_CONN_REJECTED,   /* close 1008 on its way: another message than a login */
+    REFPUSH_CONN_BAD_TOKEN,  /* close 1008 on its way: a login with a wrong token */
+    REFPUSH_CONN_TIMED_OUT,  /* close 1008 on its way: no login in time */
 };
 
 /* lws's per-session memory for the WebSocket protocol: allocated and freed by
- * lws, so a connection costs no allocation of ours. 64 bytes. */
+ * lws, so a connection costs no allocation of ours. 88 bytes (64 before the
+ * unacked list of --require-ack; next to lws's 512-byte rx buffer). */
 struct refpush_conn {
     struct lws           *wsi;
     struct refpush_conn  *next;    /* uid index chain */
     struct refpush_conn **pprev;   /* what points at us in the chain */
     struct refpush_queue  queue;
     uint8_t               state;   /* enum refpush_conn_state */
+    uint32_t              session; /* the {session} of its templates */
     uint64_t              uid;
+    struct refpush_acks   acks;    /* --require-ack: pushes written, not yet acked */
 };
+_Static_assert(sizeof(struct refpush_conn) <= 88, "a connection's state grew: measure it "
+               "(docs/performance.md) before raising this");
 
 /* uid -> connections: a chained hash table whose chains run through the
  * connections themselves. Several connections may share a uid. */

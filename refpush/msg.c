@@ -39,6 +39,7 @@ static struct refpush_msg *refpush_msg_alloc(size_t payload)
     m->len = (uint32_t)payload;
     m->wrapped = 0;
     m->is_push = 0;
+    m->is_template = 0;
     return m;
 }
 
@@ -73,13 +74,24 @@ struct refpush_msg *refpush_msg_new_text(const char *text, size_t len)
     return m;
 }
 
+struct refpush_msg *refpush_msg_new_template(const char *tpl, size_t len)
+{
+    struct refpush_msg *m = refpush_msg_new_text(tpl, len + 1);
+    if (m) {
+        m->buf[REFPUSH_MSG_HEADROOM + len] = 0;
+        m->len = (uint32_t)len;
+        m->is_template = 1;
+    }
+    return m;
+}
+
 void refpush_msg_unref(struct refpush_msg *m)
 {
     if (m && --m->refs == 0)
         free(m);
 }
 
-size_t refpush_msg_frame(struct refpush_msg *m, uint64_t uid, unsigned char **start)
+size_t refpush_msg_frame(struct refpush_msg *m, uint64_t uid, uint32_t id, unsigned char **start)
 {
     unsigned char *payload = m->buf + REFPUSH_MSG_HEADROOM;
     if (!m->wrapped) {
@@ -87,8 +99,11 @@ size_t refpush_msg_frame(struct refpush_msg *m, uint64_t uid, unsigned char **st
         return m->len;
     }
     char prefix[REFPUSH_MSG_PREFIX_MAX];
-    int n = snprintf(prefix, sizeof prefix, "{\"type\":\"push\",\"uid\":%" PRIu64 ",\"data\":\"", uid);
-    /* n < sizeof prefix always: 20 uid digits at most make 48 bytes */
+    int n = id ? snprintf(prefix, sizeof prefix, "{\"type\":\"push\",\"uid\":%" PRIu64
+                          ",\"id\":%" PRIu32 ",\"data\":\"", uid, id)
+               : snprintf(prefix, sizeof prefix, "{\"type\":\"push\",\"uid\":%" PRIu64
+                          ",\"data\":\"", uid);
+    /* n < sizeof prefix always: 20 uid and 10 id digits at most make 64 bytes */
     *start = payload - n;
     memcpy(*start, prefix, (size_t)n);
     return (size_t)n + m->len;

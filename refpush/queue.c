@@ -58,7 +58,8 @@ static int refpush_qpool_grow(struct refpush_qpool *p)
     return 0;
 }
 
-int refpush_queue_push(struct refpush_qpool *p, struct refpush_queue *q, struct refpush_msg *m)
+int refpush_queue_push(struct refpush_qpool *p, struct refpush_queue *q, struct refpush_msg *m,
+                       uint64_t arg)
 {
     if (q->len >= REFPUSH_QUEUE_CAP)
         return -1;
@@ -69,6 +70,7 @@ int refpush_queue_push(struct refpush_qpool *p, struct refpush_queue *q, struct 
     p->nodes_used++;
     refpush_msg_ref(m);
     n->msg = m;
+    n->arg = arg;
     n->next = NULL;
     if (q->tail)
         q->tail->next = n;
@@ -79,7 +81,8 @@ int refpush_queue_push(struct refpush_qpool *p, struct refpush_queue *q, struct 
     return 0;
 }
 
-struct refpush_msg *refpush_queue_pop(struct refpush_qpool *p, struct refpush_queue *q)
+struct refpush_msg *refpush_queue_pop(struct refpush_qpool *p, struct refpush_queue *q,
+                                      uint64_t *arg)
 {
     struct refpush_qnode *n = q->head;
     if (!n)
@@ -89,6 +92,8 @@ struct refpush_msg *refpush_queue_pop(struct refpush_qpool *p, struct refpush_qu
         q->tail = NULL;
     q->len--;
     struct refpush_msg *m = n->msg;
+    if (arg)
+        *arg = n->arg;
     n->msg = NULL;
     n->next = p->free;
     p->free = n;
@@ -99,6 +104,6 @@ struct refpush_msg *refpush_queue_pop(struct refpush_qpool *p, struct refpush_qu
 void refpush_queue_clear(struct refpush_qpool *p, struct refpush_queue *q)
 {
     struct refpush_msg *m;
-    while ((m = refpush_queue_pop(p, q)))
+    while ((m = refpush_queue_pop(p, q, NULL)))
         refpush_msg_unref(m);
 }

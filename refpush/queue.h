@@ -14,6 +14,7 @@
 struct refpush_qnode {
     struct refpush_msg   *msg;
     struct refpush_qnode *next;
+    uint64_t              arg;   /* per-recipient value of a template frame (a pong's seq) */
 };
 
 struct refpush_qslab;
@@ -37,12 +38,19 @@ struct refpush_queue {
 void refpush_qpool_init(struct refpush_qpool *p);
 void refpush_qpool_free(struct refpush_qpool *p);   /* all queues must be drained */
 
-/* Appends m (taking a reference). Returns 0, or -1 when the queue is at
- * REFPUSH_QUEUE_CAP or no node could be allocated. */
-int  refpush_queue_push(struct refpush_qpool *p, struct refpush_queue *q, struct refpush_msg *m);
+/* Appends m (taking a reference) with its per-recipient arg. Returns 0, or -1
+ * when the queue is at REFPUSH_QUEUE_CAP or no node could be allocated. */
+int  refpush_queue_push(struct refpush_qpool *p, struct refpush_queue *q, struct refpush_msg *m,
+                        uint64_t arg);
+/* The head's message, or NULL when empty (still queued). */
+static inline struct refpush_msg *refpush_queue_peek(const struct refpush_queue *q)
+{
+    return q->head ? q->head->msg : NULL;
+}
 /* Removes the head and returns its message (the caller now owns that
- * reference), or NULL when empty. */
-struct refpush_msg *refpush_queue_pop(struct refpush_qpool *p, struct refpush_queue *q);
+ * reference) and, when arg is not NULL, its arg; NULL when empty. */
+struct refpush_msg *refpush_queue_pop(struct refpush_qpool *p, struct refpush_queue *q,
+                                      uint64_t *arg);
 /* Drops every entry, releasing their references. */
 void refpush_queue_clear(struct refpush_qpool *p, struct refpush_queue *q);
 

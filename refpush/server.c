@@ -48,7 +48,7 @@ int refpush_server_init(struct refpush_server *s, const struct refpush_config *c
     if (refpush_uidmap_init(&s->conns))
         return -1;
     s->hb_reply = refpush_msg_new_text(cfg->hb_reply, cfg->hb_reply_len);
-    if (!s->hb_reply)
+    if (!s->hb_reply || refpush_session_init(s))
         return -1;
 
     struct lws_protocols http = {
@@ -124,6 +124,7 @@ int refpush_server_start(struct refpush_server *s)
 {
     if (refpush_server_signals(s))
         return -1;
+    refpush_session_start(s);
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -180,6 +181,7 @@ void refpush_server_stop(struct refpush_server *s)
         uv_close((uv_handle_t *)&s->sig_int, refpush_server_close_handle);
         s->signals_started = 0;
     }
+    refpush_session_stop(s);
     if (s->ctx)
         lws_context_destroy(s->ctx);   /* first stage; see the top of the file */
 }
@@ -203,6 +205,7 @@ void refpush_server_close(struct refpush_server *s)
                 s->conns.count);
     refpush_msg_unref(s->hb_reply);
     s->hb_reply = NULL;
+    refpush_session_free(s);
     refpush_http_pool_free(s);
     refpush_jbuf_free(&s->out);
     refpush_drop_free(&s->drop);

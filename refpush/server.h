@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 #include <uv.h>
 
+#include "ack.h"
 #include "conn.h"
 #include "json.h"
 #include "msg.h"
@@ -24,6 +25,13 @@
 #define REFPUSH_WS_TX_PACKET (6 * REFPUSH_BODY_MAX + 1024)
 /* Room kept in front of an HTTP response body for its headers (http.c). */
 #define REFPUSH_HTTP_HDR_MAX 512
+/* Longest --welcome / --login-reply template, and what one expands to at most
+ * ({uid} grows 5 bytes to 20 at most). */
+#define REFPUSH_TPL_MAX     1024
+#define REFPUSH_TPL_OUT_MAX (4 * REFPUSH_TPL_MAX + 64)
+#define REFPUSH_WELCOME_DEFAULT     "{\"type\":\"welcome\",\"session\":\"{session}\"}"
+#define REFPUSH_LOGIN_REPLY_DEFAULT \
+    "{\"type\":\"login_ok\",\"uid\":{uid},\"session\":\"{session}\"}"
 /* Dropped bodies kept for /stats (the count goes on beyond this). */
 #define REFPUSH_DROP_KEEP   1024
 
@@ -37,6 +45,17 @@ struct refpush_config {
     size_t hb_reply_len;
     enum refpush_wrap wrap;
     int   quiet;
+    /* strict mode: the session of a real service (session.c, docs/refpush.md) */
+    const char *welcome;         /* template sent after the upgrade, or NULL */
+    int   hb_json;               /* answer {"type":"ping","seq":N} with a JSON pong */
+    int   require_login;
+    const char *login_secret;    /* tokens are "<secret>-<uid>" */
+    const char *login_reply;     /* template sent after a good login, NULL for none */
+    uint32_t login_timeout_ms;
+    int   require_ack;
+    uint32_t ack_timeout_ms;
+    uint32_t max_redeliver;
+    uint32_t ack_window;
 };
 
 struct refpush_stats {
@@ -51,6 +70,12 @@ struct refpush_stats {
     uint64_t kicked;             /* connections closed by /admin/kick */
     uint64_t dropped_overflow;   /* frames not queued: the connection's queue was full */
     uint64_t dropped_injected;   /* pushes swallowed by /admin/drop */
+    /* strict mode */
+    uint64_t welcomes;           /* welcome frames written */
+    uint64_t logins;             /* good logins */
+    uint64_t login_rejected;     /* closed: bad token, or another message than a login */
+    uint64_t login_timeouts;     /* closed: no login in time */
+    uint64_t client_invalid;     /* strict-mode frames that were not a valid JSON message */
 };
 
 /* The /admin/drop test switch: which unicast push requests to swallow. */
@@ -107,6 +132,15 @@ struct refpush_server {
     struct refpush_jbuf   out;         /* HTTP response being built */
     struct refpush_body  *body_free;   /* pool of POST body buffers */
     size_t body_free_n;
+
+    /* strict mode (session.c) */
+    struct refpush_msg   *welcome;     /* templates, or NULL when off */
+    struct refpush_msg   *login_reply;
+    struct refpush_msg   *pong;
+    struct refpush_acktab acks;        /* --require-ack: every unacked push */
+    uv_timer_t ack_timer;              /* at the earliest ack deadline */
+    int ack_timer_started;
+    unsigned char tpl_out[LWS_PRE + REFPUSH_TPL_OUT_MAX];   /* a template frame being written */
 };
 
 /* server.c: init (memory only) -> start (listen) -> stop (on signal) -> close. */
@@ -122,6 +156,35 @@ size_t refpush_ws_count_uid(struct refpush_server *s, uint64_t uid);
 size_t refpush_ws_send_uid(struct refpush_server *s, uint64_t uid, struct refpush_msg *m);
 size_t refpush_ws_send_all(struct refpush_server *s, struct refpush_msg *m);
 size_t refpush_ws_kick(struct refpush_server *s, double fraction);
+
+/* session.c: strict mode - welcome, login, JSON heartbeat, acks. */
+int    refpush_session_init(struct refpush_server *s);      /* in server init */
+void   refpush_session_start(struct refpush_server *s);     /* in server start */
+void   refpush_session_stop(struct refpush_server *s);
+void   refpush_session_free(struct refpush_server *s);
+/* A new connection: its session id, welcome, login timer. */
+void   refpush_session_open(struct refpush_server *s, struct refpush_conn *c);
+/* A complete client text frame the plain heartbeat did not take; 1 if the
+ * session handled it (0: count it as an ordinary client frame). */
+int    refpush_session_receive(struct refpush_server *s, struct refpush_conn *c,
+                               const char *in, size_t len);
+/* With --require-ack: writes c's next frame when the session has one (a
+ * redelivery, or a push needing an ack id). -1 write failed, 0 not the
+ * session's (ws.c writes the queue head), 1 written, 2 held (window full). */
+int    refpush_session_write(struct refpush_server *s, struct refpush_conn *c);
+/* The timer of c fired (login timeout, or a rejection's close): -1 to close. */
+int    refpush_session_timer(struct refpush_server *s, struct refpush_conn *c);
+void   refpush_session_closed(struct refpush_server *s, struct refpush_conn *c);
+/* A template frame for c: expanded into s->tpl_out ({uid}, {session}, and
+ * arg as {seq}); *start and the length as refpush_msg_frame gives them. */
+size_t refpush_session_expand(struct refpush_server *s, struct refpush_conn *c,
+                              struct refpush_msg *m, uint64_t arg, unsigned char **start);
+/* Writes message m (from the queue, with its arg; id 0 or its ack id) to c.
+ * -1 if the write failed. */
+int    refpush_ws_write_msg(struct refpush_server *s, struct refpush_conn *c,
+                            struct refpush_msg *m, uint64_t arg, uint32_t id);
+int    refpush_ws_enqueue(struct refpush_server *s, struct refpush_conn *c,
+                          struct refpush_msg *m, uint64_t arg);
 
 /* http.c: the HTTP protocol (request mechanics). */
 int    refpush_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

@@ -14,8 +14,10 @@
  * App-level heartbeat: a complete, unfragmented text message equal to the
  * configured heartbeat text is answered with the reply text through the same
  * queue (so it stays in order with pushes), using one shared message. Every
- * other client message is counted and ignored. RFC 6455 pings are answered by
- * lws itself.
+ * other client message goes to the strict-mode session (session.c: login,
+ * JSON ping, ack) when one is configured, and is otherwise counted and
+ * ignored. A connection still waiting for its login hands everything to the
+ * session. RFC 6455 pings are answered by lws itself.
  *
  * Kick: the chosen connections are marked KICKING (they get no more pushes)
  * and given a 1 us lws timer; its callback sets close code 1001 (going away)
@@ -30,11 +32,11 @@
 
 #include "query.h"
 
-static int refpush_ws_enqueue(struct refpush_server *s, struct refpush_conn *c,
-                              struct refpush_msg *m)
+int refpush_ws_enqueue(struct refpush_server *s, struct refpush_conn *c, struct refpush_msg *m,
+                       uint64_t arg)
 {
     int was_empty = c->queue.len == 0;
-    if (refpush_queue_push(&s->qpool, &c->queue, m)) {
+    if (refpush_queue_push(&s->qpool, &c->queue, m, arg)) {
         s->stats.dropped_overflow++;
         return -1;
     }
@@ -56,6 +58,7 @@ static int refpush_ws_open(struct refpush_server *s, struct refpush_conn *c, str
     c->state = REFPUSH_CONN_LIVE;
     if (refpush_uidmap_add(&s->conns, c))
         lwsl_warn("refpush: out of memory growing the uid index; lookups get slower\n");
+    refpush_session_open(s, c);
     s->stats.connections_total++;
     return 0;
 }
@@ -63,50 +66,71 @@ static int refpush_ws_open(struct refpush_server *s, struct refpush_conn *c, str
 static void refpush_ws_receive(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi,
                                const void *in, size_t len)
 {
-    if (c->state == REFPUSH_CONN_NONE)
-        return;
+    if (c->state != REFPUSH_CONN_LIVE && c->state != REFPUSH_CONN_KICKING &&
+        c->state != REFPUSH_CONN_LOGIN)
+        return;   /* not set up, or its close is on the way */
     int final = lws_is_final_fragment(wsi);
-    if (final && lws_is_first_fragment(wsi) && !lws_frame_is_binary(wsi) &&
-        len == s->cfg.hb_text_len && memcmp(in, s->cfg.hb_text, len) == 0) {
-        s->stats.heartbeats++;
-        if (c->state == REFPUSH_CONN_LIVE)
-            refpush_ws_enqueue(s, c, s->hb_reply);
+    int whole = final && lws_is_first_fragment(wsi) && !lws_frame_is_binary(wsi);
+    if (c->state == REFPUSH_CONN_LOGIN) {
+        if (final)   /* a fragment's tail or a binary frame is no login either */
+            refpush_session_receive(s, c, whole ? in : "", whole ? len : 0);
         return;
     }
-    if (final)
+    if (whole && len == s->cfg.hb_text_len && memcmp(in, s->cfg.hb_text, len) == 0) {
+        s->stats.heartbeats++;
+        if (c->state == REFPUSH_CONN_LIVE)
+            refpush_ws_enqueue(s, c, s->hb_reply, 0);
+        return;
+    }
+    if (final && !(whole && refpush_session_receive(s, c, in, len)))
         s->stats.client_frames++;
+}
+
+int refpush_ws_write_msg(struct refpush_server *s, struct refpush_conn *c, struct refpush_msg *m,
+                         uint64_t arg, uint32_t id)
+{
+    unsigned char *start;
+    size_t n = m->is_template ? refpush_session_expand(s, c, m, arg, &start)
+                              : refpush_msg_frame(m, c->uid, id, &start);
+    if (lws_write(c->wsi, start, n, LWS_WRITE_TEXT) < (int)n)
+        return -1;
+    if (m->is_push)
+        s->stats.frames_delivered++;
+    else if (m == s->welcome)
+        s->stats.welcomes++;
+    return 0;
 }
 
 static int refpush_ws_writeable(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi)
 {
-    if (c->state == REFPUSH_CONN_KICKING)
-        return 0;   /* its close is on the way (refpush_ws_kick_now) */
-    struct refpush_msg *m = refpush_queue_pop(&s->qpool, &c->queue);
-    if (!m)
-        return 0;
-    unsigned char *start;
-    size_t n = refpush_msg_frame(m, c->uid, &start);
-    int is_push = m->is_push;
-    int w = lws_write(wsi, start, n, LWS_WRITE_TEXT);
-    refpush_msg_unref(m);
-    if (w < (int)n)
+    if (c->state != REFPUSH_CONN_LIVE && c->state != REFPUSH_CONN_LOGIN)
+        return 0;   /* its close is on the way (refpush_ws_timer) */
+    int rc = s->cfg.require_ack ? refpush_session_write(s, c) : 0;
+    if (rc == 0) {
+        uint64_t arg;
+        struct refpush_msg *m = refpush_queue_pop(&s->qpool, &c->queue, &arg);
+        if (!m)
+            return 0;
+        rc = refpush_ws_write_msg(s, c, m, arg, 0);
+        refpush_msg_unref(m);
+    }
+    if (rc < 0)
         return -1;
-    if (is_push)
-        s->stats.frames_delivered++;
-    if (c->queue.len)
+    if (rc != 2 && (c->queue.len || c->acks.n_due))
         lws_callback_on_writable(wsi);
     return 0;
 }
 
-/* Timer callback of a kicked connection. Returning -1 from here (unlike from
- * LWS_CALLBACK_SERVER_WRITEABLE, where lws 4.1 treats it as a failed socket and
- * just drops the TCP connection) makes lws send the close frame set by
- * lws_close_reason() and wait for the client's answer, as a clean close should. */
-static int refpush_ws_kick_now(struct refpush_conn *c, struct lws *wsi)
+/* Timer callback: a kicked connection, or one the session closes (login).
+ * Returning -1 from here (unlike from LWS_CALLBACK_SERVER_WRITEABLE, where lws
+ * 4.1 treats it as a failed socket and just drops the TCP connection) makes
+ * lws send the close frame set by lws_close_reason() and wait for the
+ * client's answer, as a clean close should. */
+static int refpush_ws_timer(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi)
 {
     static const char reason[] = "kicked";
     if (c->state != REFPUSH_CONN_KICKING)
-        return 0;
+        return refpush_session_timer(s, c);
     lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)reason, sizeof reason - 1);
     return -1;
 }
@@ -117,6 +141,7 @@ static void refpush_ws_closed(struct refpush_server *s, struct refpush_conn *c)
         return;
     refpush_uidmap_remove(&s->conns, c);
     refpush_queue_clear(&s->qpool, &c->queue);
+    refpush_session_closed(s, c);
     c->state = REFPUSH_CONN_NONE;
     c->wsi = NULL;
     s->stats.closed_total++;
@@ -140,7 +165,7 @@ int refpush_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return c ? refpush_ws_writeable(refpush_server_of(wsi), c, wsi) : 0;
     case LWS_CALLBACK_TIMER:
-        return c ? refpush_ws_kick_now(c, wsi) : 0;
+        return c ? refpush_ws_timer(refpush_server_of(wsi), c, wsi) : 0;
     case LWS_CALLBACK_CLOSED:
         if (c)
             refpush_ws_closed(refpush_server_of(wsi), c);
@@ -162,7 +187,7 @@ size_t refpush_ws_send_uid(struct refpush_server *s, uint64_t uid, struct refpus
 {
     size_t n = 0;
     for (struct refpush_conn *c = refpush_uidmap_find(&s->conns, uid); c; c = refpush_uidmap_next(c))
-        if (c->state == REFPUSH_CONN_LIVE && refpush_ws_enqueue(s, c, m) == 0)
+        if (c->state == REFPUSH_CONN_LIVE && refpush_ws_enqueue(s, c, m, 0) == 0)
             n++;
     return n;
 }
@@ -178,7 +203,7 @@ struct refpush_ws_walk {
 static void refpush_ws_send_one(struct refpush_conn *c, void *ctx)
 {
     struct refpush_ws_walk *w = ctx;
-    if (c->state == REFPUSH_CONN_LIVE && refpush_ws_enqueue(w->s, c, w->msg) == 0)
+    if (c->state == REFPUSH_CONN_LIVE && refpush_ws_enqueue(w->s, c, w->msg, 0) == 0)
         w->n++;
 }
 

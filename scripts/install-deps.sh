@@ -4,16 +4,20 @@
 # deps, make test-deps; no test installs packages itself).
 # Quiet when everything is already there; uses sudo when not root.
 #   scripts/install-deps.sh        build + demo
-#   scripts/install-deps.sh test   also what the tests use: chromium renders the
-#                                  HTML report (optional: without it that one
-#                                  check is skipped, so a failed install of it
-#                                  does not stop the tests)
+#   scripts/install-deps.sh test   also what the tests use: nodejs, whose
+#                                  built-in WebSocket client (node >= 20) drives
+#                                  refpush's strict mode as a client we did not
+#                                  write (test_refpush_strict.sh; no npm
+#                                  packages); chromium renders the HTML report
+#                                  (optional: without it that one check is
+#                                  skipped, so a failed install of it does not
+#                                  stop the tests)
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
-[ "${1:-}" = test ] && OPTIONAL=(chromium)
+[ "${1:-}" = test ] && PKGS+=(nodejs) && OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do

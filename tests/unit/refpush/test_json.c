@@ -140,14 +140,19 @@ static void test_jbuf(void **state)
     assert_int_equal(b.pre, 16);
 }
 
-static void frame_text(struct refpush_msg *m, uint64_t uid, char *out, size_t len)
+static void frame_id_text(struct refpush_msg *m, uint64_t uid, uint32_t id, char *out, size_t len)
 {
     unsigned char *start;
-    size_t n = refpush_msg_frame(m, uid, &start);
+    size_t n = refpush_msg_frame(m, uid, id, &start);
     assert_true(n < len);
     assert_true(start >= m->buf + LWS_PRE);   /* lws's header room is left free */
     memcpy(out, start, n);
     out[n] = 0;
+}
+
+static void frame_text(struct refpush_msg *m, uint64_t uid, char *out, size_t len)
+{
+    frame_id_text(m, uid, 0, out, len);
 }
 
 static void test_wrapped_frames(void **state)
@@ -185,6 +190,24 @@ static void test_wrapped_frames(void **state)
     m = refpush_msg_new_push("", 0, REFPUSH_WRAP_JSON);
     frame_text(m, 1, f, sizeof f);
     assert_string_equal(f, "{\"type\":\"push\",\"uid\":1,\"data\":\"\"}");
+    refpush_msg_unref(m);
+    /* --require-ack: the id goes into the per-recipient prefix, the longest
+     * uid and id still fit the headroom */
+    m = refpush_msg_new_push("b", 1, REFPUSH_WRAP_JSON);
+    frame_id_text(m, 3, 12, f, sizeof f);
+    assert_string_equal(f, "{\"type\":\"push\",\"uid\":3,\"id\":12,\"data\":\"b\"}");
+    frame_id_text(m, UINT64_MAX, UINT32_MAX, f, sizeof f);
+    assert_string_equal(f, "{\"type\":\"push\",\"uid\":18446744073709551615,\"id\":4294967295,"
+                           "\"data\":\"b\"}");
+    frame_text(m, 3, f, sizeof f);
+    assert_string_equal(f, "{\"type\":\"push\",\"uid\":3,\"data\":\"b\"}");
+    refpush_msg_unref(m);
+    /* a template keeps its text NUL-terminated for the expansion */
+    m = refpush_msg_new_template("{uid}", 5);
+    assert_true(m->is_template);
+    assert_false(m->is_push);
+    assert_int_equal(m->len, 5);
+    assert_string_equal((const char *)m->buf + REFPUSH_MSG_HEADROOM, "{uid}");
     refpush_msg_unref(m);
     /* the heartbeat reply is sent as given and is not a push */
     m = refpush_msg_new_text("pong", 4);
