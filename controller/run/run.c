@@ -156,7 +156,7 @@ static void run_step(struct run *r)
                          a->cmd_error);
                 return;
             }
-            all &= a->cmd_done >= 1 || a->lost_at;
+            all &= a->cmd_done >= a->assign_cmds || a->lost_at;   /* ASSIGN and its DATA */
         }
         if (all) {
             r->phase = 0;
@@ -368,6 +368,10 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         fprintf(stderr, "pushstorm: %s\n", err);
         goto out_free;
     }
+    if (run_data_open(r, err, sizeof err) != 0) {
+        fprintf(stderr, "pushstorm: %s\n", err);
+        goto out_store;
+    }
     uint64_t total = plan_max_connections(plan);
     if (ledger_init(&r->ledger, (uint32_t)total, (uint64_t)ps_time_wall_us()) != 0 ||
         pusher_init(&r->pusher, 64, 10000, run_on_push_done, r) != 0) {
@@ -426,6 +430,7 @@ out_sockets:
     ledger_close(&r->ledger);
     pusher_close(&r->pusher);
 out_store:
+    run_data_close(r);
     store_close(&r->store);
 out_free:
     msgpack_sbuffer_destroy(&r->sbuf);
