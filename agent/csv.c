@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define AGENT_CSV_SEP   '\x1f'
-#define AGENT_CSV_MAX   (64u << 20)   /* bytes of values (the controller's limit too) */
+#define AGENT_CSV_MAX   (16u << 20)   /* bytes of values (the controller's limit too) */
 
 void agent_csv_free(struct agent_csv *d)
 {

@@ -149,8 +149,10 @@ static void run_step(struct run *r)
         break;
     case RUN_ASSIGNING: {
         int all = 1;
+        uint32_t most_cmds = 1;
         for (uint32_t i = 0; i < r->n_agents; i++) {
             struct run_agent *a = &r->agents[i];
+            most_cmds = a->assign_cmds > most_cmds ? a->assign_cmds : most_cmds;
             if (a->cmd_error[0]) {
                 run_fail(r, "agent %u (%s) refused its assignment: %s", a->id, a->hello.name,
                          a->cmd_error);
@@ -159,12 +161,13 @@ static void run_step(struct run *r)
             all &= a->cmd_done >= a->assign_cmds || a->lost_at;   /* ASSIGN and its DATA */
         }
         if (all) {
+            run_data_sent(r, now - r->state_since_mono);
             r->phase = 0;
             run_set_state(r, RUN_PHASES);
             run_phase_start(r);
-        } else if (now - r->state_since_mono > RUN_ASSIGN_TIMEOUT_US) {
+        } else if (now - r->state_since_mono > run_data_timeout(RUN_ASSIGN_TIMEOUT_US, most_cmds)) {
             run_fail(r, "agents did not take their assignment within %ds",
-                     RUN_ASSIGN_TIMEOUT_US / 1000000);
+                     (int)(run_data_timeout(RUN_ASSIGN_TIMEOUT_US, most_cmds) / 1000000));
         }
         break;
     }

@@ -6,7 +6,7 @@
  * its range. An agent's rows go after its ASSIGN as DATA commands of at most
  * PS_DATA_CHUNK bytes, built when they are due from the file's values (no
  * copy per agent); the agent ticks again as soon as it has applied a command,
- * so the transfer runs at one round trip per 32 KiB. The ASSIGN says how many
+ * so the transfer runs at one round trip per 32 KiB (about 1 MB/s measured). The ASSIGN says how many
  * rows and bytes follow: with data_wrap and more connections than rows an
  * agent gets each row once (k = its connection's local index % csv_rows),
  * otherwise the rows of its connections, in order. */
@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RUN_DATA_AGENT_MAX (64u << 20)   /* bytes of values one agent may be sent */
+#define RUN_DATA_AGENT_MAX (16u << 20)   /* bytes of values one agent may be sent */
+/* Allowance per DATA command on top of the assignment deadline: measured about
+ * 32 ms a round trip on a loaded 2-core machine (docs/plan.md), so 3x that. */
+#define RUN_DATA_CMD_US    100000
 #define RUN_DATA_SEP       '\x1f'
 
 int run_data_open(struct run *r, char *err, size_t errlen)
@@ -77,6 +80,21 @@ int run_data_assign(struct run *r, struct run_agent *a, struct ps_assign *as)
     as->csv_bytes = (uint32_t)bytes;
     a->assign_cmds = 1 + (uint32_t)((bytes + PS_DATA_CHUNK - 1) / PS_DATA_CHUNK);
     return 0;
+}
+
+int64_t run_data_timeout(int64_t base_us, uint32_t assign_cmds)
+{
+    return base_us + (int64_t)(assign_cmds - 1) * RUN_DATA_CMD_US;
+}
+
+void run_data_sent(struct run *r, int64_t elapsed_us)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < r->n_agents; i++)
+        bytes += r->agents[i].assign.csv_bytes;
+    if (r->csv.n_cols && !r->opts->quiet)
+        progress_say(&r->progress, "connections.data: %.1f KiB of values to %u agents in %.2fs\n",
+                     bytes / 1024.0, r->n_agents, elapsed_us / 1e6);
 }
 
 void run_data_cmd(const struct run *r, const struct run_agent *a, uint32_t id, struct ps_cmd *out)

@@ -201,6 +201,10 @@ int  run_data_open(struct run *r, char *err, size_t errlen);
 void run_data_close(struct run *r);
 /* The csv fields of a's ASSIGN and a->assign_cmds; -1 (run failed) when a's rows are too many. */
 int  run_data_assign(struct run *r, struct run_agent *a, struct ps_assign *as);
+/* The assignment's deadline grown by the DATA commands of the agent with the most. */
+int64_t run_data_timeout(int64_t base_us, uint32_t assign_cmds);
+/* Says how much data went to the agents in how long (elapsed: us since the ASSIGNs). */
+void run_data_sent(struct run *r, int64_t elapsed_us);
 /* DATA command `id` (2..a->assign_cmds) of agent a. */
 void run_data_cmd(const struct run *r, const struct run_agent *a, uint32_t id, struct ps_cmd *out);
 /* {csv.COL} for a push to conns[0..n) (a multicast joins the values with commas). */
