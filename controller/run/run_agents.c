@@ -61,7 +61,7 @@ void run_cmd_stop_all(struct run *r)
             run_cmd_push(&r->agents[i], PS_CMD_STOP);
 }
 
-static void run_cmd_next(const struct run *r, const struct run_agent *a, struct ps_cmd *out)
+static void run_cmd_next(const struct run *r, struct run_agent *a, struct ps_cmd *out)
 {
     memset(out, 0, sizeof *out);
     if (a->cmd_done >= a->cmd_last)

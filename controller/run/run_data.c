@@ -6,7 +6,7 @@
  * its range. An agent's rows go after its ASSIGN as DATA commands of at most
  * PS_DATA_CHUNK bytes, built when they are due from the file's values (no
  * copy per agent); the agent ticks again as soon as it has applied a command,
- * so the transfer runs at one round trip per 32 KiB (about 1 MB/s measured). The ASSIGN says how many
+ * so the transfer runs at one round trip per 32 KiB. The ASSIGN says how many
  * rows and bytes follow: with data_wrap and more connections than rows an
  * agent gets each row once (k = its connection's local index % csv_rows),
  * otherwise the rows of its connections, in order. */
@@ -16,8 +16,8 @@
 #include <string.h>
 
 #define RUN_DATA_AGENT_MAX (16u << 20)   /* bytes of values one agent may be sent */
-/* Allowance per DATA command on top of the assignment deadline: measured about
- * 32 ms a round trip on a loaded 2-core machine (docs/plan.md), so 3x that. */
+/* Allowance per DATA command on top of the assignment deadline: a round trip
+ * took about 0.2 ms on loopback (docs/plan.md); this leaves room for a WAN. */
 #define RUN_DATA_CMD_US    100000
 #define RUN_DATA_SEP       '\x1f'
 
@@ -97,22 +97,30 @@ void run_data_sent(struct run *r, int64_t elapsed_us)
                      bytes / 1024.0, r->n_agents, elapsed_us / 1e6);
 }
 
-void run_data_cmd(const struct run *r, const struct run_agent *a, uint32_t id, struct ps_cmd *out)
+void run_data_cmd(const struct run *r, struct run_agent *a, uint32_t id, struct ps_cmd *out)
 {
     memset(out, 0, sizeof *out);
     out->id = id;
     out->kind = PS_CMD_DATA;
     struct ps_data *d = &out->u.data;
-    uint64_t from = (uint64_t)(id - 2) * PS_DATA_CHUNK, at = 0;
-    size_t o = 0;
+    uint64_t from = (uint64_t)(id - 2) * PS_DATA_CHUNK;
     d->offset = (uint32_t)from;
-    /* walk the agent's values to `from`, then copy up to a chunk */
-    for (uint32_t k = 0; k < a->assign.csv_rows && o < PS_DATA_CHUNK; k++)
-        for (uint32_t j = 0; j < r->csv.n_cols && o < PS_DATA_CHUNK; j++) {
+    /* Pieces go in order (a lost reply repeats the same one), so the walk to
+     * `from` resumes where the last piece started instead of at row 0. */
+    if (a->data_pos.at > from)
+        memset(&a->data_pos, 0, sizeof a->data_pos);
+    uint32_t k = a->data_pos.k, j = a->data_pos.j, cols = r->csv.n_cols;
+    uint64_t at = a->data_pos.at;
+    size_t o = 0;
+    for (; k < a->assign.csv_rows && o < PS_DATA_CHUNK; j = 0, k++)
+        for (; j < cols && o < PS_DATA_CHUNK; j++) {
             const char *v = plan_csv_cell(&r->csv, run_data_row(r, a, k), j);
             size_t n = strlen(v) + 1;
             if (at + n <= from) {
                 at += n;
+                a->data_pos.k = j + 1 < cols ? k : k + 1;
+                a->data_pos.j = j + 1 < cols ? j + 1 : 0;
+                a->data_pos.at = at;
                 continue;
             }
             size_t skip = from > at ? (size_t)(from - at) : 0;

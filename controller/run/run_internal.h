@@ -65,6 +65,7 @@ struct run_agent {
     int64_t  stored_second;
     struct ps_assign assign;     /* command id 1 */
     uint32_t assign_cmds;        /* 1 + the DATA commands after it (ids 2..assign_cmds) */
+    struct { uint32_t k, j; uint64_t at; } data_pos;  /* value (row k, column j) starts at byte at */
     uint32_t cmd_last;           /* id of the last queued command */
     uint32_t cmd_done;
     char     cmd_error[PS_REASON_MAX];
@@ -206,7 +207,7 @@ int64_t run_data_timeout(int64_t base_us, uint32_t assign_cmds);
 /* Says how much data went to the agents in how long (elapsed: us since the ASSIGNs). */
 void run_data_sent(struct run *r, int64_t elapsed_us);
 /* DATA command `id` (2..a->assign_cmds) of agent a. */
-void run_data_cmd(const struct run *r, const struct run_agent *a, uint32_t id, struct ps_cmd *out);
+void run_data_cmd(const struct run *r, struct run_agent *a, uint32_t id, struct ps_cmd *out);
 /* {csv.COL} for a push to conns[0..n) (a multicast joins the values with commas). */
 struct run_data_tpl {
     const struct plan_csv *csv;

@@ -5,7 +5,8 @@
 # by the uid it saw in the upgrade, so a push answered 200 and delivered to
 # exactly its connection proves both sides used the same row; the stored push
 # URLs are compared with the file row by row. The token column is written
-# with CSV quoting (a comma, doubled quotes) and sent as a header.
+# with CSV quoting (a comma, doubled quotes) and sent as a header; the pad
+# column makes each agent's rows (~90 KiB) take several DATA pieces.
 source "$(dirname "$0")/lib.sh"
 campaign_setup csv.db
 N=300
@@ -14,9 +15,9 @@ import random, sys
 path, n = sys.argv[1], int(sys.argv[2])
 ids = random.sample(range(10**9, 10**10), n)
 with open(path, "w", newline="") as f:
-    f.write("user_id,token\r\n")
+    f.write("user_id,token,pad\r\n")
     for i, u in enumerate(ids):
-        f.write('%d,"t-%d,""q"""\r\n' % (u, i))
+        f.write('%d,"t-%d,""q""",%s\r\n' % (u, i, "p" * 600))
 PY
 cat >"$T/plan.yaml" <<YAML
 name: it-csv
@@ -39,6 +40,8 @@ YAML
 ctl_run "$T/plan.yaml" --local-agents 2 --agent-threads 1 >"$T/run.out"
 cat "$T/run.out"
 expect_eq "run exit" 0 "$RC"
+grep -q "connections.data: 1[89][0-9].[0-9] KiB of values to 2 agents" "$T/run.out" ||
+  fail "the controller did not report sending the ~190 KiB of values"
 last_run
 expect_eq "run status" pass "$(q "SELECT status FROM runs WHERE id=$RUN")"
 expect_eq "distinct connections opened" $N \
@@ -50,7 +53,7 @@ python3 - "$T/users.csv" "$DB" <<'PY' >"$T/rows.sql"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))[1:]
 print("CREATE TABLE users(conn INTEGER, user_id TEXT, token TEXT);")
-for i, (u, t) in enumerate(rows):
+for i, (u, t, _) in enumerate(rows):
     print("INSERT INTO users VALUES(%d, '%s', '%s');" % (i, u, t.replace("'", "''")))
 PY
 sqlite3 "$DB" <"$T/rows.sql"
