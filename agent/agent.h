@@ -92,6 +92,20 @@ struct agent_assign {
     struct agent_target targets[PS_MAX_TARGETS];
 };
 
+/* per-connection data (csv.c): one arena per agent, filled by the ASSIGN's
+ * DATA commands; connection k of the range reads row k % n_rows */
+struct agent_csv {
+    uint32_t *rows;               /* n_rows offsets into vals; the arena's start (owner) */
+    char     *vals;               /* values, NUL-terminated, row-major (inside the arena) */
+    uint32_t n_rows, n_cols, bytes, got;
+    int      ready;               /* every byte arrived and the rows add up */
+    char     cols[PS_CSV_COLS][PS_CSV_NAME_MAX];
+};
+struct agent_csv_ref {            /* a ps_tpl source's context: whose row */
+    const struct agent_csv *csv;
+    uint32_t local;               /* connection id - conn_first */
+};
+
 /* ---------- per-worker statistics ---------- */
 
 struct agent_counters {
@@ -266,6 +280,7 @@ struct agent {
     struct ps_hostmon host;          /* last second's sample */
 
     struct agent_assign assign;      /* written by ctl before ASSIGN is posted */
+    struct agent_csv csv;            /* connections.data rows of the range (ctl writes, workers read) */
     struct agent_worker *workers;
     uint32_t n_workers;
 };
@@ -288,6 +303,12 @@ void agent_hostmon_sample(struct agent_hostmon *m, struct ps_hostmon *out);
 int  agent_proc_read(uint32_t pid, struct agent_proc *p);   /* pid 0: this process */
 uint32_t agent_cpu_meter_pct(struct agent_cpu_meter *m, uint64_t cpu_us); /* % of a core x100 */
 void agent_meminfo(uint64_t *total, uint64_t *available);  /* bytes; 0 when unknown */
+
+/* csv.c */
+int  agent_csv_assign(struct agent_csv *d, const struct ps_assign *a, char *err, size_t errlen);
+int  agent_csv_chunk(struct agent_csv *d, const struct ps_data *c, char *err, size_t errlen);
+int  agent_csv_get(void *ctx, const char *name, size_t len, const char **val, size_t *vlen);
+void agent_csv_free(struct agent_csv *d);
 
 /* target.c */
 int  agent_target_resolve(struct agent_target *t, const char *url_tpl, char *err, size_t errlen);

@@ -145,10 +145,13 @@ static uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
     return a->n_targets ? agent_worker_conn_id(w, slot) % a->n_targets : 0;
 }
 
-/* The template variables of one connection: {conn}, {agent}, {target}. */
+/* The template variables of one connection: {conn}, {agent}, {target}, and
+ * {csv.COL} from its row of the per-connection data (csv.c). */
 struct agent_conn_tpl {
     char conn[16], agent[16], target[16];
     struct ps_tpl_var vars[3];
+    struct agent_csv_ref row;
+    struct ps_tpl_source src;
 };
 
 static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w,
@@ -160,6 +163,10 @@ static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_wor
     t->vars[0] = (struct ps_tpl_var){"conn", t->conn};
     t->vars[1] = (struct ps_tpl_var){"agent", t->agent};
     t->vars[2] = (struct ps_tpl_var){"target", t->target};
+    t->row.csv = &w->agent->csv;
+    t->row.local = agent_worker_conn_id(w, slot) - w->agent->assign.a.conn_first;
+    t->src.get = agent_csv_get;
+    t->src.ctx = &t->row;
 }
 
 struct agent_conn_rx {
@@ -291,7 +298,7 @@ static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint3
     struct agent_conn_tpl tpl;
     agent_conn_tpl_init(&tpl, w, slot);
     for (uint32_t i = 0; i < a->n_headers; i++) {
-        int n = ps_tpl_expand(value, sizeof value, a->headers[i].value, tpl.vars, 3);
+        int n = ps_tpl_expand_src(value, sizeof value, a->headers[i].value, tpl.vars, 3, &tpl.src);
         if (n < 0)
             return -1;
         snprintf(name, sizeof name, "%s:", a->headers[i].name);
@@ -419,7 +426,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     w->inflight++;
     w->n_live++;
 
-    if (ps_tpl_expand(url, sizeof url, a->targets[target], tpl.vars, 3) < 0 ||
+    if (ps_tpl_expand_src(url, sizeof url, a->targets[target], tpl.vars, 3, &tpl.src) < 0 ||
         agent_target_path(url, path, sizeof path)) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
@@ -435,7 +442,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.ssl_connection = t->scheme_tls ? LCCSCF_USE_SSL : 0;
     char subprotocol[PS_HDR_MAX * 2];
     if (a->subprotocol[0] &&
-        ps_tpl_expand(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, 3) < 0) {
+        ps_tpl_expand_src(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, 3, &tpl.src) < 0) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
     }

@@ -254,6 +254,8 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
                 break;
         if (i < a->n_targets)
             break;
+        if (agent_csv_assign(&ag->csv, a, ag->cmd_error, sizeof ag->cmd_error))
+            break;
         /* workers are idle between runs (STOP came first), so the shared
          * assignment can be replaced before they are told */
         ag->assign.a = *a;
@@ -268,6 +270,9 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
                    a->conn_first, a->conn_first + a->conn_count - 1, ag->n_workers);
         break;
     }
+    case PS_CMD_DATA:   /* values for {csv.COL}, before the first ramp */
+        agent_csv_chunk(&ag->csv, &cmd->u.data, ag->cmd_error, sizeof ag->cmd_error);
+        break;
     case PS_CMD_RAMP:
         ctl_post_all(ag, AGENT_W_RAMP, cmd);
         break;
@@ -493,5 +498,6 @@ void agent_ctl_close(struct agent *ag)
     nng_close(ag->req);
     nng_close(ag->push);
     ctl_free_retained(ag);
+    agent_csv_free(&ag->csv);
     msgpack_sbuffer_destroy(&ag->sbuf);
 }

@@ -4,7 +4,11 @@
  * each target's host is resolved once, at assignment, and connections are given
  * the numeric address (with the name kept for the Host header and TLS). The
  * host part of a target may therefore not contain per-connection template
- * variables; the path and query may (they are expanded at connect time). */
+ * variables; the path and query may (they are expanded at connect time).
+ *
+ * An IPv6 literal keeps its brackets in t->host, because that is what Host: and
+ * Origin: must carry (RFC 3986 3.2.2: "[::1]"; without them a server reads the
+ * last group as a port and answers 400); only the lookup sees the bare address. */
 #include "agent.h"
 
 #include <arpa/inet.h>
@@ -29,15 +33,26 @@ int agent_target_resolve(struct agent_target *t, const char *url, char *err, siz
     size_t hostlen = strcspn(p, "/?");
     const char *hend = p + hostlen;
     const char *colon = NULL;
+    char bare[sizeof t->host];
     if (*p == '[') {                       /* [v6]:port */
         const char *rb = memchr(p, ']', hostlen);
         if (!rb) {
             snprintf(err, errlen, "target %.200s: unterminated [address]", url);
             return -1;
         }
-        if (rb + 1 < hend && rb[1] == ':')
+        if (rb + 1 < hend && rb[1] != ':') {
+            snprintf(err, errlen, "target %.200s: junk after [address]", url);
+            return -1;
+        }
+        if (rb + 1 < hend)
             colon = rb + 1;
-        snprintf(t->host, sizeof t->host, "%.*s", (int)(rb - p - 1), p + 1);
+        struct in6_addr a6;
+        snprintf(bare, sizeof bare, "%.*s", (int)(rb - p - 1), p + 1);
+        if (inet_pton(AF_INET6, bare, &a6) != 1) {
+            snprintf(err, errlen, "target %.200s: [%s] is not an IPv6 address", url, bare);
+            return -1;
+        }
+        snprintf(t->host, sizeof t->host, "%.*s", (int)(rb + 1 - p), p);
     } else {
         colon = memchr(p, ':', hostlen);
         size_t n = colon ? (size_t)(colon - p) : hostlen;
@@ -46,6 +61,7 @@ int agent_target_resolve(struct agent_target *t, const char *url, char *err, siz
             return -1;
         }
         snprintf(t->host, sizeof t->host, "%.*s", (int)n, p);
+        snprintf(bare, sizeof bare, "%s", t->host);
     }
     if (strchr(t->host, '{')) {
         snprintf(err, errlen, "target %.200s: templates are allowed in the path, not the host", url);
@@ -62,7 +78,7 @@ int agent_target_resolve(struct agent_target *t, const char *url, char *err, siz
         t->port = (int)port;
     }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(t->host, NULL, &hints, &res);
+    int rc = getaddrinfo(bare, NULL, &hints, &res);
     if (rc || !res) {
         snprintf(err, errlen, "target %.200s: cannot resolve %s: %s", url, t->host,
                  gai_strerror(rc));

@@ -295,6 +295,7 @@ PROTO_LIST(event)
 PROTO_CODEC(assign, PS_ASSIGN_FIELDS, proto_check_none)
 PROTO_CODEC(ramp, PS_RAMP_FIELDS, proto_check_none)
 PROTO_CODEC(disconnect, PS_DISCONNECT_FIELDS, proto_check_none)
+PROTO_CODEC(data, PS_DATA_FIELDS, proto_check_none)
 PROTO_CODEC(hello, PS_HELLO_FIELDS, proto_check_none)
 PROTO_CODEC(welcome, PS_WELCOME_FIELDS, proto_check_none)
 PROTO_CODEC(tick, PS_TICK_FIELDS, proto_check_none)
@@ -312,6 +313,7 @@ static int proto_cmd_arity(uint32_t kind, uint32_t *arity)
     case PS_CMD_ASSIGN:     *arity = 2 + PROTO_N_assign; return 0;
     case PS_CMD_RAMP:       *arity = 2 + PROTO_N_ramp; return 0;
     case PS_CMD_DISCONNECT: *arity = 2 + PROTO_N_disconnect; return 0;
+    case PS_CMD_DATA:       *arity = 2 + PROTO_N_data; return 0;
     default:                return -1;
     }
 }
@@ -328,6 +330,7 @@ static int proto_pack_cmd(msgpack_packer *pk, const struct ps_cmd *c)
     case PS_CMD_ASSIGN:     return rc | proto_pack_assign_fields(pk, &c->u.assign);
     case PS_CMD_RAMP:       return rc | proto_pack_ramp_fields(pk, &c->u.ramp);
     case PS_CMD_DISCONNECT: return rc | proto_pack_disconnect_fields(pk, &c->u.disconnect);
+    case PS_CMD_DATA:       return rc | proto_pack_data_fields(pk, &c->u.data);
     default:                return rc;
     }
 }
@@ -350,6 +353,7 @@ static int proto_read_cmd(struct ps_mpack_rd *r, struct ps_cmd *c)
     case PS_CMD_ASSIGN:     return proto_read_assign_fields(&cr, &c->u.assign);
     case PS_CMD_RAMP:       return proto_read_ramp_fields(&cr, &c->u.ramp);
     case PS_CMD_DISCONNECT: return proto_read_disconnect_fields(&cr, &c->u.disconnect);
+    case PS_CMD_DATA:       return proto_read_data_fields(&cr, &c->u.data);
     default:                return 0;
     }
 }

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
-#define PS_PROTO_VERSION   1
+#define PS_PROTO_VERSION   2
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -38,6 +38,11 @@
 #define PS_TEXT_MAX        256     /* heartbeat text / expected reply */
 #define PS_REASON_MAX      160     /* human-readable refusal */
 #define PS_EVENTS_MAX      1024    /* events per batch */
+/* per-connection data (connections.data): columns, and the bytes of values one
+ * DATA command carries (no bigger than an ASSIGN, so struct ps_cmd keeps its size) */
+#define PS_CSV_COLS        16
+#define PS_CSV_NAME_MAX    32
+#define PS_DATA_CHUNK      32768
 
 enum ps_msg_type {
     PS_MSG_HELLO   = 1, /* agent -> controller (control) */
@@ -174,6 +179,7 @@ enum ps_cmd_kind {
     PS_CMD_RAMP       = 2, /* open connections up to `to` at `rate`, from start_at */
     PS_CMD_DISCONNECT = 3, /* close `fraction` of live connections (client side) */
     PS_CMD_STOP       = 4, /* close everything, flush events, report stopped */
+    PS_CMD_DATA       = 5, /* per-connection data values, in order, after the ASSIGN: ps_data */
 };
 
 #define PS_HEADER_TPL_FIELDS(X)                                                 \
@@ -199,8 +205,24 @@ struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
     X(U32, reconnect_max_ms)                                                    \
     X(U32, reconnect_attempts) /* 0 = unlimited */                              \
     X(U32, max_inflight)      /* handshakes in flight per agent */              \
-    X(U32, max_message)       /* bytes; larger messages close the connection */
+    X(U32, max_message)       /* bytes; larger messages close the connection */ \
+    /* per-connection data: column names for {csv.NAME}; csv_rows rows of the  \
+     * agent's range (row k for its connection k % csv_rows), csv_bytes bytes of \
+     * values in DATA commands (0 = none) */                                  \
+    X(STRS, csv_cols, n_csv_cols, PS_CSV_COLS, PS_CSV_NAME_MAX)                 \
+    X(U32, csv_rows)                                                            \
+    X(U32, csv_bytes)
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
+
+/* DATA: the next piece of the values, row-major, each value ended by 0x1f
+ * (the ASCII unit separator, which values may not contain). Pieces come in
+ * order; offset says where this one starts, so a lost or repeated piece is
+ * caught instead of shifting every later value. */
+#define PS_DATA_FIELDS(X)                                                       \
+    X(U32, offset)                                                              \
+    X(STR, chunk, PS_DATA_CHUNK + 1)
+struct ps_data { PS_DATA_FIELDS(PS_FIELD_DECL) };
+_Static_assert(sizeof(struct ps_data) <= sizeof(struct ps_assign), "a DATA command must not grow ps_cmd");
 
 #define PS_RAMP_FIELDS(X)                                                       \
     X(U32, to)                /* agent-local count */                           \
@@ -221,6 +243,7 @@ struct ps_cmd {
         struct ps_assign     assign;
         struct ps_ramp       ramp;
         struct ps_disconnect disconnect;
+        struct ps_data       data;
     } u;
 };
 

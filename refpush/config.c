@@ -32,7 +32,7 @@ enum refpush_opt_key {
 };
 
 static const struct ps_cli_opt refpush_opts[] = {
-    {"--bind", PS_CLI_VALUE, "ADDR", "IPv4 address to listen on (default 127.0.0.1)", REFPUSH_BIND},
+    {"--bind", PS_CLI_VALUE, "ADDR", "IPv4 or IPv6 address to listen on (default 127.0.0.1)", REFPUSH_BIND},
     {"--port", PS_CLI_VALUE, "P", "port for the WebSocket endpoint /ws?uid=N and the\n"
      "HTTP push API (default 8080; 0 picks a free port)", REFPUSH_PORT},
     {"--http-port", PS_CLI_VALUE, "P", "also serve the push API (only) on this port",
@@ -216,10 +216,12 @@ static int refpush_config_apply(void *vctx, const struct ps_cli_opt *opt, const 
     const char *name = opt->name;
     char msg[160];
     if (opt->key == REFPUSH_BIND) {
+        struct in6_addr a6;
         struct in_addr a;
-        if (inet_pton(AF_INET, value, &a) != 1) {
-            fprintf(stderr, "refpush: --bind: expected an IPv4 address like 127.0.0.1, got \"%.40s\"\n",
-                    value);
+        cfg->bind_v6 = inet_pton(AF_INET6, value, &a6) == 1;
+        if (!cfg->bind_v6 && inet_pton(AF_INET, value, &a) != 1) {
+            fprintf(stderr, "refpush: --bind: expected an IP address like 127.0.0.1 or ::1, "
+                            "got \"%.40s\"\n", value);
             return -1;
         }
         cfg->bind = value;

@@ -110,7 +110,10 @@ static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const ch
     info.iface = strcmp(s->cfg.bind, "0.0.0.0") ? s->cfg.bind : NULL;
     info.protocols = protocols;
     info.pvo = pvo;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* IPv6 only when asked for: a v4 bind stays v4-only, as before */
+    info.options = LWS_SERVER_OPTION_LIBUV |
+                   (s->cfg.bind_v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE
+                                   : LWS_SERVER_OPTION_DISABLE_IPV6);
     info.keepalive_timeout = REFPUSH_HTTP_KEEPALIVE_S;
     info.retry_and_idle_policy = &refpush_no_validity_timer;
     struct lws_vhost *vh = lws_create_vhost(s->ctx, &info);
@@ -157,10 +160,11 @@ int refpush_server_start(struct refpush_server *s)
                         "body limit %d bytes\n", s->cfg.wrap == REFPUSH_WRAP_JSON ? "json" : "raw",
                 s->cfg.hb_text, s->cfg.hb_reply, REFPUSH_QUEUE_CAP, REFPUSH_BODY_MAX);
         if (s->api_vhost)
-            fprintf(stderr, "refpush: push API also on http://%s:%d/\n", s->cfg.bind,
-                    lws_get_vhost_listen_port(s->api_vhost));
+            fprintf(stderr, "refpush: push API also on http://%s%s%s:%d/\n", s->cfg.bind_v6 ? "[" : "",
+                    s->cfg.bind, s->cfg.bind_v6 ? "]" : "", lws_get_vhost_listen_port(s->api_vhost));
     }
-    printf("refpush listening on ws://%s:%d/ws\n", s->cfg.bind, port);
+    printf("refpush listening on ws://%s%s%s:%d/ws\n", s->cfg.bind_v6 ? "[" : "", s->cfg.bind,
+           s->cfg.bind_v6 ? "]" : "", port);
     fflush(stdout);
     s->listening = 1;
     return 0;

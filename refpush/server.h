@@ -36,7 +36,8 @@
 #define REFPUSH_DROP_KEEP   1024
 
 struct refpush_config {
-    const char *bind;            /* IPv4 address to listen on */
+    const char *bind;            /* IPv4 or IPv6 address to listen on */
+    int bind_v6;                 /* bind is an IPv6 address */
     int   port;                  /* WebSocket endpoint + HTTP API */
     int   http_port;             /* separate HTTP-only API listener, -1 for none */
     const char *hb_text;         /* app-level heartbeat the clients send */

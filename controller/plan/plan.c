@@ -51,6 +51,8 @@ int plan_parse(const char *path, const char *text, size_t len, struct plan *p, c
         rc = plan_sections_walk(&c, doc.root);
         if (rc == 0)
             rc = plan_cross_check(&c);
+        if (rc == 0)
+            rc = plan_data_check(&c, doc.root);
     }
     yaml_doc_free(&doc);
     return rc;

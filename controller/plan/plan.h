@@ -88,6 +88,11 @@ struct plan {
         uint32_t n_headers;
         struct ps_header_tpl headers[PS_MAX_HEADERS];
         uint32_t max_message;                                          /* default 1 MiB */
+        /* per-connection data (plan_data.c): a CSV file, resolved against the
+         * plan's directory; "" = none. data_wrap: row i % rows, else rows must
+         * cover every connection. */
+        char     data[PS_URL_MAX];
+        int      data_wrap;
     } connections;
     struct {
         int64_t ws_ping_us;      /* default 30s; 0 = off ("off") */

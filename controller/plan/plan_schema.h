@@ -124,6 +124,8 @@ int plan_v_method(struct plan_ctx *c, const struct yaml_doc_node *v, const char 
                   const struct plan_field *f);          /* -> char[f->size] */
 int plan_v_close_code(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                       const struct plan_field *f);      /* -> uint32_t */
+int plan_v_bool(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                const struct plan_field *f);            /* -> int, 0 or 1 */
 int plan_v_ws_headers(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                       const struct plan_field *f);      /* -> ps_header_tpl[], count in aux */
 int plan_v_http_headers(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
@@ -142,5 +144,7 @@ void plan_sections_defaults(struct plan *p);
 int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root);
 /* plan_cross.c: rules spanning sections, on what the walk filled and remembered. */
 int plan_cross_check(struct plan_ctx *c);
+/* plan_data.c: connections.data and every {csv.COL} in the document */
+int plan_data_check(struct plan_ctx *c, const struct yaml_doc_node *root);
 
 #endif

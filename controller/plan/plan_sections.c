@@ -105,6 +105,10 @@ static int plan_v_connections(struct plan_ctx *c, const struct yaml_doc_node *v,
            sizeof(p->connections.subprotocol), PLAN_F_ONELINE, NULL),
         PLAN_FIELD("headers", plan_v_ws_headers, p->connections.headers, 0, 0, &p->connections.n_headers),
         PLAN_FIELD("max_message", plan_v_count32, &p->connections.max_message, 0, 0, NULL),
+        /* per-connection data: checked with the templates that use it in plan_data.c */
+        PLAN_FIELD("data", plan_v_string, p->connections.data, sizeof(p->connections.data),
+                   PLAN_F_NONEMPTY | PLAN_F_ONELINE, NULL),
+        PLAN_FIELD("data_wrap", plan_v_bool, &p->connections.data_wrap, 0, 0, NULL),
     };
     return plan_map(c, v, path, cf, NFIELDS(cf), "a map like {total: 10000}");
 }

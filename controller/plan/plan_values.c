@@ -256,6 +256,22 @@ int plan_v_method(struct plan_ctx *c, const struct yaml_doc_node *v, const char 
 }
 
 /* Codes a client may send in a close frame (RFC 6455 7.4, IANA registry, 3000-4999). */
+/* true/false (YAML 1.1 yes/no/on/off too, as people write them) */
+int plan_v_bool(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                const struct plan_field *f)
+{
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    char g[PLAN_GOT_MAX];
+    if (v->kind == YAML_DOC_SCALAR && v->value)
+        for (size_t i = 0; i < NFIELDS(yes); i++) {
+            if (!strcasecmp(v->value, yes[i]) || !strcasecmp(v->value, no[i])) {
+                *(int *)f->dst = !strcasecmp(v->value, yes[i]);
+                return 0;
+            }
+        }
+    return plan_fail(c, v, path, "expected true or false, got %s", plan_got(v, g, sizeof(g)));
+}
+
 int plan_v_close_code(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                       const struct plan_field *f)
 {

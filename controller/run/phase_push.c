@@ -67,7 +67,12 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
     snprintf(msg_s, sizeof msg_s, "%u", id);
     struct ps_tpl_var body_vars[] = {{"msg", token}, {"conn", conn_s}, {"id", msg_s}};
     struct ps_tpl_var url_vars[] = {{"conn", conn_s}, {"msg", msg_s}};
-    int blen = ps_tpl_expand(body, sizeof body, ph->u.push.body, body_vars, 3);
+    /* {csv.COL}: the recipient's row of connections.data (run_data.c) */
+    struct run_data_tpl data;
+    struct ps_tpl_source csv;
+    run_data_source(&data, r, n_group ? group : &conn, n_group ? n_group : mode != PLAN_PUSH_BROADCAST,
+                    &csv);
+    int blen = ps_tpl_expand_src(body, sizeof body, ph->u.push.body, body_vars, 3, &csv);
     const char *method = ph->u.push.method[0] ? ph->u.push.method : "POST";
 
     /* A broadcast goes to every distinct broadcast URL (one per server), a
@@ -82,7 +87,7 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
             dup_url |= strcmp(p->targets[u].broadcast, tpl) == 0;
         if (dup_url)
             continue;
-        int ulen = ps_tpl_expand(url, sizeof url, tpl, url_vars, 2);
+        int ulen = ps_tpl_expand_src(url, sizeof url, tpl, url_vars, 2, &csv);
         struct store_push_row row = {r->run_id, id, mode,
                                      conn == LEDGER_NO_CONN || n_group ? -1 : (int64_t)conn,
                                      now_wall, url};

@@ -149,22 +149,25 @@ static void run_step(struct run *r)
         break;
     case RUN_ASSIGNING: {
         int all = 1;
+        uint32_t most_cmds = 1;
         for (uint32_t i = 0; i < r->n_agents; i++) {
             struct run_agent *a = &r->agents[i];
+            most_cmds = a->assign_cmds > most_cmds ? a->assign_cmds : most_cmds;
             if (a->cmd_error[0]) {
                 run_fail(r, "agent %u (%s) refused its assignment: %s", a->id, a->hello.name,
                          a->cmd_error);
                 return;
             }
-            all &= a->cmd_done >= 1 || a->lost_at;
+            all &= a->cmd_done >= a->assign_cmds || a->lost_at;   /* ASSIGN and its DATA */
         }
         if (all) {
+            run_data_sent(r, now - r->state_since_mono);
             r->phase = 0;
             run_set_state(r, RUN_PHASES);
             run_phase_start(r);
-        } else if (now - r->state_since_mono > RUN_ASSIGN_TIMEOUT_US) {
+        } else if (now - r->state_since_mono > run_data_timeout(RUN_ASSIGN_TIMEOUT_US, most_cmds)) {
             run_fail(r, "agents did not take their assignment within %ds",
-                     RUN_ASSIGN_TIMEOUT_US / 1000000);
+                     (int)(run_data_timeout(RUN_ASSIGN_TIMEOUT_US, most_cmds) / 1000000));
         }
         break;
     }
@@ -368,6 +371,10 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         fprintf(stderr, "pushstorm: %s\n", err);
         goto out_free;
     }
+    if (run_data_open(r, err, sizeof err) != 0) {
+        fprintf(stderr, "pushstorm: %s\n", err);
+        goto out_store;
+    }
     uint64_t total = plan_max_connections(plan);
     if (ledger_init(&r->ledger, (uint32_t)total, (uint64_t)ps_time_wall_us()) != 0 ||
         pusher_init(&r->pusher, 64, 10000, run_on_push_done, r) != 0) {
@@ -426,6 +433,7 @@ out_sockets:
     ledger_close(&r->ledger);
     pusher_close(&r->pusher);
 out_store:
+    run_data_close(r);
     store_close(&r->store);
 out_free:
     msgpack_sbuffer_destroy(&r->sbuf);

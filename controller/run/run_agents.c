@@ -61,7 +61,7 @@ void run_cmd_stop_all(struct run *r)
             run_cmd_push(&r->agents[i], PS_CMD_STOP);
 }
 
-static void run_cmd_next(const struct run_agent *a, struct ps_cmd *out)
+static void run_cmd_next(const struct run *r, struct run_agent *a, struct ps_cmd *out)
 {
     memset(out, 0, sizeof *out);
     if (a->cmd_done >= a->cmd_last)
@@ -71,6 +71,10 @@ static void run_cmd_next(const struct run_agent *a, struct ps_cmd *out)
         out->id = 1;
         out->kind = PS_CMD_ASSIGN;
         out->u.assign = a->assign;
+        return;
+    }
+    if (id <= a->assign_cmds) {
+        run_data_cmd(r, a, id, out);   /* built when due, not queued */
         return;
     }
     /* Commands beyond the ring were never queued (bounded by phase count). */
@@ -191,7 +195,7 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
         memset(&rep, 0, sizeof rep);
         rep.n_acks = a->n_threads;
         memcpy(rep.acked_seq, a->acked, sizeof rep.acked_seq);
-        run_cmd_next(a, &rep.cmd);
+        run_cmd_next(r, a, &rep.cmd);
     }
     rep.t_recv = t_recv;
     rep.t_send = ps_time_wall_us();

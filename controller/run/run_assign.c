@@ -96,7 +96,9 @@ void run_assign(struct run *r)
         a->conn_count = (uint32_t)counts[i];
         ledger_assign(&r->ledger, a->conn_first, a->conn_count, (uint16_t)i);
         run_assign_cmd(r, a, &a->assign);
-        a->cmd_last = 1;
+        if (run_data_assign(r, a, &a->assign) != 0)
+            return;
+        a->cmd_last = a->assign_cmds;
         run_store_agent(r, a);
     }
     if (!r->opts->quiet)

@@ -6,6 +6,7 @@
  *  - run.c            the loop and the state machine, set-up and tear-down;
  *  - run_agents.c     agent registry, hello/tick, event ingest, loss, commands;
  *  - run_assign.c     connection ranges (even or by capacity) and shares;
+ *  - run_data.c       per-connection data: the agents' rows, {csv.COL} in pushes;
  *  - phase_*.c        one table entry of struct run_phase_ops per phase kind;
  *  - run_analytics.c  start skew, reconnection curve, the per-second sample;
  *  - run_verdict.c    final figures and thresholds.
@@ -23,8 +24,10 @@
 #include "local.h"
 #include "metrics.h"
 #include "plan.h"
+#include "plan_csv.h"
 #include "progress.h"
 #include "ps_proto.h"
+#include "ps_tpl.h"
 #include "pusher.h"
 #include "run.h"
 #include "store.h"
@@ -61,6 +64,8 @@ struct run_agent {
     struct ps_stats stats;
     int64_t  stored_second;
     struct ps_assign assign;     /* command id 1 */
+    uint32_t assign_cmds;        /* 1 + the DATA commands after it (ids 2..assign_cmds) */
+    struct { uint32_t k, j; uint64_t at; } data_pos;  /* value (row k, column j) starts at byte at */
     uint32_t cmd_last;           /* id of the last queued command */
     uint32_t cmd_done;
     char     cmd_error[PS_REASON_MAX];
@@ -140,6 +145,7 @@ struct run {
     uint32_t n_monitors;
     struct run_monitor monitors[RUN_MAX_MONITORS];
     struct progress progress;    /* everything the run prints while it runs */
+    struct plan_csv csv;         /* connections.data; n_cols 0 = none (run_data.c) */
     struct metrics metrics;      /* --metrics: Prometheus scrapes */
     struct run_pipes pipes;
     uint32_t cur_pipe;           /* pipe of the control request being handled */
@@ -190,6 +196,28 @@ void run_on_push_done(void *ctx, const struct pusher_result *res);
 void run_assign(struct run *r);
 /* total split over the live agents in proportion to their ranges. */
 void run_split(const struct run *r, uint64_t total, uint64_t *share);
+
+/* run_data.c: connections.data, loaded at start and kept until the end */
+int  run_data_open(struct run *r, char *err, size_t errlen);
+void run_data_close(struct run *r);
+/* The csv fields of a's ASSIGN and a->assign_cmds; -1 (run failed) when a's rows are too many. */
+int  run_data_assign(struct run *r, struct run_agent *a, struct ps_assign *as);
+/* The assignment's deadline grown by the DATA commands of the agent with the most. */
+int64_t run_data_timeout(int64_t base_us, uint32_t assign_cmds);
+/* Says how much data went to the agents in how long (elapsed: us since the ASSIGNs). */
+void run_data_sent(struct run *r, int64_t elapsed_us);
+/* DATA command `id` (2..a->assign_cmds) of agent a. */
+void run_data_cmd(const struct run *r, struct run_agent *a, uint32_t id, struct ps_cmd *out);
+/* {csv.COL} for a push to conns[0..n) (a multicast joins the values with commas). */
+struct run_data_tpl {
+    const struct plan_csv *csv;
+    const uint32_t *conns;
+    uint32_t n;
+    char   buf[8192];            /* joined values of a multicast */
+    size_t used;
+};
+void run_data_source(struct run_data_tpl *t, const struct run *r, const uint32_t *conns, uint32_t n,
+                     struct ps_tpl_source *src);
 
 /* run_analytics.c */
 /* A connect event of agent a (before the ledger sees it): during a ramp, the

@@ -151,4 +151,24 @@ wait_rc() { RC=0; wait "$1" || RC=$?; }   # wait_rc PID: its exit status in RC
 
 last_run() { RUN=$(q "SELECT max(id) FROM runs"); }
 
+# expect_exact_delivery UNICAST CONNS BROADCASTS: the ledger of run $RUN says each of
+# UNICAST unicast pushes was answered 200 and reached its own connection once and
+# no other, each of BROADCASTS broadcasts reached CONNS connections once, and
+# nothing was duplicated or lost.
+expect_exact_delivery() {
+  local bc
+  bc=$(for _ in $(seq "$3"); do printf '%s ' "$2"; done); bc=${bc% }
+  expect_eq "unicast pushes answered 200" "$1" \
+    "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='unicast' AND http_status=200")"
+  expect_eq "unicast delivered exactly once to its uid" "$1" "$(q "
+    SELECT count(*) FROM pushes p WHERE run_id=$RUN AND mode='unicast' AND
+     (SELECT count(*) FROM deliveries d WHERE d.run_id=p.run_id AND d.msg_id=p.msg_id AND d.conn=p.conn)=1 AND
+     (SELECT count(*) FROM deliveries d WHERE d.run_id=p.run_id AND d.msg_id=p.msg_id)=1")"
+  expect_eq "broadcasts reached every connection once" "$bc" "$(q "
+    SELECT group_concat(n, ' ') FROM (SELECT count(DISTINCT d.conn) AS n FROM pushes p JOIN deliveries d
+     ON d.run_id=p.run_id AND d.msg_id=p.msg_id WHERE p.run_id=$RUN AND p.mode='broadcast' GROUP BY p.msg_id)")"
+  expect_eq "duplicates" 0 "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=1")"
+  expect_eq "lost" 0 "$(q "SELECT sum(lost) FROM pushes WHERE run_id=$RUN")"
+}
+
 fig() { q "SELECT CAST(value AS INT) FROM figures WHERE run_id=$RUN AND name='$1'"; }

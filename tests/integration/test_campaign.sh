@@ -29,18 +29,7 @@ expect_eq "distinct connections opened" 1000 \
   "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1")"
 expect_eq "connection failures" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2")"
 expect_eq "unicast pushes stored" 400 "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='unicast'")"
-expect_eq "unicast pushes answered 200" 400 \
-  "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND mode='unicast' AND http_status=200")"
-# exactly once, to the right uid
-expect_eq "unicast delivered exactly once to its uid" 400 "$(q "
-  SELECT count(*) FROM pushes p WHERE run_id=$RUN AND mode='unicast' AND
-   (SELECT count(*) FROM deliveries d WHERE d.run_id=p.run_id AND d.msg_id=p.msg_id AND d.conn=p.conn)=1 AND
-   (SELECT count(*) FROM deliveries d WHERE d.run_id=p.run_id AND d.msg_id=p.msg_id)=1")"
-expect_eq "broadcasts reached every connection once" "1000 1000" "$(q "
-  SELECT group_concat(n, ' ') FROM (SELECT count(DISTINCT d.conn) AS n FROM pushes p JOIN deliveries d
-   ON d.run_id=p.run_id AND d.msg_id=p.msg_id WHERE p.run_id=$RUN AND p.mode='broadcast' GROUP BY p.msg_id)")"
-expect_eq "duplicates" 0 "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=1")"
-expect_eq "lost" 0 "$(q "SELECT sum(lost) FROM pushes WHERE run_id=$RUN")"
+expect_exact_delivery 400 1000 2
 # the server's own counts agree
 expect_eq "refpush pushes" 400 "$(stats_field "$WS" pushes)"
 expect_eq "refpush broadcasts" 2 "$(stats_field "$WS" broadcasts)"

@@ -344,7 +344,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x97, 0x01, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [1, 5, agent 3, thread 2, seq 1, run 9, */
+        0x97, 0x02, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [2, 5, agent 3, thread 2, seq 1, run 9, */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
     struct ps_events *m = calloc(1, sizeof *m);
@@ -385,22 +385,23 @@ static uint64_t fnv1a(const void *p, size_t n)
 
 /* Every message, filled by the makers above, against the bytes the encoders wrote
  * before the field tables of ps_proto.h replaced the hand-written codec: the
- * wire is unchanged, version 1 stays version 1. */
+ * wire is unchanged but for what version 2 added (the version byte, the
+ * per-connection data fields of ASSIGN). */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3236, 0x9af096fa475c4caeull },
-        { "welcome", 179, 0xbd6282c7302ea7deull },
-        { "tick", 825, 0xbdd4d6a9b103e2adull },
-        { "reply none", 604, 0x4ecf54b9da3bfe86ull },
-        { "reply assign", 38435, 0x525f7d2e6d9e262cull },
-        { "reply ramp", 625, 0xc9f6e5c88395b19bull },
-        { "reply disconnect", 617, 0x3a9f85a1caa04350ull },
-        { "reply stop", 604, 0x4ecf58b9da3c0552ull },
-        { "events 0", 16, 0xcbc2becb840ab79dull },
-        { "events 1", 46, 0xc0eb7918a0ca6c55ull },
-        { "events 7", 226, 0x1a899810e4f1ca2eull },
-        { "events 1024", 27836, 0xfc4d8d7f41f727daull },
+        { "hello", 3236, 0x5c856efa883d3777ull },
+        { "welcome", 179, 0x5e64d16547f5b1a5ull },
+        { "tick", 825, 0x2f82759ddfd00c56ull },
+        { "reply none", 604, 0x330cecb3c2bbcf3bull },
+        { "reply assign", 38438, 0xfdd93b1a12ee961aull },
+        { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
+        { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
+        { "reply stop", 604, 0x330cf0b3c2bbd607ull },
+        { "events 0", 16, 0xf2b09464723e6b5cull },
+        { "events 1", 46, 0x460e3de81c0eb9d8ull },
+        { "events 7", 226, 0x90cec69d761519efull },
+        { "events 1024", 27836, 0xc7e8fdc193888cf7ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -554,17 +555,17 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 1");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 2");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 1");
+    assert_string_equal(err, "protocol version 7, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
-    raw_begin(&r, 2, 2, 99);
-    expect_err(&r, dec_hello, h, "protocol version 2, expected 1");
+    raw_begin(&r, 2, 3, 99);
+    expect_err(&r, dec_hello, h, "protocol version 3, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 2, 1, 99);
+    raw_begin(&r, 2, PS_PROTO_VERSION, 99);
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
     assert_string_equal(err, "unknown message type 99");
     msgpack_sbuffer_destroy(&r.sb);
@@ -598,13 +599,13 @@ static void test_arity_and_trailing(void **state)
     char err[ERR_LEN], *buf;
 
     (void)state;
-    raw_begin(&r, 4, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 4, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     expect_err(&r, dec_welcome, &w, "welcome: expected 6 elements, got 4");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -637,7 +638,7 @@ static void test_field_errors(void **state)
 
     (void)state;
     /* negative where unsigned */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_int64(&r.pk, -1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -646,7 +647,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* 32-bit field overflow */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint64(&r.pk, 1ull << 32);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -655,7 +656,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* int64 field given a u64 above INT64_MAX */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_uint64(&r.pk, UINT64_MAX);
     msgpack_pack_int64(&r.pk, 3);
@@ -664,7 +665,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* wrong msgpack types */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     raw_str(&r, "soon", 4);
     msgpack_pack_int64(&r.pk, 3);
@@ -672,7 +673,7 @@ static void test_field_errors(void **state)
     expect_err(&r, dec_welcome, &w, "welcome.t_recv: expected an integer, got a string");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -680,7 +681,7 @@ static void test_field_errors(void **state)
     expect_err(&r, dec_welcome, &w, "welcome.reason: expected a string, got 5");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_double(&r.pk, 1.5);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -690,7 +691,7 @@ static void test_field_errors(void **state)
 
     /* string one byte longer than the destination allows */
     memset(reason, 'r', sizeof reason);
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -699,7 +700,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* embedded NUL */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -708,7 +709,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the same string as bin is not a string */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -721,7 +722,7 @@ static void test_field_errors(void **state)
 /* Packs an EVENTS header; the caller packs the event array. */
 static void raw_events_head(struct raw *r, uint64_t thread, uint64_t seq)
 {
-    raw_begin(r, 7, 1, PS_MSG_EVENTS);
+    raw_begin(r, 7, PS_PROTO_VERSION, PS_MSG_EVENTS);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_uint64(&r->pk, thread);
     msgpack_pack_uint64(&r->pk, seq);
@@ -791,7 +792,7 @@ static void test_reply_errors(void **state)
 
     (void)state;
     /* unknown command kind */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -803,7 +804,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP without its fields */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -815,7 +816,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* DISCONNECT of more than everything */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -830,7 +831,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP at a NaN rate */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -845,7 +846,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* too many acks; a flag that is not 0/1 */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, PS_MAX_THREADS + 1);
@@ -857,7 +858,7 @@ static void test_reply_errors(void **state)
     expect_err(&r, dec_reply, m, "reply.acked_seq: 65 elements, at most 64 allowed");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -876,7 +877,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 12, 1, PS_MSG_TICK);
+    raw_begin(r, 12, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -944,15 +945,15 @@ static void test_assign_header_shape(void **state)
  * 5-byte array32 claiming 2^32-1 elements must be refused before that. */
 static void test_hostile_sizes(void **state)
 {
-    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05 };
+    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x02, 0x05 };
     static const unsigned char huge_inner[] = {
-        0x97, 0x01, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
+        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
     };
     static const unsigned char huge_map[] = {
-        0x97, 0x01, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
+        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
     };
     static const unsigned char huge_str[] = {
-        0x96, 0x01, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
+        0x96, 0x02, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
     };
     struct ps_events *m = malloc(sizeof *m);
     struct ps_welcome w;
@@ -983,7 +984,7 @@ static void test_deep_nesting(void **state)
     buf[n++] = 0xdc;
     buf[n++] = 0x00;
     buf[n++] = 16;                 /* hello arity */
-    buf[n++] = 0x01;
+    buf[n++] = PS_PROTO_VERSION;
     buf[n++] = PS_MSG_HELLO;
     for (i = 0; i < DEPTH; i++) buf[n++] = 0x91;
     buf[n++] = 0x01;

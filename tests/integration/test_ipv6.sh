@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A campaign over IPv6 loopback: refpush listens on [::1], the plan's ws and
+# push URLs are bracketed literals, and the agents bind their connections to
+# the IPv6 source address ::1 (--source-ips). Asserts the same exact accounting
+# as test_campaign.sh: every connection opened, every unicast push delivered
+# once to its uid, every broadcast to every connection, and refpush agrees.
+source "$(dirname "$0")/lib.sh"
+need_build
+ip -6 addr show lo 2>/dev/null | grep -q "inet6 ::1/128" ||
+  skip "this machine has no IPv6 loopback (::1 not on lo)"
+WS=$(free_port); CTL=$(free_port)
+start_refpush "$WS" --bind ::1
+grep -q "listening on ws://\[::1\]:$WS/ws" "$T/refpush-$WS.log" || fail "refpush did not say [::1]"
+DB=$T/v6.db
+cat >"$T/plan.yaml" <<YAML
+name: it-ipv6
+targets:
+  - {ws: "ws://[::1]:$WS/ws?uid={conn}", push: "http://[::1]:$WS/push?uid={conn}",
+     broadcast: "http://[::1]:$WS/broadcast"}
+agents: {expect: 2, wait: 20s}
+connections: {total: 300}
+heartbeat: {ws_ping: 2s, pong_timeout: 2s}
+phases:
+  - ramp: {to: 300, rate: 600/s}
+  - hold: 1s
+  - push: {mode: unicast, rate: 300/s, count: 150}
+  - push: {mode: broadcast, count: 2, rate: 2/s}
+thresholds:
+  connect_success: ">= 100%"
+  push_lost: "== 0"
+YAML
+ctl_start "$T/plan.yaml"
+agent_start a1 --threads 1 --source-ips ::1
+agent_start a2 --threads 1 --source-ips ::1
+ctl_wait 0
+last_run
+v6stat() { curl -sf "http://[::1]:$WS/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+expect_eq "run status" pass "$(q "SELECT status FROM runs WHERE id=$RUN")"
+expect_eq "distinct connections opened" 300 \
+  "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1")"
+expect_eq "connection failures" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2")"
+expect_exact_delivery 150 300 2
+expect_eq "refpush pushes" 150 "$(v6stat pushes)"
+expect_eq "refpush frames = deliveries" "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN")" \
+  "$(v6stat frames_delivered)"
+expect_eq "refpush connections_total" 300 "$(v6stat connections_total)"
+stop_pid "$RP"
+echo "ipv6 test passed"
