@@ -8,7 +8,9 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ps_cli.h"
 #include "ps_proto.h"
@@ -22,6 +24,7 @@
 enum refpush_opt_key {
     REFPUSH_BIND, REFPUSH_PORT, REFPUSH_HTTP_PORT, REFPUSH_HB_TEXT, REFPUSH_HB_REPLY,
     REFPUSH_WRAP, REFPUSH_QUIET,
+    REFPUSH_TLS_CERT, REFPUSH_TLS_KEY,
 };
 
 static const struct ps_cli_opt refpush_opts[] = {
@@ -36,6 +39,9 @@ static const struct ps_cli_opt refpush_opts[] = {
     {"--wrap", PS_CLI_VALUE, "json|raw", "json: deliver {\"type\":\"push\",\"uid\":N,\"data\":\"<body>\"}\n"
      "raw: deliver the body as is (default json)", REFPUSH_WRAP},
     {"--quiet", PS_CLI_FLAG, NULL, "errors only on stderr", REFPUSH_QUIET},
+    {"--tls-cert", PS_CLI_VALUE, "FILE", "PEM certificate (chain): --port serves wss:// and\n"
+     "https:// (--http-port stays plain HTTP)", REFPUSH_TLS_CERT},
+    {"--tls-key", PS_CLI_VALUE, "FILE", "PEM private key of --tls-cert", REFPUSH_TLS_KEY},
 };
 
 static int refpush_config_apply(void *ctx, const struct ps_cli_opt *opt, const char *value)
@@ -90,6 +96,15 @@ static int refpush_config_apply(void *ctx, const struct ps_cli_opt *opt, const c
         }
     } else if (opt->key == REFPUSH_QUIET) {
         cfg->quiet = 1;
+    } else if (opt->key == REFPUSH_TLS_CERT || opt->key == REFPUSH_TLS_KEY) {
+        if (access(value, R_OK)) {
+            fprintf(stderr, "refpush: %s %.200s: %s\n", name, value, strerror(errno));
+            return -1;
+        }
+        if (opt->key == REFPUSH_TLS_CERT)
+            cfg->tls_cert = value;
+        else
+            cfg->tls_key = value;
     }
     return 0;
 }
@@ -100,7 +115,7 @@ static const struct ps_cli refpush_cli = {
     .about = "A small WebSocket push service: the pushstorm demo target and test server.",
     .notes = "API: POST /push?uid=N, POST /broadcast, GET /stats,\n"
              "     POST /admin/kick?fraction=F, POST /admin/drop?nth=3,17,40\n"
-             "Prints \"refpush listening on ws://ADDR:PORT/ws\" when ready; stops on SIGTERM/SIGINT.\n",
+             "Prints \"refpush listening on ws://ADDR:PORT/ws\" (wss:// with --tls-cert) when ready; stops on SIGTERM/SIGINT.\n",
     .opts = refpush_opts, .n_opts = sizeof refpush_opts / sizeof refpush_opts[0],
     .on_opt = refpush_config_apply,
 };
@@ -121,6 +136,11 @@ enum refpush_config_rc refpush_config_parse(struct refpush_config *cfg, int argc
     if (rc != PS_CLI_OK)
         return rc == PS_CLI_DONE ? REFPUSH_CONFIG_HELP : REFPUSH_CONFIG_ERROR;
 
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        fprintf(stderr, "refpush: %s given without %s: TLS needs both\n",
+                cfg->tls_cert ? "--tls-cert" : "--tls-key", cfg->tls_cert ? "--tls-key" : "--tls-cert");
+        return REFPUSH_CONFIG_ERROR;
+    }
     if (cfg->http_port >= 0 && cfg->http_port == cfg->port && cfg->port != 0) {
         fprintf(stderr, "refpush: --http-port %d: same as --port; the API is served on --port "
                      "already, give --http-port only for a second, API-only listener\n",

@@ -37,6 +37,8 @@ struct refpush_config {
     size_t hb_reply_len;
     enum refpush_wrap wrap;
     int   quiet;
+    const char *tls_cert;        /* PEM certificate (chain) for --port, or NULL: plain ws */
+    const char *tls_key;         /* its private key */
 };
 
 struct refpush_stats {
