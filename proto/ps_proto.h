@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
-#define PS_PROTO_VERSION   1
+#define PS_PROTO_VERSION   2
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -38,6 +38,8 @@
 #define PS_TEXT_MAX        256     /* heartbeat text / expected reply */
 #define PS_REASON_MAX      160     /* human-readable refusal */
 #define PS_EVENTS_MAX      1024    /* events per batch */
+#define PS_MAX_TLS         8       /* distinct TLS settings in one plan (plan-wide + per target) */
+#define PS_PATH_MAX        256     /* file or directory path (TLS files) */
 
 enum ps_msg_type {
     PS_MSG_HELLO   = 1, /* agent -> controller (control) */
@@ -181,6 +183,17 @@ enum ps_cmd_kind {
     X(STR, value, PS_HDR_MAX)
 struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
 
+/* One set of TLS client settings (plan `tls:`); files are read on the agent. */
+#define PS_TLS_FIELDS(X)                                                        \
+    X(STR, ca_file, PS_PATH_MAX)      /* "" = the system's trust store */       \
+    X(STR, ca_dir, PS_PATH_MAX)       /* hashed CA directory, or "" */          \
+    X(FLAG, insecure)                 /* 1 = no certificate or name checks */   \
+    X(STR, server_name, PS_NAME_MAX * 4)  /* SNI, verification and Host: name; "" = the URL's */ \
+    X(STR, cert, PS_PATH_MAX)         /* client certificate (mTLS), or "" */    \
+    X(STR, key, PS_PATH_MAX)                                                    \
+    X(UMAX, min_version, 13)          /* 0 = library default, 12 = TLS 1.2, 13 = TLS 1.3 */
+struct ps_tls { PS_TLS_FIELDS(PS_FIELD_DECL) };
+
 #define PS_ASSIGN_FIELDS(X)                                                     \
     X(U32, run_id)                                                              \
     X(U32, conn_first)        /* global id of this agent's first connection */  \
@@ -199,7 +212,10 @@ struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
     X(U32, reconnect_max_ms)                                                    \
     X(U32, reconnect_attempts) /* 0 = unlimited */                              \
     X(U32, max_inflight)      /* handshakes in flight per agent */              \
-    X(U32, max_message)       /* bytes; larger messages close the connection */
+    X(U32, max_message)       /* bytes; larger messages close the connection */ \
+    /* TLS: the distinct settings, and which one each target uses (index) */    \
+    X(SUBS, tls, n_tls, PS_MAX_TLS, tls)                                        \
+    X(U64S, target_tls, n_target_tls, PS_MAX_TARGETS)
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 #define PS_RAMP_FIELDS(X)                                                       \
@@ -262,9 +278,25 @@ enum ps_reason {
     PS_REASON_HB_TIMEOUT,       /* no heartbeat reply: we closed */
     PS_REASON_NO_STATUS,        /* close frame without status code */
     PS_REASON_OTHER,
+    /* TLS (wss): kept apart so a certificate problem never reads as a refusal */
+    PS_REASON_TLS_VERIFY,       /* server certificate rejected; aux = OpenSSL X509_V_ERR_* code */
+    PS_REASON_TLS_HANDSHAKE,    /* TLS handshake failed (no common version/cipher, not TLS) */
+    PS_REASON_TLS_ALERT,        /* the server ended the handshake with a TLS alert */
     PS_REASON_COUNT
 };
 const char *ps_reason_name(uint32_t reason);
+/* The cause of a tls_verify failure, from its aux (the X509_V_ERR_* code). */
+enum ps_tls_cause {
+    PS_TLS_CAUSE_OTHER = 0,
+    PS_TLS_CAUSE_UNKNOWN_CA,
+    PS_TLS_CAUSE_SELF_SIGNED,
+    PS_TLS_CAUSE_HOSTNAME,
+    PS_TLS_CAUSE_EXPIRED,
+    PS_TLS_CAUSE_NOT_YET_VALID,
+    PS_TLS_CAUSE_COUNT
+};
+enum ps_tls_cause ps_tls_verify_cause(uint32_t x509_err);
+const char *ps_tls_cause_name(uint32_t cause);
 const char *ps_ev_type_name(uint32_t type);
 
 #define PS_EVENT_FIELDS(X)                                                      \

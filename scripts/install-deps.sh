@@ -4,7 +4,8 @@
 # deps, make test-deps; no test installs packages itself).
 # Quiet when everything is already there; uses sudo when not root.
 #   scripts/install-deps.sh        build + demo
-#   scripts/install-deps.sh test   also what the tests use: chromium renders the
+#   scripts/install-deps.sh test   also what the tests use: nginx (a TLS server
+#                                  not ours, test_tls.sh); chromium renders the
 #                                  HTML report (optional: without it that one
 #                                  check is skipped, so a failed install of it
 #                                  does not stop the tests)
@@ -13,7 +14,8 @@ PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evli
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
-[ "${1:-}" = test ] && OPTIONAL=(chromium)
+# test: nginx is the TLS terminator that is not ours (test_tls.sh)
+[ "${1:-}" = test ] && PKGS+=(nginx openssl) && OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do

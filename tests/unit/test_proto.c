@@ -158,6 +158,20 @@ static void make_assign(struct ps_assign *a)
     a->reconnect_attempts = UINT32_MAX;
     a->max_inflight = 512;
     a->max_message = 1 << 20;
+    /* TLS settings */
+    a->n_tls = PS_MAX_TLS;
+    for (i = 0; i < PS_MAX_TLS; i++) {
+        struct ps_tls *t = &a->tls[i];
+        fill_str(t->ca_file, sizeof t->ca_file, 400 + i);
+        fill_str(t->ca_dir, sizeof t->ca_dir, 410 + i);
+        t->insecure = i & 1;
+        fill_str(t->server_name, sizeof t->server_name, 420 + i);
+        fill_str(t->cert, sizeof t->cert, 430 + i);
+        fill_str(t->key, sizeof t->key, 440 + i);
+        t->min_version = i % 2 ? 13 : 12;
+    }
+    a->n_target_tls = PS_MAX_TARGETS;
+    for (i = 0; i < PS_MAX_TARGETS; i++) a->target_tls[i] = i % PS_MAX_TLS;
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -344,7 +358,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x97, 0x01, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [1, 5, agent 3, thread 2, seq 1, run 9, */
+        0x97, 0x02, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [2, 5, agent 3, thread 2, seq 1, run 9, */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
     struct ps_events *m = calloc(1, sizeof *m);
@@ -384,23 +398,24 @@ static uint64_t fnv1a(const void *p, size_t n)
 }
 
 /* Every message, filled by the makers above, against the bytes the encoders wrote
- * before the field tables of ps_proto.h replaced the hand-written codec: the
- * wire is unchanged, version 1 stays version 1. */
+ * before the field tables of ps_proto.h replaced the hand-written codec, then
+ * as version 2 changed them (the TLS settings in ASSIGN): a change to the wire
+ * has to show up here and in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3236, 0x9af096fa475c4caeull },
-        { "welcome", 179, 0xbd6282c7302ea7deull },
-        { "tick", 825, 0xbdd4d6a9b103e2adull },
-        { "reply none", 604, 0x4ecf54b9da3bfe86ull },
-        { "reply assign", 38435, 0x525f7d2e6d9e262cull },
-        { "reply ramp", 625, 0xc9f6e5c88395b19bull },
-        { "reply disconnect", 617, 0x3a9f85a1caa04350ull },
-        { "reply stop", 604, 0x4ecf58b9da3c0552ull },
-        { "events 0", 16, 0xcbc2becb840ab79dull },
-        { "events 1", 46, 0xc0eb7918a0ca6c55ull },
-        { "events 7", 226, 0x1a899810e4f1ca2eull },
-        { "events 1024", 27836, 0xfc4d8d7f41f727daull },
+        { "hello", 3236, 0x5c856efa883d3777ull },
+        { "welcome", 179, 0x5e64d16547f5b1a5ull },
+        { "tick", 825, 0x2f82759ddfd00c56ull },
+        { "reply none", 604, 0x330cecb3c2bbcf3bull },
+        { "reply assign", 48807, 0xc31726123fd4828dull },
+        { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
+        { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
+        { "reply stop", 604, 0x330cf0b3c2bbd607ull },
+        { "events 0", 16, 0xf2b09464723e6b5cull },
+        { "events 1", 46, 0x460e3de81c0eb9d8ull },
+        { "events 7", 226, 0x90cec69d761519efull },
+        { "events 1024", 27836, 0xc7e8fdc193888cf7ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -554,17 +569,17 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 1");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 2");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 1");
+    assert_string_equal(err, "protocol version 7, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
-    raw_begin(&r, 2, 2, 99);
-    expect_err(&r, dec_hello, h, "protocol version 2, expected 1");
+    raw_begin(&r, 2, 3, 99);
+    expect_err(&r, dec_hello, h, "protocol version 3, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 2, 1, 99);
+    raw_begin(&r, 2, PS_PROTO_VERSION, 99);
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
     assert_string_equal(err, "unknown message type 99");
     msgpack_sbuffer_destroy(&r.sb);
@@ -598,13 +613,13 @@ static void test_arity_and_trailing(void **state)
     char err[ERR_LEN], *buf;
 
     (void)state;
-    raw_begin(&r, 4, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 4, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     expect_err(&r, dec_welcome, &w, "welcome: expected 6 elements, got 4");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -637,7 +652,7 @@ static void test_field_errors(void **state)
 
     (void)state;
     /* negative where unsigned */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_int64(&r.pk, -1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -646,7 +661,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* 32-bit field overflow */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint64(&r.pk, 1ull << 32);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -655,7 +670,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* int64 field given a u64 above INT64_MAX */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_uint64(&r.pk, UINT64_MAX);
     msgpack_pack_int64(&r.pk, 3);
@@ -664,7 +679,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* wrong msgpack types */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     raw_str(&r, "soon", 4);
     msgpack_pack_int64(&r.pk, 3);
@@ -672,7 +687,7 @@ static void test_field_errors(void **state)
     expect_err(&r, dec_welcome, &w, "welcome.t_recv: expected an integer, got a string");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -680,7 +695,7 @@ static void test_field_errors(void **state)
     expect_err(&r, dec_welcome, &w, "welcome.reason: expected a string, got 5");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_double(&r.pk, 1.5);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -690,7 +705,7 @@ static void test_field_errors(void **state)
 
     /* string one byte longer than the destination allows */
     memset(reason, 'r', sizeof reason);
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -699,7 +714,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* embedded NUL */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -708,7 +723,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the same string as bin is not a string */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -721,7 +736,7 @@ static void test_field_errors(void **state)
 /* Packs an EVENTS header; the caller packs the event array. */
 static void raw_events_head(struct raw *r, uint64_t thread, uint64_t seq)
 {
-    raw_begin(r, 7, 1, PS_MSG_EVENTS);
+    raw_begin(r, 7, PS_PROTO_VERSION, PS_MSG_EVENTS);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_uint64(&r->pk, thread);
     msgpack_pack_uint64(&r->pk, seq);
@@ -791,7 +806,7 @@ static void test_reply_errors(void **state)
 
     (void)state;
     /* unknown command kind */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -803,7 +818,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP without its fields */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -815,7 +830,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* DISCONNECT of more than everything */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -830,7 +845,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP at a NaN rate */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -845,7 +860,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* too many acks; a flag that is not 0/1 */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, PS_MAX_THREADS + 1);
@@ -857,7 +872,7 @@ static void test_reply_errors(void **state)
     expect_err(&r, dec_reply, m, "reply.acked_seq: 65 elements, at most 64 allowed");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -876,7 +891,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 12, 1, PS_MSG_TICK);
+    raw_begin(r, 12, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -940,19 +955,49 @@ static void test_assign_header_shape(void **state)
     free(m);
 }
 
+/* A target naming TLS settings that were not sent, or a count that does not
+ * match the targets, is refused: the agent indexes its vhosts with it. */
+static void test_assign_tls_index(void **state)
+{
+    struct ps_reply *m = malloc(sizeof *m), *out = malloc(sizeof *out);
+    msgpack_sbuffer sb;
+    char err[ERR_LEN];
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    make_reply(m, PS_CMD_ASSIGN);
+    assert_int_equal(ps_proto_encode_reply(&sb, m), 0);
+    assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, out, err, sizeof err), 0);
+    assert_int_equal(out->cmd.u.assign.target_tls[9], 9 % PS_MAX_TLS);
+    m->cmd.u.assign.n_tls = 3;   /* target 3 names settings 3 */
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(ps_proto_encode_reply(&sb, m), 0);
+    assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "index 3 past the 3 TLS settings"));
+    make_reply(m, PS_CMD_ASSIGN);
+    m->cmd.u.assign.n_target_tls = 2;
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(ps_proto_encode_reply(&sb, m), 0);
+    assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "2 entries for 64 targets"));
+    msgpack_sbuffer_destroy(&sb);
+    free(m);
+    free(out);
+}
+
 /* msgpack-c allocates an array's element table when it reads the header; a
  * 5-byte array32 claiming 2^32-1 elements must be refused before that. */
 static void test_hostile_sizes(void **state)
 {
-    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05 };
+    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x02, 0x05 };
     static const unsigned char huge_inner[] = {
-        0x97, 0x01, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
+        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
     };
     static const unsigned char huge_map[] = {
-        0x97, 0x01, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
+        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
     };
     static const unsigned char huge_str[] = {
-        0x96, 0x01, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
+        0x96, 0x02, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
     };
     struct ps_events *m = malloc(sizeof *m);
     struct ps_welcome w;
@@ -983,7 +1028,7 @@ static void test_deep_nesting(void **state)
     buf[n++] = 0xdc;
     buf[n++] = 0x00;
     buf[n++] = 16;                 /* hello arity */
-    buf[n++] = 0x01;
+    buf[n++] = PS_PROTO_VERSION;
     buf[n++] = PS_MSG_HELLO;
     for (i = 0; i < DEPTH; i++) buf[n++] = 0x91;
     buf[n++] = 0x01;
@@ -1029,6 +1074,8 @@ static int make_samples(struct sample *s, int max)
             struct ps_assign *a = &r->cmd.u.assign;
             a->n_targets = 2;
             a->n_headers = 2;
+            a->n_tls = 2;
+            a->n_target_tls = 2;
             strcpy(a->targets[0], "ws://127.0.0.1:8080/ws?uid={conn}");
             strcpy(a->targets[1], "ws://127.0.0.2:8080/ws?uid={conn}");
             strcpy(a->hb_text, "ping");
@@ -1116,7 +1163,7 @@ static void test_random_bytes(void **state)
         /* half the time, a plausible head so the decoders get past the first checks */
         if (round % 2 && len >= 3) {
             buf[0] = (unsigned char)(0x90 | (rng_next(&seed) % 16));
-            buf[1] = 0x01;
+            buf[1] = PS_PROTO_VERSION;
             buf[2] = (unsigned char)(1 + rng_next(&seed) % 5);
         }
         if (decode_all(buf, len, m) != 0)
@@ -1236,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_encoder_clears_buffer),
         cmocka_unit_test(test_encoder_refuses_bad_structs),
         cmocka_unit_test(test_wrong_version_and_type),
+        cmocka_unit_test(test_assign_tls_index),
         cmocka_unit_test(test_arity_and_trailing),
         cmocka_unit_test(test_field_errors),
         cmocka_unit_test(test_events_errors),
