@@ -119,13 +119,11 @@ static uint8_t agent_conn_classify_error(struct lws *wsi, const char *msg, uint3
         return PS_REASON_TIMEOUT;
     if (!strncmp(msg, "HS:", 3))
         return PS_REASON_HANDSHAKE;
-    /* certificate rejections were caught in the verify callback; what reaches
-     * here from OpenSSL is the handshake itself, or the server's alert */
-    if (strstr(msg, "SSL") || strstr(msg, "ssl") || strstr(msg, "tls")) {
-        if (strstr(msg, "alert"))
-            return PS_REASON_TLS_ALERT;
+    /* certificate rejections and the server's alerts were caught in their own
+     * callbacks (lws 4.1.6 passes on no OpenSSL detail: "connect SSL err 1:
+     * error:00000001:lib(0)::reason(1)"): what is left is the handshake */
+    if (strstr(msg, "SSL") || strstr(msg, "ssl") || strstr(msg, "tls"))
         return PS_REASON_TLS_HANDSHAKE;
-    }
     return PS_REASON_OTHER;
 }
 
@@ -371,6 +369,11 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         uint32_t aux;
         uint8_t r = agent_conn_classify_error(wsi, in, &aux);
+        int alert = r == PS_REASON_TLS_HANDSHAKE ? agent_tls_alert(wsi) : -1;
+        if (alert >= 0) {
+            r = PS_REASON_TLS_ALERT;
+            aux = (uint32_t)alert;
+        }
         agent_conn_ended(w, slot, r, aux);
         return 0;
     }

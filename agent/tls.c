@@ -15,8 +15,36 @@
  * inside lws_create_vhost(): w->tls_loading tells it which setting it is for. */
 #include "agent.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The server's alerts: lws 4.1.6 reports every handshake failure as
+ * "error:00000001:lib(0)::reason(1)" and its own SSL_INFO callback crashes on
+ * client connections, so the context's info callback notes a received alert
+ * on the SSL object itself (an ex_data slot: OpenSSL hands out its indexes
+ * process-wide, once), where the connection-error callback reads it. */
+static pthread_once_t agent_tls_once = PTHREAD_ONCE_INIT;
+static int agent_tls_idx = -1;
+
+static void agent_tls_index(void)
+{
+    agent_tls_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void agent_tls_info(const SSL *ssl, int where, int ret)
+{
+    if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && agent_tls_idx >= 0)
+        SSL_set_ex_data((SSL *)ssl, agent_tls_idx, (void *)(uintptr_t)(0x100 | (ret & 0xff)));
+}
+
+int agent_tls_alert(struct lws *wsi)
+{
+    SSL *ssl = lws_get_ssl(wsi);
+    uintptr_t v = ssl && agent_tls_idx >= 0 ? (uintptr_t)SSL_get_ex_data(ssl, agent_tls_idx) : 0;
+    return v ? (int)(v & 0xff) : -1;
+}
 
 static void agent_tls_drop(struct agent_worker *w, uint32_t i)
 {
@@ -90,6 +118,8 @@ void agent_tls_close(struct agent_worker *w)
 /* Called from lws_create_vhost() for the setting being made. */
 void agent_tls_load_extra(struct agent_worker *w, SSL_CTX *ctx)
 {
+    pthread_once(&agent_tls_once, agent_tls_index);
+    SSL_CTX_set_info_callback(ctx, agent_tls_info);
     const struct ps_tls *t = w ? w->tls_loading : NULL;
     if (t && t->ca_dir[0] && SSL_CTX_load_verify_locations(ctx, NULL, t->ca_dir) != 1)
         w->tls_load_failed = 1;

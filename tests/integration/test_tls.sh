@@ -8,7 +8,10 @@
 #     (tls_verify, hostname), a plain-HTTP port (tls_handshake); and an
 #     insecure target that connects, which the summary reports.
 #  3. nginx from Debian (not ours) terminating TLS in front of a plain refpush,
-#     WebSocket upgrade proxied: wss and https through it.
+#     WebSocket upgrade proxied: wss and https through it; and a second nginx
+#     server speaking TLS 1.2 only and requiring a client certificate: the
+#     plan's cert/key get through (mTLS), no certificate is nginx's 400, and
+#     min_version 1.3 is refused with a TLS alert (tls_alert).
 source "$(dirname "$0")/lib.sh"
 # the sanitized agents run under the controller: their reports land in its output
 clean() { ! grep -q "Sanitizer" "$1" || fail "sanitizer report in $1"; }
@@ -27,6 +30,10 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nex
   >"$T/srv.ext"
 ossl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
   -out "$T/srv.pem" -days 2 -extfile "$T/srv.ext"
+ossl req "${ec[@]}" -keyout "$T/client.key" -out "$T/client.csr" -subj "/CN=pushstorm agent"
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >"$T/client.ext"
+ossl x509 -req -in "$T/client.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+  -out "$T/client.pem" -days 2 -extfile "$T/client.ext"
 
 WS=$(free_port); API=$(free_port); CTL=$(free_port)
 start_refpush "$WS" --http-port "$API" --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
@@ -119,7 +126,7 @@ grep -q "^TLS INSECURE .* 1 target" "$T/bad.out" || fail "summary does not repor
 stop_pid "$RP"
 
 # ---- 3. nginx terminates TLS in front of a plain refpush
-PLAIN=$(free_port); NG=$(free_port)
+PLAIN=$(free_port); NG=$(free_port); MTLS=$(free_port)
 start_refpush "$PLAIN"
 mkdir -p "$T/nginx"
 cat >"$T/nginx/nginx.conf" <<NGINX
@@ -146,6 +153,20 @@ http {
       proxy_set_header Upgrade \$http_upgrade;
       proxy_set_header Connection \$connection_upgrade;
       proxy_read_timeout 300s;
+    }
+  }
+  server {
+    listen 127.0.0.1:$MTLS ssl;
+    ssl_certificate $T/srv.pem;
+    ssl_certificate_key $T/srv.key;
+    ssl_protocols TLSv1.2;
+    ssl_verify_client on;
+    ssl_client_certificate $T/ca.pem;
+    location / {
+      proxy_pass http://127.0.0.1:$PLAIN;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
     }
   }
 }
@@ -183,6 +204,34 @@ expect_eq "through nginx: delivered once" 100 \
   "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=0")"
 expect_eq "refpush behind nginx saw them" 100 "$(stats_field "$PLAIN" connections_total)"
 grep -q '"GET /ws?uid=' "$T/nginx/access.log" || fail "nginx did not carry the upgrades"
+
+cat >"$T/mtls.yaml" <<YAML
+name: tls-mtls
+tls: {ca_file: ca.pem}
+targets:
+  - {ws: "wss://localhost:$MTLS/ws?uid={conn}", push: "http://127.0.0.1:$PLAIN/push?uid={conn}",
+     tls: {ca_file: ca.pem, cert: client.pem, key: client.key}}
+  - {ws: "wss://localhost:$MTLS/ws?uid={conn}", push: "http://127.0.0.1:$PLAIN/push?uid={conn}"}
+  - {ws: "wss://localhost:$MTLS/ws?uid={conn}", push: "http://127.0.0.1:$PLAIN/push?uid={conn}",
+     tls: {ca_file: ca.pem, cert: client.pem, key: client.key, min_version: 1.3}}
+agents: {expect: 1, wait: 20s}
+connections: {total: 30}
+phases:
+  - ramp: {to: 30, rate: 300/s}
+  - hold: 1s
+YAML
+ctl_run "$T/mtls.yaml" --local-agents 1 >"$T/mtls.out" 2>&1
+cat "$T/mtls.out"
+expect_eq "mTLS run exit" 0 "$RC"
+clean "$T/mtls.out"
+last_run
+ends3() { q "SELECT DISTINCT r.name || ':' || e.aux FROM conn_events e JOIN reasons r ON r.reason=e.val
+             WHERE e.run_id=$RUN AND e.type=2 AND e.conn % 3 = $1"; }
+ups3() { q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn % 3 = $1"; }
+expect_eq "client certificate: all up" 10 "$(ups3 0)"
+expect_eq "client certificate: no failures" "" "$(ends3 0)"
+expect_eq "no client certificate: nginx answers 400" "http_status:400" "$(ends3 1)"
+expect_eq "TLS 1.3 against a TLS 1.2 server: alert protocol_version (70)" "tls_alert:70" "$(ends3 2)"
 kill -TERM "$NGP"; wait "$NGP" || true
 [ ! -e "$T/nginx/nginx.pid" ] || fail "nginx did not stop"
 stop_pid "$RP"
