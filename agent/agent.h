@@ -157,6 +157,12 @@ struct agent_worker {
     struct lws_context *ctx;
     void *foreign_loops[1];
     struct lws_protocols protocols[2];
+    /* tls.c: one client vhost per TLS setting of the assignment (NULL = unused) */
+    struct lws_vhost *tls_vh[PS_MAX_TLS];
+    struct ps_tls tls_have[PS_MAX_TLS];   /* what each was made with */
+    const struct ps_tls *tls_loading;     /* during lws_create_vhost() only */
+    int tls_load_failed;
+    uint32_t tls_generation;              /* vhost names stay unique */
     unsigned char txbuf[LWS_PRE + PS_TEXT_MAX + 8];  /* pings and heartbeats are built here */
     int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
     int64_t next_tick_us;         /* when the timer should have fired (lag) */
@@ -313,6 +319,16 @@ void agent_csv_free(struct agent_csv *d);
 /* target.c */
 int  agent_target_resolve(struct agent_target *t, const char *url_tpl, char *err, size_t errlen);
 int  agent_target_path(const char *url, char *path, size_t len);
+
+/* tls.c: the worker's vhosts for the assignment's TLS settings (worker thread) */
+int  agent_tls_assign(struct agent_worker *w, char *err, size_t errlen);
+void agent_tls_close(struct agent_worker *w);
+void agent_tls_load_extra(struct agent_worker *w, SSL_CTX *ctx);
+/* The description of the TLS alert the server sent on wsi's handshake, or -1. */
+int  agent_tls_alert(struct lws *wsi);
+/* Sets ci's TLS flags, vhost and (server_name) host for a connection to target. */
+void agent_tls_conn(const struct agent_worker *w, uint32_t target,
+                    struct lws_client_connect_info *ci);
 
 /* worker.c */
 int  agent_worker_init(struct agent_worker *w, struct agent *ag, uint32_t index);

@@ -79,6 +79,8 @@ static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fall
     struct agent_conn *c = &w->conns[slot];
     if (c->state == AGENT_CONN_CONNECTING) {
         uint8_t reason = c->reason ? c->reason : fallback;
+        if (reason == PS_REASON_TLS_VERIFY)
+            aux = c->close_code;
         w->inflight--;
         w->n_live--;
         w->c.failed++;
@@ -117,6 +119,11 @@ static uint8_t agent_conn_classify_error(struct lws *wsi, const char *msg, uint3
         return PS_REASON_TIMEOUT;
     if (!strncmp(msg, "HS:", 3))
         return PS_REASON_HANDSHAKE;
+    /* certificate rejections and the server's alerts were caught in their own
+     * callbacks (lws 4.1.6 passes on no OpenSSL detail: "connect SSL err 1:
+     * error:00000001:lib(0)::reason(1)"): what is left is the handshake */
+    if (strstr(msg, "SSL") || strstr(msg, "ssl") || strstr(msg, "tls"))
+        return PS_REASON_TLS_HANDSHAKE;
     return PS_REASON_OTHER;
 }
 
@@ -309,9 +316,30 @@ static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint3
     return 0;
 }
 
+/* lws's verify callback passes the X509 store as `user`; the slot is the wsi's
+ * user memory. The OpenSSL error is kept in close_code (unused until the
+ * connection opens) and becomes the failed event's aux. Returning 0 leaves
+ * OpenSSL's verdict (and lws's LCCSCF_ALLOW_* exceptions) as they are. */
+static int agent_conn_verify(struct lws *wsi, X509_STORE_CTX *store, int preverify_ok)
+{
+    struct agent_conn *c = lws_wsi_user(wsi);
+    int err = X509_STORE_CTX_get_error(store);
+    if (!c || preverify_ok || err == X509_V_OK || c->state != AGENT_CONN_CONNECTING)
+        return 0;
+    c->reason = PS_REASON_TLS_VERIFY;
+    c->close_code = (uint16_t)err;
+    return 0;
+}
+
 int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
+    if (reason == LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION)
+        return agent_conn_verify(wsi, user, (int)len);
+    if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS) {
+        agent_tls_load_extra(agent_conn_worker(wsi), user);
+        return 0;
+    }
     struct agent_conn *c = user;
     if (!c)
         return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -348,6 +376,11 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         uint32_t aux;
         uint8_t r = agent_conn_classify_error(wsi, in, &aux);
+        int alert = r == PS_REASON_TLS_HANDSHAKE ? agent_tls_alert(wsi) : -1;
+        if (alert >= 0) {
+            r = PS_REASON_TLS_ALERT;
+            aux = (uint32_t)alert;
+        }
         agent_conn_ended(w, slot, r, aux);
         return 0;
     }
@@ -439,7 +472,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.path = path;
     ci.host = t->host;
     ci.origin = t->host;
-    ci.ssl_connection = t->scheme_tls ? LCCSCF_USE_SSL : 0;
+    agent_tls_conn(w, target, &ci);
     char subprotocol[PS_HDR_MAX * 2];
     if (a->subprotocol[0] &&
         ps_tpl_expand_src(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, 3, &tpl.src) < 0) {

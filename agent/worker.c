@@ -410,7 +410,7 @@ static int agent_worker_assign(struct agent_worker *w, char *err, size_t errlen)
     pthread_mutex_lock(&w->mu);
     w->stopped_pub = 0;
     pthread_mutex_unlock(&w->mu);
-    return 0;
+    return agent_tls_assign(w, err, errlen);
 }
 
 static void agent_worker_stop(struct agent_worker *w)
@@ -515,6 +515,10 @@ static void *agent_worker_main(void *arg)
     memset(&info, 0, sizeof info);
     w->foreign_loops[0] = &w->loop;
     info.foreign_loops = w->foreign_loops;
+    /* No TLS on the default vhost: wss connections go through the vhosts of
+     * tls.c, which carry LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT themselves. A
+     * TLS default vhost would load the system trust store once more per
+     * worker, and lws 4.1.6 does not free it when several contexts exist. */
     info.options = LWS_SERVER_OPTION_LIBUV;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = w->protocols;
@@ -540,6 +544,7 @@ static void *agent_worker_main(void *arg)
     /* the loop ran dry after QUIT: lws's handles are closed; now free it */
     lws_context_destroy(w->ctx);
     w->ctx = NULL;
+    agent_tls_close(w);
     uv_run(&w->loop, UV_RUN_NOWAIT);
     uv_loop_close(&w->loop);
     return NULL;

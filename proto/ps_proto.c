@@ -61,11 +61,52 @@ static const char *const proto_reason_names[PS_REASON_COUNT] = {
     [PS_REASON_HB_TIMEOUT]   = "hb_timeout",
     [PS_REASON_NO_STATUS]    = "no_status",
     [PS_REASON_OTHER]        = "other",
+    [PS_REASON_TLS_VERIFY]   = "tls_verify",
+    [PS_REASON_TLS_HANDSHAKE] = "tls_handshake",
+    [PS_REASON_TLS_ALERT]    = "tls_alert",
 };
 
 const char *ps_reason_name(uint32_t reason)
 {
     return reason < PS_REASON_COUNT ? proto_reason_names[reason] : "unknown";
+}
+
+/* OpenSSL's X509_V_ERR_* numbers are part of its stable API; the controller
+ * names them without linking OpenSSL. */
+enum ps_tls_cause ps_tls_verify_cause(uint32_t x509_err)
+{
+    switch (x509_err) {
+    case 2:  /* UNABLE_TO_GET_ISSUER_CERT */
+    case 20: /* UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+    case 21: /* UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+        return PS_TLS_CAUSE_UNKNOWN_CA;
+    case 18: /* DEPTH_ZERO_SELF_SIGNED_CERT */
+    case 19: /* SELF_SIGNED_CERT_IN_CHAIN */
+        return PS_TLS_CAUSE_SELF_SIGNED;
+    case 62: /* HOSTNAME_MISMATCH */
+    case 64: /* IP_ADDRESS_MISMATCH */
+        return PS_TLS_CAUSE_HOSTNAME;
+    case 10: /* CERT_HAS_EXPIRED */
+        return PS_TLS_CAUSE_EXPIRED;
+    case 9:  /* CERT_NOT_YET_VALID */
+        return PS_TLS_CAUSE_NOT_YET_VALID;
+    default:
+        return PS_TLS_CAUSE_OTHER;
+    }
+}
+
+static const char *const proto_tls_cause_names[PS_TLS_CAUSE_COUNT] = {
+    [PS_TLS_CAUSE_OTHER]         = "other",
+    [PS_TLS_CAUSE_UNKNOWN_CA]    = "unknown_ca",
+    [PS_TLS_CAUSE_SELF_SIGNED]   = "self_signed",
+    [PS_TLS_CAUSE_HOSTNAME]      = "hostname",
+    [PS_TLS_CAUSE_EXPIRED]       = "expired",
+    [PS_TLS_CAUSE_NOT_YET_VALID] = "not_yet_valid",
+};
+
+const char *ps_tls_cause_name(uint32_t cause)
+{
+    return cause < PS_TLS_CAUSE_COUNT ? proto_tls_cause_names[cause] : "other";
 }
 
 static const char *const proto_ev_names[] = {
@@ -277,6 +318,19 @@ static inline int proto_check_event(struct ps_mpack_rd *r, const struct ps_event
     return 0;
 }
 
+/* Each target names one of the TLS settings sent (or none are sent). */
+static inline int proto_check_assign(struct ps_mpack_rd *r, const struct ps_assign *a)
+{
+    if (a->n_target_tls && a->n_target_tls != a->n_targets)
+        return ps_mpack_rd_err(r, "target_tls", 1, "%" PRIu32 " entries for %" PRIu32 " targets",
+                               a->n_target_tls, a->n_targets);
+    for (uint32_t i = 0; i < a->n_target_tls; i++)
+        if (a->target_tls[i] >= a->n_tls)
+            return ps_mpack_rd_err(r, "target_tls", 1, "index %" PRIu64 " past the %" PRIu32
+                                   " TLS settings", a->target_tls[i], a->n_tls);
+    return 0;
+}
+
 static int proto_pack_cmd(msgpack_packer *pk, const struct ps_cmd *c);
 static int proto_read_cmd(struct ps_mpack_rd *r, struct ps_cmd *c);
 
@@ -292,7 +346,10 @@ PROTO_LIST(header_tpl)
 PROTO_CODEC(event, PS_EVENT_FIELDS, proto_check_event)
 PROTO_NESTED(event)
 PROTO_LIST(event)
-PROTO_CODEC(assign, PS_ASSIGN_FIELDS, proto_check_none)
+PROTO_CODEC(tls, PS_TLS_FIELDS, proto_check_none)
+PROTO_NESTED(tls)
+PROTO_LIST(tls)
+PROTO_CODEC(assign, PS_ASSIGN_FIELDS, proto_check_assign)
 PROTO_CODEC(ramp, PS_RAMP_FIELDS, proto_check_none)
 PROTO_CODEC(disconnect, PS_DISCONNECT_FIELDS, proto_check_none)
 PROTO_CODEC(data, PS_DATA_FIELDS, proto_check_none)

@@ -43,6 +43,8 @@
 #define PS_CSV_COLS        16
 #define PS_CSV_NAME_MAX    32
 #define PS_DATA_CHUNK      32768
+#define PS_MAX_TLS         8       /* distinct TLS settings in one plan (plan-wide + per target) */
+#define PS_PATH_MAX        256     /* file or directory path (TLS files) */
 
 enum ps_msg_type {
     PS_MSG_HELLO   = 1, /* agent -> controller (control) */
@@ -187,6 +189,17 @@ enum ps_cmd_kind {
     X(STR, value, PS_HDR_MAX)
 struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
 
+/* One set of TLS client settings (plan `tls:`); files are read on the agent. */
+#define PS_TLS_FIELDS(X)                                                        \
+    X(STR, ca_file, PS_PATH_MAX)      /* "" = the system's trust store */       \
+    X(STR, ca_dir, PS_PATH_MAX)       /* hashed CA directory, or "" */          \
+    X(FLAG, insecure)                 /* 1 = no certificate or name checks */   \
+    X(STR, server_name, PS_NAME_MAX * 4)  /* SNI, verification and Host: name; "" = the URL's */ \
+    X(STR, cert, PS_PATH_MAX)         /* client certificate (mTLS), or "" */    \
+    X(STR, key, PS_PATH_MAX)                                                    \
+    X(UMAX, min_version, 13)          /* 0 = library default, 12 = TLS 1.2, 13 = TLS 1.3 */
+struct ps_tls { PS_TLS_FIELDS(PS_FIELD_DECL) };
+
 #define PS_ASSIGN_FIELDS(X)                                                     \
     X(U32, run_id)                                                              \
     X(U32, conn_first)        /* global id of this agent's first connection */  \
@@ -211,7 +224,10 @@ struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
      * values in DATA commands (0 = none) */                                  \
     X(STRS, csv_cols, n_csv_cols, PS_CSV_COLS, PS_CSV_NAME_MAX)                 \
     X(U32, csv_rows)                                                            \
-    X(U32, csv_bytes)
+    X(U32, csv_bytes)                                                           \
+    /* TLS: the distinct settings, and which one each target uses (index) */    \
+    X(SUBS, tls, n_tls, PS_MAX_TLS, tls)                                        \
+    X(U64S, target_tls, n_target_tls, PS_MAX_TARGETS)
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 /* DATA: the next piece of the values, row-major, each value ended by 0x1f
@@ -285,9 +301,25 @@ enum ps_reason {
     PS_REASON_HB_TIMEOUT,       /* no heartbeat reply: we closed */
     PS_REASON_NO_STATUS,        /* close frame without status code */
     PS_REASON_OTHER,
+    /* TLS (wss): kept apart so a certificate problem never reads as a refusal */
+    PS_REASON_TLS_VERIFY,       /* server certificate rejected; aux = OpenSSL X509_V_ERR_* code */
+    PS_REASON_TLS_HANDSHAKE,    /* TLS handshake failed (no common version/cipher, not TLS) */
+    PS_REASON_TLS_ALERT,        /* the server ended the handshake with a TLS alert */
     PS_REASON_COUNT
 };
 const char *ps_reason_name(uint32_t reason);
+/* The cause of a tls_verify failure, from its aux (the X509_V_ERR_* code). */
+enum ps_tls_cause {
+    PS_TLS_CAUSE_OTHER = 0,
+    PS_TLS_CAUSE_UNKNOWN_CA,
+    PS_TLS_CAUSE_SELF_SIGNED,
+    PS_TLS_CAUSE_HOSTNAME,
+    PS_TLS_CAUSE_EXPIRED,
+    PS_TLS_CAUSE_NOT_YET_VALID,
+    PS_TLS_CAUSE_COUNT
+};
+enum ps_tls_cause ps_tls_verify_cause(uint32_t x509_err);
+const char *ps_tls_cause_name(uint32_t cause);
 const char *ps_ev_type_name(uint32_t type);
 
 #define PS_EVENT_FIELDS(X)                                                      \

@@ -9,7 +9,9 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ack.h"
 #include "ps_cli.h"
@@ -29,6 +31,7 @@ enum refpush_opt_key {
     REFPUSH_STRICT, REFPUSH_WELCOME, REFPUSH_HB_JSON, REFPUSH_REQUIRE_LOGIN, REFPUSH_LOGIN_SECRET,
     REFPUSH_LOGIN_REPLY, REFPUSH_LOGIN_TIMEOUT, REFPUSH_REQUIRE_ACK, REFPUSH_ACK_TIMEOUT,
     REFPUSH_MAX_REDELIVER, REFPUSH_ACK_WINDOW,
+    REFPUSH_TLS_CERT, REFPUSH_TLS_KEY,
 };
 
 static const struct ps_cli_opt refpush_opts[] = {
@@ -66,6 +69,9 @@ static const struct ps_cli_opt refpush_opts[] = {
      "(default 3)", REFPUSH_MAX_REDELIVER},
     {"--ack-window", PS_CLI_VALUE, "N", "unacked pushes one connection may have out; more\n"
      "wait (default 64, at most " PS_CLI_STR(REFPUSH_ACK_WINDOW_MAX) ")", REFPUSH_ACK_WINDOW},
+    {"--tls-cert", PS_CLI_VALUE, "FILE", "PEM certificate (chain): --port serves wss:// and\n"
+     "https:// (--http-port stays plain HTTP)", REFPUSH_TLS_CERT},
+    {"--tls-key", PS_CLI_VALUE, "FILE", "PEM private key of --tls-cert", REFPUSH_TLS_KEY},
 };
 
 /* A template may use only the placeholders its frame fills in: a misspelt
@@ -264,6 +270,15 @@ static int refpush_config_apply(void *vctx, const struct ps_cli_opt *opt, const 
         }
     } else if (opt->key == REFPUSH_QUIET) {
         cfg->quiet = 1;
+    } else if (opt->key == REFPUSH_TLS_CERT || opt->key == REFPUSH_TLS_KEY) {
+        if (access(value, R_OK)) {
+            fprintf(stderr, "refpush: %s %.200s: %s\n", name, value, strerror(errno));
+            return -1;
+        }
+        if (opt->key == REFPUSH_TLS_CERT)
+            cfg->tls_cert = value;
+        else
+            cfg->tls_key = value;
     } else {
         return refpush_config_strict(cfg, opt->key, name, value);
     }
@@ -307,7 +322,7 @@ static const struct ps_cli refpush_cli = {
     .about = "A small WebSocket push service: the pushstorm demo target and test server.",
     .notes = "API: POST /push?uid=N, POST /broadcast, GET /stats,\n"
              "     POST /admin/kick?fraction=F, POST /admin/drop?nth=3,17,40\n"
-             "Prints \"refpush listening on ws://ADDR:PORT/ws\" when ready; stops on SIGTERM/SIGINT.\n",
+             "Prints \"refpush listening on ws://ADDR:PORT/ws\" (wss:// with --tls-cert) when ready; stops on SIGTERM/SIGINT.\n",
     .opts = refpush_opts, .n_opts = sizeof refpush_opts / sizeof refpush_opts[0],
     .on_opt = refpush_config_apply,
 };
@@ -333,6 +348,11 @@ enum refpush_config_rc refpush_config_parse(struct refpush_config *cfg, int argc
     if (rc != PS_CLI_OK)
         return rc == PS_CLI_DONE ? REFPUSH_CONFIG_HELP : REFPUSH_CONFIG_ERROR;
 
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        fprintf(stderr, "refpush: %s given without %s: TLS needs both\n",
+                cfg->tls_cert ? "--tls-cert" : "--tls-key", cfg->tls_cert ? "--tls-key" : "--tls-cert");
+        return REFPUSH_CONFIG_ERROR;
+    }
     if (cfg->http_port >= 0 && cfg->http_port == cfg->port && cfg->port != 0) {
         fprintf(stderr, "refpush: --http-port %d: same as --port; the API is served on --port "
                      "already, give --http-port only for a second, API-only listener\n",

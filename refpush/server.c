@@ -100,7 +100,8 @@ static int refpush_server_signals(struct refpush_server *s)
 
 static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const char *name, int port,
                                               struct lws_protocols *protocols,
-                                              const struct lws_protocol_vhost_options *pvo)
+                                              const struct lws_protocol_vhost_options *pvo,
+                                              int tls)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -116,8 +117,21 @@ static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const ch
                                    : LWS_SERVER_OPTION_DISABLE_IPV6);
     info.keepalive_timeout = REFPUSH_HTTP_KEEPALIVE_S;
     info.retry_and_idle_policy = &refpush_no_validity_timer;
+    if (tls) {
+        /* lws reads this per vhost too: without it the vhost stays plain */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        /* the API speaks HTTP/1.1 only: offering h2 makes curl pick it and
+         * get an empty reply */
+        info.alpn = "http/1.1";
+        info.ssl_cert_filepath = s->cfg.tls_cert;
+        info.ssl_private_key_filepath = s->cfg.tls_key;
+    }
     struct lws_vhost *vh = lws_create_vhost(s->ctx, &info);
-    if (!vh)
+    if (!vh && tls)
+        fprintf(stderr, "refpush: cannot listen with TLS on %s:%d (port in use, or --tls-cert %s / "
+                        "--tls-key %s not a matching PEM certificate and key)\n",
+                s->cfg.bind, port, s->cfg.tls_cert, s->cfg.tls_key);
+    else if (!vh)
         fprintf(stderr, "refpush: cannot listen on %s:%d (port in use, or not a local address)\n",
                 s->cfg.bind, port);
     return vh;
@@ -134,6 +148,8 @@ int refpush_server_start(struct refpush_server *s)
     s->foreign_loops[0] = s->loop;
     info.foreign_loops = s->foreign_loops;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (s->cfg.tls_cert)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.user = s;
     info.server_string = "refpush";
@@ -144,12 +160,13 @@ int refpush_server_start(struct refpush_server *s)
         return -1;
     }
 
-    s->ws_vhost = refpush_server_vhost(s, "refpush", s->cfg.port, s->ws_protocols, &s->pvo_ws);
+    s->ws_vhost = refpush_server_vhost(s, "refpush", s->cfg.port, s->ws_protocols, &s->pvo_ws,
+                                        s->cfg.tls_cert != NULL);
     if (!s->ws_vhost)
         return -1;
     if (s->cfg.http_port >= 0) {
         s->api_vhost = refpush_server_vhost(s, "refpush-api", s->cfg.http_port, s->api_protocols,
-                                            NULL);
+                                            NULL, 0);
         if (!s->api_vhost)
             return -1;
     }
@@ -163,8 +180,8 @@ int refpush_server_start(struct refpush_server *s)
             fprintf(stderr, "refpush: push API also on http://%s%s%s:%d/\n", s->cfg.bind_v6 ? "[" : "",
                     s->cfg.bind, s->cfg.bind_v6 ? "]" : "", lws_get_vhost_listen_port(s->api_vhost));
     }
-    printf("refpush listening on ws://%s%s%s:%d/ws\n", s->cfg.bind_v6 ? "[" : "", s->cfg.bind,
-           s->cfg.bind_v6 ? "]" : "", port);
+    printf("refpush listening on %s://%s%s%s:%d/ws\n", s->cfg.tls_cert ? "wss" : "ws",
+           s->cfg.bind_v6 ? "[" : "", s->cfg.bind, s->cfg.bind_v6 ? "]" : "", port);
     fflush(stdout);
     s->listening = 1;
     return 0;

@@ -57,6 +57,8 @@ struct refpush_config {
     uint32_t ack_timeout_ms;
     uint32_t max_redeliver;
     uint32_t ack_window;
+    const char *tls_cert;        /* PEM certificate (chain) for --port, or NULL: plain ws */
+    const char *tls_key;         /* its private key */
 };
 
 struct refpush_stats {

@@ -8,7 +8,8 @@
 #                                  built-in WebSocket client (node >= 20) drives
 #                                  refpush's strict mode as a client we did not
 #                                  write (test_refpush_strict.sh; no npm
-#                                  packages); chromium renders the HTML report
+#                                  packages); nginx, a TLS server not ours
+#                                  (test_tls.sh); chromium renders the HTML report
 #                                  (optional: without it that one check is
 #                                  skipped, so a failed install of it does not
 #                                  stop the tests)
@@ -17,7 +18,9 @@ PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evli
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
-[ "${1:-}" = test ] && PKGS+=(nodejs) && OPTIONAL=(chromium)
+# test: nodejs drives strict refpush (test_refpush_strict.sh); nginx is the TLS
+# terminator that is not ours and openssl makes its certificates (test_tls.sh)
+[ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl) && OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do

@@ -29,6 +29,7 @@ struct plan_target {
     char ws[PS_URL_MAX];         /* ws URL template, e.g. ws://127.0.0.1:8080/ws?uid={conn} */
     char push[PS_URL_MAX];       /* unicast push URL template: {conn} {msg} */
     char broadcast[PS_URL_MAX];  /* broadcast URL; default derived from push: same origin + /broadcast */
+    uint32_t tls;                /* index into plan.tls: its wss and https settings */
 };
 
 enum plan_phase_kind {
@@ -81,6 +82,8 @@ struct plan {
     char     name[PS_NAME_MAX];
     uint32_t n_targets;
     struct plan_target targets[PS_MAX_TARGETS];
+    uint32_t n_tls;              /* tls[0] = plan-wide `tls:` (defaults when absent); then per target */
+    struct ps_tls tls[PS_MAX_TLS];
     struct { uint32_t expect; int64_t wait_us; int by_capacity; } agents; /* default 1, 30s, even */
     struct {
         uint64_t total;

@@ -137,6 +137,13 @@ int plan_v_thr_count(struct plan_ctx *c, const struct yaml_doc_node *v, const ch
 int plan_v_thr_duration(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                         const struct plan_field *f);    /* -> struct plan_threshold */
 
+/* plan_tls.c: the tls block, plan-wide (-> plan.tls[0]) and per target
+ * (-> uint32_t index into plan.tls). */
+int plan_v_tls_default(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                       const struct plan_field *f);
+int plan_v_tls_target(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                      const struct plan_field *f);
+
 /* ------------------------------------------------------------ sections and rules */
 
 /* plan_sections.c: the documented defaults, then the walk of the top-level map. */

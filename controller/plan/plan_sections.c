@@ -67,8 +67,9 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
             PLAN_FIELD("ws", plan_v_ws_url, t->ws, sizeof(t->ws), PLAN_F_REQUIRED, NULL),
             PLAN_FIELD("push", plan_v_http_url, t->push, sizeof(t->push), PLAN_F_REQUIRED, NULL),
             PLAN_FIELD("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
+            PLAN_FIELD("tls", plan_v_tls_target, &t->tls, 0, 0, NULL),
         };
-        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push and broadcast") < 0)
+        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push, broadcast and tls") < 0)
             return -1;
         if (!tf[2].node) {
             char ppath[PLAN_PATH_MAX];
@@ -394,6 +395,7 @@ void plan_sections_defaults(struct plan *p)
     p->agents.expect = 1;
     p->agents.wait_us = 30000000;
     p->connections.max_message = 1u << 20;
+    p->n_tls = 1;
     p->heartbeat.ws_ping_us = 30000000;
     p->heartbeat.pong_timeout_us = 10000000;
     p->heartbeat.interval_us = 30000000;
@@ -413,6 +415,7 @@ int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
         PLAN_FIELD("reconnect", plan_v_reconnect, NULL, 0, 0, NULL),
         PLAN_FIELD("phases", plan_v_phases, NULL, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
+        PLAN_FIELD("tls", plan_v_tls_default, NULL, 0, 0, NULL),
     };
     return plan_map(c, root, PLAN_TOP, top, NFIELDS(top), "a map of plan keys (name, targets, "
                     "connections, phases, ...)");

@@ -41,6 +41,10 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
     fprintf(out, "connections   opened %.0f/%.0f (%.2f%%), failure events %.0f, closes %.0f\n",
             opened, target, target > 0 ? 100.0 * opened / target : 0.0,
             report_fig(r, "conn_failed_events"), report_fig(r, "conn_closed_events"));
+    if (report_fig(r, "tls_insecure_targets") > 0)
+        fprintf(out, "TLS INSECURE  certificate and host name checks were OFF for %.0f target(s) "
+                     "(tls: {insecure: true}): these connections prove nothing about the "
+                     "server's certificate\n", report_fig(r, "tls_insecure_targets"));
     fprintf(out, "handshake     p50 %s  p99 %s\n", report_dur(r, "handshake_p50_us", a, sizeof a),
             report_dur(r, "handshake_p99_us", b, sizeof b));
     struct report_fig *reasons;

@@ -97,8 +97,13 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
             run_on_push_done(r, &(struct pusher_result){id, 0, 0, 0, "URL or body too long"});
             continue;
         }
+        /* the target's tls block covers its push and broadcast URLs; a
+         * phase's own url gets the plan-wide block */
+        const struct ps_tls *tls = &p->tls[ph->u.push.url[0] ? 0
+                                           : p->targets[mode != PLAN_PUSH_BROADCAST
+                                                            ? conn % p->n_targets : t].tls];
         if (pusher_send(&r->pusher, id, method, url, body, (size_t)blen, ph->u.push.headers,
-                        ph->u.push.n_headers) != 0)
+                        ph->u.push.n_headers, tls) != 0)
             run_on_push_done(r, &(struct pusher_result){id, 0, 0, 0, "no free HTTP slot"});
     }
     return 0;

@@ -102,9 +102,31 @@ int pusher_can_send(const struct pusher *p)
     return p->inflight < p->concurrency && p->n_free > 0;
 }
 
+/* The plan's tls block in libcurl's terms (the same block as the target's wss). */
+static void pusher_tls(CURL *e, const struct ps_tls *t)
+{
+    if (!t)
+        return;
+    if (t->ca_file[0])
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+    if (t->ca_dir[0])
+        curl_easy_setopt(e, CURLOPT_CAPATH, t->ca_dir);
+    if (t->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (t->cert[0]) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key);
+    }
+    if (t->min_version)
+        curl_easy_setopt(e, CURLOPT_SSLVERSION,
+                         t->min_version >= 13 ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2);
+}
+
 int pusher_send(struct pusher *p, uint32_t msg_id, const char *method, const char *url,
                 const char *body, size_t body_len, const struct ps_header_tpl *headers,
-                uint32_t n_headers)
+                uint32_t n_headers, const struct ps_tls *tls)
 {
     if (!pusher_can_send(p) || body_len > PUSHER_BODY_MAX)
         return -1;
@@ -143,6 +165,7 @@ int pusher_send(struct pusher *p, uint32_t msg_id, const char *method, const cha
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->error);
     curl_easy_setopt(e, CURLOPT_PRIVATE, c);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    pusher_tls(e, tls);
     c->started_us = ps_time_mono_us();
     if (curl_multi_add_handle(p->multi, e) != CURLM_OK) {
         p->free_slots[p->n_free++] = c->slot;

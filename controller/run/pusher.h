@@ -47,10 +47,12 @@ void pusher_close(struct pusher *p);
 /* Changes the in-flight limit (takes effect as calls finish). */
 void pusher_set_concurrency(struct pusher *p, uint32_t concurrency);
 int  pusher_can_send(const struct pusher *p);
-/* Starts one call; url/body are copied. Returns 0, or -1 when no slot is free. */
+/* Starts one call; url/body are copied. tls (NULL = libcurl's defaults) applies
+ * to https:// URLs and must stay valid until the call completes (the plan's).
+ * Returns 0, or -1 when no slot is free. */
 int  pusher_send(struct pusher *p, uint32_t msg_id, const char *method, const char *url,
                  const char *body, size_t body_len, const struct ps_header_tpl *headers,
-                 uint32_t n_headers);
+                 uint32_t n_headers, const struct ps_tls *tls);
 /* Drives transfers and reports completions; never blocks. */
 void pusher_perform(struct pusher *p);
 /* Calls sent and not yet answered. */

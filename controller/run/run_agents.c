@@ -250,6 +250,8 @@ static void run_on_event(struct run *r, struct run_agent *a, const struct ps_eve
         ledger_conn_down(&r->ledger, ev->conn, ts, ev->type == PS_EV_FAILED);
         if (ev->val < PS_REASON_COUNT)
             r->reasons[ev->val]++;
+        if (ev->val == PS_REASON_TLS_VERIFY)
+            r->tls_verify[ps_tls_verify_cause(ev->aux)]++;
         break;
     case PS_EV_MESSAGE: {
         int64_t lat;

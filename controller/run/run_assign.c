@@ -68,6 +68,11 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     as->n_targets = p->n_targets;
     for (uint32_t t = 0; t < p->n_targets; t++)
         snprintf(as->targets[t], PS_URL_MAX, "%s", p->targets[t].ws);
+    as->n_tls = p->n_tls;
+    memcpy(as->tls, p->tls, sizeof as->tls[0] * p->n_tls);
+    as->n_target_tls = p->n_targets;
+    for (uint32_t t = 0; t < p->n_targets; t++)
+        as->target_tls[t] = p->targets[t].tls;
     snprintf(as->subprotocol, sizeof as->subprotocol, "%s", p->connections.subprotocol);
     as->n_headers = p->connections.n_headers;
     memcpy(as->headers, p->connections.headers, sizeof as->headers);

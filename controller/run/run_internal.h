@@ -135,6 +135,7 @@ struct run {
     int      failed;             /* exit 2 with reason */
     char     reason[512];
     uint64_t reasons[PS_REASON_COUNT];  /* failures + closes by reason */
+    uint64_t tls_verify[PS_TLS_CAUSE_COUNT];  /* tls_verify failures by cause */
     uint64_t bogus_events;
     int64_t  last_second;        /* wall second of the last progress line */
     uint64_t last_opened, last_delivered, last_pushes;

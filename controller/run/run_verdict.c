@@ -77,8 +77,22 @@ int run_verdict(struct run *r)
     };
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
         store_figure(&r->store, r->run_id, figs[i].name, figs[i].v);
+    /* targets whose wss/https certificates are not checked: the summary says so */
+    uint32_t insecure = 0;
+    for (uint32_t t = 0; t < r->plan->n_targets; t++)
+        insecure += r->plan->tls[r->plan->targets[t].tls].insecure != 0;
+    if (insecure)
+        store_figure(&r->store, r->run_id, "tls_insecure_targets", (double)insecure);
+    /* tls_verify is stored by cause (reason_tls_verify_unknown_ca, ...), so the
+     * summary and every report name what was wrong with the certificate */
+    for (uint32_t k = 0; k < PS_TLS_CAUSE_COUNT; k++)
+        if (r->tls_verify[k]) {
+            char name[64];
+            snprintf(name, sizeof name, "reason_tls_verify_%s", ps_tls_cause_name(k));
+            store_figure(&r->store, r->run_id, name, (double)r->tls_verify[k]);
+        }
     for (uint32_t k = 1; k < PS_REASON_COUNT; k++)
-        if (r->reasons[k]) {
+        if (r->reasons[k] && k != PS_REASON_TLS_VERIFY) {
             char name[64];
             snprintf(name, sizeof name, "reason_%s", ps_reason_name(k));
             store_figure(&r->store, r->run_id, name, (double)r->reasons[k]);

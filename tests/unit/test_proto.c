@@ -158,6 +158,20 @@ static void make_assign(struct ps_assign *a)
     a->reconnect_attempts = UINT32_MAX;
     a->max_inflight = 512;
     a->max_message = 1 << 20;
+    /* TLS settings */
+    a->n_tls = PS_MAX_TLS;
+    for (i = 0; i < PS_MAX_TLS; i++) {
+        struct ps_tls *t = &a->tls[i];
+        fill_str(t->ca_file, sizeof t->ca_file, 400 + i);
+        fill_str(t->ca_dir, sizeof t->ca_dir, 410 + i);
+        t->insecure = i & 1;
+        fill_str(t->server_name, sizeof t->server_name, 420 + i);
+        fill_str(t->cert, sizeof t->cert, 430 + i);
+        fill_str(t->key, sizeof t->key, 440 + i);
+        t->min_version = i % 2 ? 13 : 12;
+    }
+    a->n_target_tls = PS_MAX_TARGETS;
+    for (i = 0; i < PS_MAX_TARGETS; i++) a->target_tls[i] = i % PS_MAX_TLS;
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -386,7 +400,7 @@ static uint64_t fnv1a(const void *p, size_t n)
 /* Every message, filled by the makers above, against the bytes the encoders wrote
  * before the field tables of ps_proto.h replaced the hand-written codec: the
  * wire is unchanged but for what version 2 added (the version byte, the
- * per-connection data fields of ASSIGN). */
+ * per-connection data fields and the TLS settings of ASSIGN). */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
@@ -394,7 +408,7 @@ static void test_golden_bytes(void **state)
         { "welcome", 179, 0x5e64d16547f5b1a5ull },
         { "tick", 825, 0x2f82759ddfd00c56ull },
         { "reply none", 604, 0x330cecb3c2bbcf3bull },
-        { "reply assign", 38438, 0xfdd93b1a12ee961aull },
+        { "reply assign", 48810, 0x25559eb4b290c918ull },
         { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
         { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
         { "reply stop", 604, 0x330cf0b3c2bbd607ull },
@@ -941,6 +955,36 @@ static void test_assign_header_shape(void **state)
     free(m);
 }
 
+/* A target naming TLS settings that were not sent, or a count that does not
+ * match the targets, is refused: the agent indexes its vhosts with it. */
+static void test_assign_tls_index(void **state)
+{
+    struct ps_reply *m = malloc(sizeof *m), *out = malloc(sizeof *out);
+    msgpack_sbuffer sb;
+    char err[ERR_LEN];
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    make_reply(m, PS_CMD_ASSIGN);
+    assert_int_equal(ps_proto_encode_reply(&sb, m), 0);
+    assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, out, err, sizeof err), 0);
+    assert_int_equal(out->cmd.u.assign.target_tls[9], 9 % PS_MAX_TLS);
+    m->cmd.u.assign.n_tls = 3;   /* target 3 names settings 3 */
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(ps_proto_encode_reply(&sb, m), 0);
+    assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "index 3 past the 3 TLS settings"));
+    make_reply(m, PS_CMD_ASSIGN);
+    m->cmd.u.assign.n_target_tls = 2;
+    msgpack_sbuffer_clear(&sb);
+    assert_int_equal(ps_proto_encode_reply(&sb, m), 0);
+    assert_int_equal(ps_proto_decode_reply(sb.data, sb.size, out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "2 entries for 64 targets"));
+    msgpack_sbuffer_destroy(&sb);
+    free(m);
+    free(out);
+}
+
 /* msgpack-c allocates an array's element table when it reads the header; a
  * 5-byte array32 claiming 2^32-1 elements must be refused before that. */
 static void test_hostile_sizes(void **state)
@@ -1030,6 +1074,8 @@ static int make_samples(struct sample *s, int max)
             struct ps_assign *a = &r->cmd.u.assign;
             a->n_targets = 2;
             a->n_headers = 2;
+            a->n_tls = 2;
+            a->n_target_tls = 2;
             strcpy(a->targets[0], "ws://127.0.0.1:8080/ws?uid={conn}");
             strcpy(a->targets[1], "ws://127.0.0.2:8080/ws?uid={conn}");
             strcpy(a->hb_text, "ping");
@@ -1117,7 +1163,7 @@ static void test_random_bytes(void **state)
         /* half the time, a plausible head so the decoders get past the first checks */
         if (round % 2 && len >= 3) {
             buf[0] = (unsigned char)(0x90 | (rng_next(&seed) % 16));
-            buf[1] = 0x01;
+            buf[1] = PS_PROTO_VERSION;
             buf[2] = (unsigned char)(1 + rng_next(&seed) % 5);
         }
         if (decode_all(buf, len, m) != 0)
@@ -1237,6 +1283,7 @@ int main(void)
         cmocka_unit_test(test_encoder_clears_buffer),
         cmocka_unit_test(test_encoder_refuses_bad_structs),
         cmocka_unit_test(test_wrong_version_and_type),
+        cmocka_unit_test(test_assign_tls_index),
         cmocka_unit_test(test_arity_and_trailing),
         cmocka_unit_test(test_field_errors),
         cmocka_unit_test(test_events_errors),
