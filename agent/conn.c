@@ -77,7 +77,9 @@ static void agent_conn_schedule(struct agent_worker *w, uint32_t slot)
 static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state == AGENT_CONN_CONNECTING) {
+    if (c->state == AGENT_CONN_SESSION)
+        aux = agent_session_end(w, slot);   /* the failing step, for session reasons */
+    if (c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_SESSION) {
         uint8_t reason = c->reason ? c->reason : fallback;
         w->inflight--;
         w->n_live--;
@@ -97,6 +99,24 @@ static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fall
     c->reason = 0;
     c->close_code = 0;
     agent_conn_schedule(w, slot);
+}
+
+/* Online: the upgrade is done and, with a session script, its last step
+ * passed (ready_us since the connection started; 0 = no script). Until now the
+ * connection counted as in flight. */
+void agent_conn_ready(struct agent_worker *w, uint32_t slot, int64_t hs_us, int64_t ready_us)
+{
+    struct agent_conn *c = &w->conns[slot];
+    c->state = AGENT_CONN_OPEN;
+    c->attempt = 0;
+    w->inflight--;
+    w->n_open++;
+    w->c.opened++;
+    if (ready_us)
+        agent_worker_event(w, slot, PS_EV_READY, (uint64_t)ready_us, agent_conn_target(w, slot));
+    agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs_us, agent_conn_target(w, slot));
+    if (w->stopping)   /* came up while stopping: close it cleanly */
+        agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
 }
 
 /* lws 4.1.6 reports pre-upgrade failures as a string; map the ones it has. */
@@ -139,20 +159,18 @@ static uint8_t agent_conn_classify_drop(struct lws *wsi)
 }
 
 /* Connection id i goes to target i mod n_targets. */
-static uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
+uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
 {
     const struct ps_assign *a = &w->agent->assign.a;
     return a->n_targets ? agent_worker_conn_id(w, slot) % a->n_targets : 0;
 }
 
-/* The template variables of one connection: {conn}, {agent}, {target}. */
-struct agent_conn_tpl {
-    char conn[16], agent[16], target[16];
-    struct ps_tpl_var vars[3];
-};
+char *agent_conn_vars(const struct agent_worker *w, uint32_t slot)
+{
+    return w->vars ? w->vars + (size_t)slot * w->agent->assign.script.vars_bytes : NULL;
+}
 
-static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w,
-                                uint32_t slot)
+void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w, uint32_t slot)
 {
     snprintf(t->conn, sizeof t->conn, "%u", agent_worker_conn_id(w, slot));
     snprintf(t->agent, sizeof t->agent, "%u", w->agent->assign.agent_id);
@@ -160,6 +178,12 @@ static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_wor
     t->vars[0] = (struct ps_tpl_var){"conn", t->conn};
     t->vars[1] = (struct ps_tpl_var){"agent", t->agent};
     t->vars[2] = (struct ps_tpl_var){"target", t->target};
+    t->n = 3;
+    const char *region = agent_conn_vars(w, slot);
+    const struct agent_script *sc = &w->agent->assign.script;
+    for (uint32_t i = 0; region && i < sc->n_vars; i++)
+        t->vars[t->n++] = (struct ps_tpl_var){w->agent->assign.a.session_vars[i],
+                                              agent_script_var(sc, region, i)};
 }
 
 struct agent_conn_rx {
@@ -244,7 +268,10 @@ static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, uint32_t 
         .final = (uint8_t)!!lws_is_final_fragment(wsi),
         .binary = (uint8_t)!!lws_frame_is_binary(wsi),
     };
-    agent_conn_rx(w, slot, &p);
+    if (w->conns[slot].state == AGENT_CONN_SESSION)
+        agent_session_rx(w, slot, &p);
+    else
+        agent_conn_rx(w, slot, &p);
     return 0;
 }
 
@@ -291,7 +318,7 @@ static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint3
     struct agent_conn_tpl tpl;
     agent_conn_tpl_init(&tpl, w, slot);
     for (uint32_t i = 0; i < a->n_headers; i++) {
-        int n = ps_tpl_expand(value, sizeof value, a->headers[i].value, tpl.vars, 3);
+        int n = ps_tpl_expand(value, sizeof value, a->headers[i].value, tpl.vars, tpl.n);
         if (n < 0)
             return -1;
         snprintf(name, sizeof name, "%s:", a->headers[i].name);
@@ -323,18 +350,11 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         if (c->state != AGENT_CONN_CONNECTING)
             return -1;
         int64_t hs = ps_time_mono_us() - c->mark_us;
-        c->state = AGENT_CONN_OPEN;
         c->wsi = wsi;
-        c->attempt = 0;
         c->flags = 0;
-        w->inflight--;
-        w->n_open++;
-        w->c.opened++;
         ps_hist_record(&w->cur.hs, (uint64_t)hs);
-        agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs, agent_conn_target(w, slot));
-        if (w->stopping) {   /* came up while stopping: close it cleanly */
-            agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
-        }
+        if (!agent_session_begin(w, slot, hs))
+            agent_conn_ready(w, slot, hs, 0);
         return 0;
     }
 
@@ -351,7 +371,7 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (c->state != AGENT_CONN_OPEN || c->reason)
+        if ((c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION) || c->reason)
             return 0;   /* closing: the rest of the message no longer matters */
         return agent_conn_receive(w, wsi, slot, in, len);
 
@@ -364,7 +384,9 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
 
     case LWS_CALLBACK_CLIENT_WRITEABLE:
-        if (c->state != AGENT_CONN_OPEN)
+        if (c->state == AGENT_CONN_SESSION && !(c->flags & AGENT_CF_WANT_CLOSE))
+            return agent_session_writeable(w, wsi, slot);
+        if (c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION)
             return 0;
         return agent_conn_writeable(w, wsi, c);
 
@@ -386,9 +408,10 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
     case LWS_CALLBACK_WSI_DESTROY:
         /* last word on this wsi: if nothing above ended the attempt, do it now */
-        if ((c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_OPEN) && c->wsi == wsi)
-            agent_conn_ended(w, slot, c->state == AGENT_CONN_OPEN ? PS_REASON_RESET
-                                                                  : PS_REASON_HANDSHAKE, 0);
+        if ((c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_OPEN ||
+             c->state == AGENT_CONN_SESSION) && c->wsi == wsi)
+            agent_conn_ended(w, slot, c->state == AGENT_CONN_CONNECTING ? PS_REASON_HANDSHAKE
+                                                                        : PS_REASON_RESET, 0);
         return 0;
 
     default:
@@ -419,7 +442,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     w->inflight++;
     w->n_live++;
 
-    if (ps_tpl_expand(url, sizeof url, a->targets[target], tpl.vars, 3) < 0 ||
+    if (ps_tpl_expand(url, sizeof url, a->targets[target], tpl.vars, tpl.n) < 0 ||
         agent_target_path(url, path, sizeof path)) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
@@ -435,7 +458,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.ssl_connection = t->scheme_tls ? LCCSCF_USE_SSL : 0;
     char subprotocol[PS_HDR_MAX * 2];
     if (a->subprotocol[0] &&
-        ps_tpl_expand(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, 3) < 0) {
+        ps_tpl_expand(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, tpl.n) < 0) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
     }
@@ -462,7 +485,7 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
         agent_conn_kill(w, slot, reason);
         return;
     }
-    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
+    if ((c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION) || !c->wsi || c->reason)
         return;   /* a close is already under way */
     c->reason = reason;
     c->close_code = code;
@@ -474,7 +497,8 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
 void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason)
 {
     struct agent_conn *c = &w->conns[slot];
-    if ((c->state != AGENT_CONN_CONNECTING && c->state != AGENT_CONN_OPEN) || !c->wsi)
+    if ((c->state != AGENT_CONN_CONNECTING && c->state != AGENT_CONN_OPEN &&
+         c->state != AGENT_CONN_SESSION) || !c->wsi)
         return;
     if (!c->reason)
         c->reason = reason;

@@ -254,6 +254,8 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
                 break;
         if (i < a->n_targets)
             break;
+        if (agent_script_prepare(&ag->assign.script, a, ag->cmd_error, sizeof ag->cmd_error))
+            break;
         /* workers are idle between runs (STOP came first), so the shared
          * assignment can be replaced before they are told */
         ag->assign.a = *a;
@@ -493,5 +495,6 @@ void agent_ctl_close(struct agent *ag)
     nng_close(ag->req);
     nng_close(ag->push);
     ctl_free_retained(ag);
+    agent_script_free(&ag->assign.script);
     msgpack_sbuffer_destroy(&ag->sbuf);
 }

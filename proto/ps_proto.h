@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
-#define PS_PROTO_VERSION   1
+#define PS_PROTO_VERSION   2
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -181,6 +181,39 @@ enum ps_cmd_kind {
     X(STR, value, PS_HDR_MAX)
 struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
 
+/* ---- scripted sessions (issue 10): steps run after the upgrade, before a
+ * connection counts as connected; docs/plan.md "session". A step belongs to a
+ * set: 0 is the plan-wide script, t + 1 target t's own, which replaces it. ---- */
+#define PS_SESSION_STEPS_MAX    16
+#define PS_SESSION_CAPTURES_MAX 16
+#define PS_SESSION_VARS_MAX     8
+#define PS_VAR_NAME_MAX         32
+#define PS_SESSION_VARS_BYTES_MAX 4096   /* captured values per connection */
+enum ps_step_op {
+    PS_STEP_SEND_TEXT = 1,  /* text: template */
+    PS_STEP_SEND_BINARY,    /* text: the frame as hex */
+    PS_STEP_EXPECT,         /* text: what to match, as `match` says */
+};
+enum ps_match {
+    PS_MATCH_CONTAINS = 1,  /* substring */
+    PS_MATCH_REGEX,         /* POSIX extended regular expression */
+    PS_MATCH_JSON,          /* lines "path=value": every path equals its value */
+};
+#define PS_SESSION_STEP_FIELDS(X)                                               \
+    X(UMAX, set, PS_MAX_TARGETS)                                                \
+    X(UMAX, op, PS_STEP_EXPECT)       /* enum ps_step_op */                     \
+    X(UMAX, match, PS_MATCH_JSON)     /* enum ps_match; expect only */          \
+    X(FLAG, others_fail)              /* 1: a frame that does not match fails */ \
+    X(U32, timeout_ms)                                                          \
+    X(STR, text, PS_TEXT_MAX)
+struct ps_session_step { PS_SESSION_STEP_FIELDS(PS_FIELD_DECL) };
+#define PS_SESSION_CAPTURE_FIELDS(X)                                            \
+    X(UMAX, step, PS_SESSION_STEPS_MAX - 1)  /* the expect step it reads */    \
+    X(UMAX, var, PS_SESSION_VARS_MAX - 1)    /* index in session_vars */        \
+    X(UMAX, match, PS_MATCH_JSON)     /* PS_MATCH_REGEX (group 1) or PS_MATCH_JSON (a path) */ \
+    X(STR, from, PS_TEXT_MAX)
+struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
+
 #define PS_ASSIGN_FIELDS(X)                                                     \
     X(U32, run_id)                                                              \
     X(U32, conn_first)        /* global id of this agent's first connection */  \
@@ -199,7 +232,12 @@ struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
     X(U32, reconnect_max_ms)                                                    \
     X(U32, reconnect_attempts) /* 0 = unlimited */                              \
     X(U32, max_inflight)      /* handshakes in flight per agent */              \
-    X(U32, max_message)       /* bytes; larger messages close the connection */
+    X(U32, max_message)       /* bytes; larger messages close the connection */ \
+    /* scripted sessions */                                                     \
+    X(SUBS, steps, n_steps, PS_SESSION_STEPS_MAX, session_step)                 \
+    X(SUBS, captures, n_captures, PS_SESSION_CAPTURES_MAX, session_capture)     \
+    X(STRS, session_vars, n_session_vars, PS_SESSION_VARS_MAX, PS_VAR_NAME_MAX) \
+    X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 #define PS_RAMP_FIELDS(X)                                                       \
@@ -243,6 +281,7 @@ enum ps_ev_type {
     PS_EV_HB_MISSED   = 6, /* app heartbeat reply missing */
     PS_EV_RECONNECT   = 7, /* val = attempt number, aux = delay ms */
     PS_EV_FOREIGN     = 8, /* a token from another run: val = msg id, aux = run id */
+    PS_EV_READY       = 9, /* session's last step passed: val = us since connect start */
 };
 
 enum ps_reason {
@@ -262,6 +301,8 @@ enum ps_reason {
     PS_REASON_HB_TIMEOUT,       /* no heartbeat reply: we closed */
     PS_REASON_NO_STATUS,        /* close frame without status code */
     PS_REASON_OTHER,
+    PS_REASON_SESSION_TIMEOUT,  /* a session step's expect timed out; aux = step */
+    PS_REASON_SESSION_MISMATCH, /* a frame failed a step (others: fail); aux = step */
     PS_REASON_COUNT
 };
 const char *ps_reason_name(uint32_t reason);

@@ -10,7 +10,7 @@
 #                                  does not stop the tests)
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
-      libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
+      libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev libcjson-dev
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
 [ "${1:-}" = test ] && OPTIONAL=(chromium)

@@ -64,6 +64,7 @@ struct plan_ctx {
     uint64_t     last_ramp_to;     /* ramps must go up */
     int          last_ramp_index;
     int          reconnect_set;
+    uint32_t     session_set;      /* script being read: 0 plan-wide, t + 1 target t */
     const struct yaml_doc_node *phases_node;
     /* remembered per phase for the final cross-section pass */
     const struct yaml_doc_node *ramp_to[PLAN_MAX_PHASES];
@@ -140,6 +141,10 @@ int plan_v_thr_duration(struct plan_ctx *c, const struct yaml_doc_node *v, const
 /* plan_sections.c: the documented defaults, then the walk of the top-level map. */
 void plan_sections_defaults(struct plan *p);
 int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root);
+/* plan_session.c: a session block; f->aux NULL for the plan-wide one, else
+ * the uint32_t set (target + 1) of a target's. */
+int plan_v_session(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                   const struct plan_field *f);
 /* plan_cross.c: rules spanning sections, on what the walk filled and remembered. */
 int plan_cross_check(struct plan_ctx *c);
 

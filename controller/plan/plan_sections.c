@@ -63,12 +63,14 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
         if (i >= PS_MAX_TARGETS)
             return plan_fail(c, v->items[i], ipath, "too many targets: at most %d", PS_MAX_TARGETS);
         struct plan_target *t = &p->targets[i];
+        uint32_t session_set = (uint32_t)i + 1;
         struct plan_field tf[] = {
             PLAN_FIELD("ws", plan_v_ws_url, t->ws, sizeof(t->ws), PLAN_F_REQUIRED, NULL),
             PLAN_FIELD("push", plan_v_http_url, t->push, sizeof(t->push), PLAN_F_REQUIRED, NULL),
             PLAN_FIELD("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
+            PLAN_FIELD("session", plan_v_session, NULL, 0, 0, &session_set),
         };
-        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push and broadcast") < 0)
+        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push, broadcast and session") < 0)
             return -1;
         if (!tf[2].node) {
             char ppath[PLAN_PATH_MAX];
@@ -184,6 +186,7 @@ static int plan_v_thresholds(struct plan_ctx *c, const struct yaml_doc_node *v, 
         PLAN_FIELD("push_latency_p99", plan_v_thr_duration, &p->thresholds.push_latency_p99, 0, 0, NULL),
         PLAN_FIELD("push_latency_p50", plan_v_thr_duration, &p->thresholds.push_latency_p50, 0, 0, NULL),
         PLAN_FIELD("handshake_p99", plan_v_thr_duration, &p->thresholds.handshake_p99, 0, 0, NULL),
+        PLAN_FIELD("session_ready_p99", plan_v_thr_duration, &p->thresholds.session_ready_p99, 0, 0, NULL),
     };
     return plan_map(c, v, path, t, NFIELDS(t), "a map of thresholds");
 }
@@ -394,6 +397,7 @@ void plan_sections_defaults(struct plan *p)
     p->heartbeat.pong_timeout_us = 10000000;
     p->heartbeat.interval_us = 30000000;
     p->heartbeat.timeout_us = 10000000;
+    p->session.vars_bytes = 64;
 }
 
 int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
@@ -407,6 +411,7 @@ int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
         PLAN_FIELD("connections", plan_v_connections, NULL, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("heartbeat", plan_v_heartbeat, NULL, 0, 0, NULL),
         PLAN_FIELD("reconnect", plan_v_reconnect, NULL, 0, 0, NULL),
+        PLAN_FIELD("session", plan_v_session, NULL, 0, 0, NULL),
         PLAN_FIELD("phases", plan_v_phases, NULL, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
     };

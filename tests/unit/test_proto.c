@@ -158,6 +158,26 @@ static void make_assign(struct ps_assign *a)
     a->reconnect_attempts = UINT32_MAX;
     a->max_inflight = 512;
     a->max_message = 1 << 20;
+    a->n_steps = PS_SESSION_STEPS_MAX;
+    for (i = 0; i < PS_SESSION_STEPS_MAX; i++) {
+        a->steps[i].set = i % (PS_MAX_TARGETS + 1);
+        a->steps[i].op = 1 + i % 3;
+        a->steps[i].match = 1 + i % 3;
+        a->steps[i].others_fail = i & 1;
+        a->steps[i].timeout_ms = 1000 + i;
+        fill_str(a->steps[i].text, sizeof a->steps[i].text, 400 + i);
+    }
+    a->n_captures = PS_SESSION_CAPTURES_MAX;
+    for (i = 0; i < PS_SESSION_CAPTURES_MAX; i++) {
+        a->captures[i].step = i % PS_SESSION_STEPS_MAX;
+        a->captures[i].var = i % PS_SESSION_VARS_MAX;
+        a->captures[i].match = i & 1 ? PS_MATCH_JSON : PS_MATCH_REGEX;
+        fill_str(a->captures[i].from, sizeof a->captures[i].from, 500 + i);
+    }
+    a->n_session_vars = PS_SESSION_VARS_MAX;
+    for (i = 0; i < PS_SESSION_VARS_MAX; i++)
+        fill_str(a->session_vars[i], sizeof a->session_vars[i], 600 + i);
+    a->vars_bytes = PS_SESSION_VARS_BYTES_MAX;
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -204,7 +224,7 @@ static void make_events(struct ps_events *m, uint32_t n, uint64_t seed)
     for (i = 0; i < n; i++) {
         struct ps_event *e = &m->ev[i];
         e->conn = (uint32_t)rng_next(&seed);
-        e->type = 1 + (uint32_t)(rng_next(&seed) % PS_EV_FOREIGN);
+        e->type = 1 + (uint32_t)(rng_next(&seed) % PS_EV_READY);
         e->ts = (int64_t)(rng_next(&seed) >> 1) * (i % 2 ? 1 : -1);
         e->val = rng_next(&seed) >> (i % 64);
         e->aux = (uint32_t)rng_next(&seed);
@@ -344,7 +364,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x97, 0x01, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [1, 5, agent 3, thread 2, seq 1, run 9, */
+        0x97, 0x02, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [2, 5, agent 3, thread 2, seq 1, run 9, */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
     struct ps_events *m = calloc(1, sizeof *m);
@@ -385,22 +405,22 @@ static uint64_t fnv1a(const void *p, size_t n)
 
 /* Every message, filled by the makers above, against the bytes the encoders wrote
  * before the field tables of ps_proto.h replaced the hand-written codec: the
- * wire is unchanged, version 1 stays version 1. */
+ * wire changes only with a version (2: scripted sessions in ASSIGN, issue 10). */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3236, 0x9af096fa475c4caeull },
-        { "welcome", 179, 0xbd6282c7302ea7deull },
-        { "tick", 825, 0xbdd4d6a9b103e2adull },
-        { "reply none", 604, 0x4ecf54b9da3bfe86ull },
-        { "reply assign", 38435, 0x525f7d2e6d9e262cull },
-        { "reply ramp", 625, 0xc9f6e5c88395b19bull },
-        { "reply disconnect", 617, 0x3a9f85a1caa04350ull },
-        { "reply stop", 604, 0x4ecf58b9da3c0552ull },
-        { "events 0", 16, 0xcbc2becb840ab79dull },
-        { "events 1", 46, 0xc0eb7918a0ca6c55ull },
-        { "events 7", 226, 0x1a899810e4f1ca2eull },
-        { "events 1024", 27836, 0xfc4d8d7f41f727daull },
+        { "hello", 3236, 0x5c856efa883d3777ull },
+        { "welcome", 179, 0x5e64d16547f5b1a5ull },
+        { "tick", 825, 0x2f82759ddfd00c56ull },
+        { "reply none", 604, 0x330cecb3c2bbcf3bull },
+        { "reply assign", 47117, 0x85c7eebe6ec3d426ull },
+        { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
+        { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
+        { "reply stop", 604, 0x330cf0b3c2bbd607ull },
+        { "events 0", 16, 0xf2b09464723e6b5cull },
+        { "events 1", 46, 0x8c947b08165ea859ull },
+        { "events 7", 226, 0x8f173820275b7af3ull },
+        { "events 1024", 27836, 0xfb0299aac162b101ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -554,17 +574,17 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 1");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 2");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 1");
+    assert_string_equal(err, "protocol version 7, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
-    raw_begin(&r, 2, 2, 99);
-    expect_err(&r, dec_hello, h, "protocol version 2, expected 1");
+    raw_begin(&r, 2, PS_PROTO_VERSION + 1, 99);
+    expect_err(&r, dec_hello, h, "protocol version 3, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 2, 1, 99);
+    raw_begin(&r, 2, PS_PROTO_VERSION, 99);
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
     assert_string_equal(err, "unknown message type 99");
     msgpack_sbuffer_destroy(&r.sb);
@@ -598,13 +618,13 @@ static void test_arity_and_trailing(void **state)
     char err[ERR_LEN], *buf;
 
     (void)state;
-    raw_begin(&r, 4, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 4, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     expect_err(&r, dec_welcome, &w, "welcome: expected 6 elements, got 4");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -637,7 +657,7 @@ static void test_field_errors(void **state)
 
     (void)state;
     /* negative where unsigned */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_int64(&r.pk, -1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -646,7 +666,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* 32-bit field overflow */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint64(&r.pk, 1ull << 32);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -655,7 +675,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* int64 field given a u64 above INT64_MAX */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_uint64(&r.pk, UINT64_MAX);
     msgpack_pack_int64(&r.pk, 3);
@@ -664,7 +684,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* wrong msgpack types */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     raw_str(&r, "soon", 4);
     msgpack_pack_int64(&r.pk, 3);
@@ -672,7 +692,7 @@ static void test_field_errors(void **state)
     expect_err(&r, dec_welcome, &w, "welcome.t_recv: expected an integer, got a string");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -680,7 +700,7 @@ static void test_field_errors(void **state)
     expect_err(&r, dec_welcome, &w, "welcome.reason: expected a string, got 5");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_double(&r.pk, 1.5);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -690,7 +710,7 @@ static void test_field_errors(void **state)
 
     /* string one byte longer than the destination allows */
     memset(reason, 'r', sizeof reason);
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -699,7 +719,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* embedded NUL */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -708,7 +728,7 @@ static void test_field_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the same string as bin is not a string */
-    raw_begin(&r, 6, 1, PS_MSG_WELCOME);
+    raw_begin(&r, 6, PS_PROTO_VERSION, PS_MSG_WELCOME);
     msgpack_pack_uint32(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
@@ -721,7 +741,7 @@ static void test_field_errors(void **state)
 /* Packs an EVENTS header; the caller packs the event array. */
 static void raw_events_head(struct raw *r, uint64_t thread, uint64_t seq)
 {
-    raw_begin(r, 7, 1, PS_MSG_EVENTS);
+    raw_begin(r, 7, PS_PROTO_VERSION, PS_MSG_EVENTS);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_uint64(&r->pk, thread);
     msgpack_pack_uint64(&r->pk, seq);
@@ -764,8 +784,8 @@ static void test_events_errors(void **state)
     raw_events_head(&r, 0, 1);
     msgpack_pack_array(&r.pk, 2);
     raw_event(&r, PS_EV_MESSAGE);
-    raw_event(&r, PS_EV_FOREIGN + 1);
-    expect_err(&r, dec_events, m, "events.ev.1.type: unknown event type 9");
+    raw_event(&r, PS_EV_READY + 1);
+    expect_err(&r, dec_events, m, "events.ev.1.type: unknown event type 10");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_events_head(&r, 0, 1);
@@ -791,7 +811,7 @@ static void test_reply_errors(void **state)
 
     (void)state;
     /* unknown command kind */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -803,7 +823,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP without its fields */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -815,7 +835,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* DISCONNECT of more than everything */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -830,7 +850,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP at a NaN rate */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -845,7 +865,7 @@ static void test_reply_errors(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* too many acks; a flag that is not 0/1 */
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, PS_MAX_THREADS + 1);
@@ -857,7 +877,7 @@ static void test_reply_errors(void **state)
     expect_err(&r, dec_reply, m, "reply.acked_seq: 65 elements, at most 64 allowed");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, 1, PS_MSG_REPLY);
+    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -876,7 +896,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 12, 1, PS_MSG_TICK);
+    raw_begin(r, 12, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -946,13 +966,13 @@ static void test_hostile_sizes(void **state)
 {
     static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x05 };
     static const unsigned char huge_inner[] = {
-        0x97, 0x01, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
+        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
     };
     static const unsigned char huge_map[] = {
-        0x97, 0x01, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
+        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
     };
     static const unsigned char huge_str[] = {
-        0x96, 0x01, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
+        0x96, 0x02, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
     };
     struct ps_events *m = malloc(sizeof *m);
     struct ps_welcome w;
@@ -1219,7 +1239,7 @@ static void test_names(void **state)
     assert_string_equal(ps_ev_type_name(PS_EV_PONG_MISSED), "pong_missed");
     assert_string_equal(ps_ev_type_name(PS_EV_FOREIGN), "foreign");
     assert_string_equal(ps_ev_type_name(0), "unknown");
-    assert_string_equal(ps_ev_type_name(PS_EV_FOREIGN + 1), "unknown");
+    assert_string_equal(ps_ev_type_name(PS_EV_READY + 1), "unknown");
     assert_string_equal(ps_ev_type_name(UINT32_MAX), "unknown");
 }
 
