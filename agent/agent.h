@@ -41,6 +41,7 @@
 #define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
 #define AGENT_STOP_BATCH       500     /* closes started per 10 ms tick when stopping */
 #define AGENT_FD_MARGIN        256     /* fds beyond the connections: nng, lws, stdio */
+#define AGENT_TX_MAX           (PS_TEXT_MAX + PS_SESSION_VARS_BYTES_MAX + 256)
 
 /* ---------- one connection: 64 bytes ---------- */
 
@@ -78,6 +79,7 @@ struct agent_conn {
     uint8_t  reason;              /* enum ps_reason for the close under way (0 = unknown yet) */
     uint8_t  utf8;                /* UTF-8 validator state across fragments */
     uint16_t sess;                /* SESSION: its entry in the worker's session pool */
+    uint16_t hb_seq;              /* app heartbeats sent: {seq} of the heartbeat template */
 };
 
 /* ---------- what the controller assigned (shared, read-only while a run is on) ---------- */
@@ -114,6 +116,7 @@ struct agent_script {
     struct agent_script_cap caps[PS_SESSION_CAPTURES_MAX];
     uint32_t n_captures, n_vars;
     uint32_t vars_bytes;                 /* per connection; 0 = nothing captured */
+    struct agent_script_step hb;         /* the heartbeat reply, when not an exact text */
     uint8_t order[PS_MAX_TARGETS][PS_SESSION_STEPS_MAX];   /* steps target t runs */
     uint8_t n_order[PS_MAX_TARGETS];
 };
@@ -139,7 +142,7 @@ struct agent_second {
     uint32_t connected, connecting;
     struct agent_counters c;      /* cumulative */
     uint32_t lag_max_us;
-    struct ps_hist rtt, hs, lat;  /* this second only */
+    struct ps_hist rtt, hs, lat, hb_rtt;  /* this second only */
 };
 
 /* ---------- one event batch on its way to the controller ---------- */
@@ -193,7 +196,8 @@ struct agent_worker {
     struct lws_context *ctx;
     void *foreign_loops[1];
     struct lws_protocols protocols[2];
-    unsigned char txbuf[LWS_PRE + PS_TEXT_MAX + 8];  /* pings and heartbeats are built here */
+    /* pings, heartbeats and session sends are built here: a template and every captured value fit */
+    unsigned char txbuf[LWS_PRE + AGENT_TX_MAX];
     int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
     int64_t next_tick_us;         /* when the timer should have fired (lag) */
 
@@ -222,6 +226,10 @@ struct agent_worker {
     uint16_t *sess_free, *sess_active;
     uint32_t n_sess, n_sess_free, n_sess_active;
     char *vars;
+    /* a heartbeat reply matched by regex or JSON needs the whole message: one
+     * message at a time is gathered here (hb_owner: its slot, or UINT32_MAX) */
+    uint32_t hb_owner, hb_len;
+    char hb_buf[AGENT_SESSION_MSG_MAX + 1];
 
     /* pending disconnect */
     double   disc_fraction;
@@ -373,6 +381,8 @@ void agent_script_free(struct agent_script *s);
 /* 1 if msg[0..len) (NUL-terminated) passes expect step `step`, its captures written to region. */
 int  agent_script_match(const struct agent_script *s, uint32_t step, const char *msg, size_t len,
                         char *region);
+int  agent_script_match_step(const struct agent_script *s, const struct agent_script_step *st,
+                             const char *msg, size_t len, char *region);
 const char *agent_script_var(const struct agent_script *s, const char *region, uint32_t var);
 int  agent_script_set_var(const struct agent_script *s, char *region, uint32_t var,
                           const char *val, size_t vlen);
@@ -385,6 +395,10 @@ void agent_session_rx(struct agent_worker *w, uint32_t slot, const struct agent_
 int  agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t slot);
 uint32_t agent_session_end(struct agent_worker *w, uint32_t slot);   /* -> the step it was on */
 void agent_session_tick(struct agent_worker *w);
+/* A piece of a message on an OPEN connection awaiting a matched heartbeat reply;
+ * 1 when it completed the reply. agent_session_hb_drop: the slot went away. */
+int  agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
+void agent_session_hb_drop(struct agent_worker *w, uint32_t slot);
 
 /* conn.c */
 struct agent_conn_piece {           /* one piece of a received message */
@@ -397,7 +411,7 @@ struct agent_conn_piece {           /* one piece of a received message */
  * its captured session variables by name (other sources add theirs here). */
 struct agent_conn_tpl {
     char conn[16], agent[16], target[16];
-    struct ps_tpl_var vars[3 + PS_SESSION_VARS_MAX];
+    struct ps_tpl_var vars[3 + PS_SESSION_VARS_MAX + 2];   /* + the heartbeat's seq, now_ms */
     size_t n;
 };
 void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w, uint32_t slot);

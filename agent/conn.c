@@ -94,6 +94,7 @@ static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fall
     } else {
         return;
     }
+    agent_session_hb_drop(w, slot);
     c->wsi = NULL;
     c->flags = 0;
     c->reason = 0;
@@ -247,11 +248,19 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
         }
     }
     if (c->flags & AGENT_CF_HB_CAND) {
-        size_t elen = strlen(a->hb_expect);
-        if (before + len > elen || memcmp(a->hb_expect + before, in, len))
-            c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
-        else if (final && before + len == elen) {
+        int reply = 0;
+        if (a->hb_match) {
+            reply = agent_session_hb_piece(w, slot, p);
+        } else {
+            size_t elen = strlen(a->hb_expect);
+            if (before + len > elen || memcmp(a->hb_expect + before, in, len))
+                c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
+            else
+                reply = final && before + len == elen;
+        }
+        if (reply) {
             c->flags &= (uint8_t)~(AGENT_CF_HB_CAND | AGENT_CF_HB_OUT);
+            ps_hist_record(&w->cur.hb_rtt, agent_conn_now32(w) - c->hb_sent);
             return;
         }
     }
@@ -275,6 +284,22 @@ static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, uint32_t 
     return 0;
 }
 
+/* The app heartbeat: a template of the connection's variables, its captures,
+ * {seq} (this connection's heartbeats, from 1) and {now_ms} (agent wall clock). */
+static int agent_conn_hb_text(struct agent_worker *w, struct agent_conn *c, char *out)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    struct agent_conn_tpl tpl;
+    char seq[8], now_ms[24];
+    agent_conn_tpl_init(&tpl, w, (uint32_t)(c - w->conns));
+    c->hb_seq++;
+    snprintf(seq, sizeof seq, "%u", (unsigned)c->hb_seq);
+    snprintf(now_ms, sizeof now_ms, "%lld", (long long)(agent_clock_wall(w->agent) / 1000));
+    tpl.vars[tpl.n++] = (struct ps_tpl_var){"seq", seq};
+    tpl.vars[tpl.n++] = (struct ps_tpl_var){"now_ms", now_ms};
+    return ps_tpl_expand(out, AGENT_TX_MAX, a->hb_text, tpl.vars, tpl.n);
+}
+
 static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct agent_conn *c)
 {
     const struct ps_assign *a = &w->agent->assign.a;
@@ -293,9 +318,12 @@ static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct 
         w->c.pings++;
     } else if (c->flags & AGENT_CF_WANT_HB) {
         c->flags &= (uint8_t)~AGENT_CF_WANT_HB;
-        size_t n = strlen(a->hb_text);
-        memcpy(p, a->hb_text, n);
-        if (lws_write(wsi, p, n, LWS_WRITE_TEXT) < 0)
+        int n = agent_conn_hb_text(w, c, (char *)p);
+        if (n < 0) {   /* repeated captures beyond a frame we build */
+            agent_conn_close(w, (uint32_t)(c - w->conns), PS_REASON_OTHER, 1011);
+            return 0;
+        }
+        if (lws_write(wsi, p, (size_t)n, LWS_WRITE_TEXT) < 0)
             return -1;
         c->hb_sent = agent_conn_now32(w);
         if (a->hb_expect[0])
@@ -433,6 +461,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     agent_conn_tpl_init(&tpl, w, slot);
 
     memset(&c->tok, 0, sizeof c->tok);
+    c->hb_seq = 0;
     c->state = AGENT_CONN_CONNECTING;
     c->mark_us = ps_time_mono_us();
     c->flags = 0;

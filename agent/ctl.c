@@ -166,8 +166,9 @@ static void ctl_self_sample(struct agent *ag)
 static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second *tmp)
 {
     memset(s, 0, sizeof *s);
-    struct ps_hist rtt, hs, lat;
+    struct ps_hist rtt, hs, lat, hb_rtt;
     ps_hist_init(&rtt);
+    ps_hist_init(&hb_rtt);
     ps_hist_init(&hs);
     ps_hist_init(&lat);
     for (uint32_t t = 0; t < ag->n_workers; t++) {
@@ -193,11 +194,14 @@ static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second 
         if (tmp->lag_max_us > s->lag_max_us)
             s->lag_max_us = tmp->lag_max_us;
         ps_hist_merge(&rtt, &tmp->rtt);
+        ps_hist_merge(&hb_rtt, &tmp->hb_rtt);
         ps_hist_merge(&hs, &tmp->hs);
         ps_hist_merge(&lat, &tmp->lat);
     }
     s->rtt_p50_us = (uint32_t)ps_hist_quantile(&rtt, 0.5);
     s->rtt_p99_us = (uint32_t)ps_hist_quantile(&rtt, 0.99);
+    s->hb_rtt_p50_us = (uint32_t)ps_hist_quantile(&hb_rtt, 0.5);
+    s->hb_rtt_p99_us = (uint32_t)ps_hist_quantile(&hb_rtt, 0.99);
     s->hs_p50_us = (uint32_t)ps_hist_quantile(&hs, 0.5);
     s->hs_p99_us = (uint32_t)ps_hist_quantile(&hs, 0.99);
     s->lat_p50_us = (uint32_t)ps_hist_quantile(&lat, 0.5);

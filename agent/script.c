@@ -83,6 +83,8 @@ void agent_script_free(struct agent_script *s)
     for (uint32_t i = 0; i < PS_SESSION_CAPTURES_MAX; i++)
         if (s->caps[i].has_re)
             regfree(&s->caps[i].re);
+    if (s->hb.has_re)
+        regfree(&s->hb.re);
     memset(s, 0, sizeof *s);
 }
 
@@ -146,6 +148,21 @@ int agent_script_prepare(struct agent_script *s, const struct ps_assign *a, char
         st->n_caps++;
     }
     s->n_captures = a->n_captures;
+    if (a->hb_match && a->hb_expect[0]) {
+        struct agent_script_step *hb = &s->hb;
+        hb->op = PS_STEP_EXPECT;
+        hb->match = (uint8_t)a->hb_match;
+        memcpy(hb->text, a->hb_expect, sizeof hb->text);
+        if (hb->match == PS_MATCH_JSON && agent_script_split_eq(hb)) {
+            snprintf(err, errlen, "heartbeat: malformed JSON expectation");
+            goto fail;
+        }
+        if (hb->match == PS_MATCH_REGEX) {
+            if (agent_script_compile(&hb->re, hb->text, err, errlen, "heartbeat", 0) < 0)
+                goto fail;
+            hb->has_re = 1;
+        }
+    }
     /* per target: its own script if it has one, else the plan-wide one */
     for (uint32_t t = 0; t < a->n_targets; t++) {
         uint32_t own = 0;
@@ -264,7 +281,12 @@ static int agent_script_capture(const struct agent_script *s, const struct agent
 int agent_script_match(const struct agent_script *s, uint32_t step, const char *msg, size_t len,
                        char *region)
 {
-    const struct agent_script_step *st = &s->steps[step];
+    return agent_script_match_step(s, &s->steps[step], msg, len, region);
+}
+
+int agent_script_match_step(const struct agent_script *s, const struct agent_script_step *st,
+                            const char *msg, size_t len, char *region)
+{
     cJSON *json = NULL;
     int ok;
     switch (st->match) {

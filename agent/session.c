@@ -18,7 +18,12 @@
  * the connection is ready (agent_conn_ready: the session_ready and connected
  * events). Deadlines are checked by the worker's 10 ms timer over the active
  * entries only (at most max_inflight), never over all connections; a missed
- * one closes with session_timeout. The failed event's aux names the step. */
+ * one closes with session_timeout. The failed event's aux names the step.
+ *
+ * The app heartbeat's reply, when the plan gives it as a matcher rather than
+ * the exact text, is matched here too: such a reply must be seen whole, so
+ * the worker gathers one candidate message at a time in hb_buf (a reply that
+ * arrives while another connection's message is half gathered is not taken). */
 #include "agent.h"
 
 #include <stdlib.h>
@@ -56,6 +61,7 @@ int agent_session_alloc(struct agent_worker *w)
     const struct agent_script *s = agent_session_script(w);
     const struct ps_assign *a = &w->agent->assign.a;
     agent_session_release_all(w);
+    w->hb_owner = UINT32_MAX;
     if (!a->n_steps || !w->n_conns)
         return 0;
     uint32_t n = w->max_inflight < UINT16_MAX ? w->max_inflight : UINT16_MAX;
@@ -204,7 +210,7 @@ int agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t sl
     } else {
         struct agent_conn_tpl tpl;
         agent_conn_tpl_init(&tpl, w, slot);
-        int len = ps_tpl_expand((char *)p, PS_TEXT_MAX + 8, st->text, tpl.vars, tpl.n);
+        int len = ps_tpl_expand((char *)p, AGENT_TX_MAX, st->text, tpl.vars, tpl.n);
         if (len < 0) {   /* captures made it longer than a frame we build */
             agent_session_fail(w, slot, PS_REASON_SESSION_MISMATCH, AGENT_SESSION_CLOSE_MISMATCH);
             return 0;
@@ -227,4 +233,47 @@ void agent_session_tick(struct agent_worker *w)
         if (e->waiting && (int32_t)(now - e->deadline) >= 0)
             agent_session_fail(w, e->slot, PS_REASON_SESSION_TIMEOUT, AGENT_SESSION_CLOSE_TIMEOUT);
     }
+}
+
+/* ---------- heartbeat replies matched like session expects ---------- */
+
+static void agent_session_hb_release(struct agent_worker *w, uint32_t slot)
+{
+    w->hb_owner = UINT32_MAX;
+    w->conns[slot].flags &= (uint8_t)~AGENT_CF_HB_CAND;
+}
+
+int agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p)
+{
+    if (p->first) {
+        if (w->hb_owner != UINT32_MAX && w->hb_owner != slot) {
+            /* another connection's message is half gathered: this one cannot
+             * be looked at whole, so it is not taken as the reply */
+            w->conns[slot].flags &= (uint8_t)~AGENT_CF_HB_CAND;
+            return 0;
+        }
+        w->hb_owner = slot;
+        w->hb_len = 0;
+    }
+    if (w->hb_owner != slot || w->hb_len + p->len > AGENT_SESSION_MSG_MAX) {
+        if (w->hb_owner == slot)
+            agent_session_hb_release(w, slot);
+        w->conns[slot].flags &= (uint8_t)~AGENT_CF_HB_CAND;
+        return 0;
+    }
+    memcpy(w->hb_buf + w->hb_len, p->in, p->len);
+    w->hb_len += (uint32_t)p->len;
+    if (!p->final)
+        return 0;
+    w->hb_buf[w->hb_len] = 0;
+    const struct agent_script *s = agent_session_script(w);
+    int ok = agent_script_match_step(s, &s->hb, w->hb_buf, w->hb_len, NULL);
+    agent_session_hb_release(w, slot);
+    return ok;
+}
+
+void agent_session_hb_drop(struct agent_worker *w, uint32_t slot)
+{
+    if (w->hb_owner == slot)
+        w->hb_owner = UINT32_MAX;
 }

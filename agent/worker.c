@@ -324,6 +324,7 @@ static void agent_worker_second(struct agent_worker *w)
         pthread_mutex_unlock(&w->mu);
     }
     ps_hist_init(&w->cur.rtt);
+    ps_hist_init(&w->cur.hb_rtt);
     ps_hist_init(&w->cur.hs);
     ps_hist_init(&w->cur.lat);
     w->cur.lag_max_us = 0;
@@ -571,6 +572,7 @@ int agent_worker_init(struct agent_worker *w, struct agent *ag, uint32_t index)
     w->protocols[0].rx_buffer_size = 128;
     w->protocols[0].tx_packet_size = sizeof w->txbuf;
     ps_hist_init(&w->cur.rtt);
+    ps_hist_init(&w->cur.hb_rtt);
     ps_hist_init(&w->cur.hs);
     ps_hist_init(&w->cur.lat);
     return 0;

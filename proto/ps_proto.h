@@ -131,7 +131,10 @@ struct ps_welcome { PS_WELCOME_FIELDS(PS_FIELD_DECL) };
     X(U32, lag_max_us)        /* worst event-loop lag over threads */           \
     X(X100, cpu_pct_x100, cpu_pct)  /* process CPU, percent of one core * 100 */ \
     X(U64, rss_bytes)                                                           \
-    X(FLAG, saturated)        /* 1 = loop lag above threshold */
+    X(FLAG, saturated)        /* 1 = loop lag above threshold */ \
+    /* scripted sessions: the app heartbeat's round trip, like rtt for pings */ \
+    X(U32, hb_rtt_p50_us)                                                       \
+    X(U32, hb_rtt_p99_us)
 struct ps_stats { PS_STATS_FIELDS(PS_FIELD_DECL) };
 
 /* ---- host and process metrics (one closed second), from every agent; the
@@ -237,7 +240,8 @@ struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
     X(SUBS, steps, n_steps, PS_SESSION_STEPS_MAX, session_step)                 \
     X(SUBS, captures, n_captures, PS_SESSION_CAPTURES_MAX, session_capture)     \
     X(STRS, session_vars, n_session_vars, PS_SESSION_VARS_MAX, PS_VAR_NAME_MAX) \
-    X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */
+    X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */ \
+    X(UMAX, hb_match, PS_MATCH_JSON)  /* 0: hb_expect is the whole reply; else enum ps_match */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 #define PS_RAMP_FIELDS(X)                                                       \

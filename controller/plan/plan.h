@@ -106,6 +106,7 @@ struct plan {
         int64_t pong_timeout_us; /* default 10s */
         char text[PS_TEXT_MAX];  /* app heartbeat, empty = off */
         char expect[PS_TEXT_MAX];
+        uint32_t expect_match;   /* 0: expect is the whole reply; else enum ps_match */
         int64_t interval_us;     /* app heartbeat interval; default = ws_ping or 30s */
         int64_t timeout_us;      /* default 10s */
     } heartbeat;

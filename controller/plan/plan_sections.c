@@ -120,12 +120,13 @@ static int plan_v_heartbeat(struct plan_ctx *c, const struct yaml_doc_node *v, c
         PLAN_FIELD("ws_ping", plan_v_duration_off, &p->heartbeat.ws_ping_us, 0, 0, NULL),
         PLAN_FIELD("pong_timeout", plan_v_duration, &p->heartbeat.pong_timeout_us, 0, 0, NULL),
         PLAN_FIELD("text", plan_v_string, p->heartbeat.text, sizeof(p->heartbeat.text), 0, NULL),
-        PLAN_FIELD("expect", plan_v_string, p->heartbeat.expect, sizeof(p->heartbeat.expect), 0, NULL),
+        PLAN_FIELD("expect", plan_v_hb_expect, NULL, 0, 0, NULL),
         PLAN_FIELD("interval", plan_v_duration, &p->heartbeat.interval_us, 0, 0, NULL),
         PLAN_FIELD("timeout", plan_v_duration, &p->heartbeat.timeout_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, hf, NFIELDS(hf), "a map like {ws_ping: 30s}") < 0)
         return -1;
+    c->hb_text_node = hf[2].node;
     if (!p->heartbeat.text[0]) {
         /* Without text there is no app heartbeat; these keys would silently do nothing. */
         const struct plan_field *orphan = NULL;

@@ -85,10 +85,11 @@ static int plan_session_captured(const struct plan_session *s, int var, uint32_t
     return 0;
 }
 
-/* Every {name} (letters, digits, _) must be a builtin or captured earlier;
- * other braces (JSON) and dotted names (left to other template sources) pass. */
+/* Every {name} (letters, digits, _) must be a builtin or captured earlier
+ * (heartbeat: captured by any step, or {seq} / {now_ms}); other braces (JSON)
+ * and dotted names (left to other template sources) pass. */
 static int plan_session_tpl(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                            const char *tpl)
+                            const char *tpl, int heartbeat)
 {
     const struct plan_session *s = &c->p->session;
     for (const char *q = strchr(tpl, '{'); q; q = strchr(q + 1, '{')) {
@@ -104,6 +105,12 @@ static int plan_session_tpl(struct plan_ctx *c, const struct yaml_doc_node *v, c
         for (size_t i = 0; i < NFIELDS(plan_session_builtins); i++)
             known |= !strcmp(name, plan_session_builtins[i]);
         int var = plan_session_var(s, name);
+        if (heartbeat) {
+            if (!known && var < 0 && strcmp(name, "seq") && strcmp(name, "now_ms"))
+                return plan_fail(c, v, path, "{%s} is not a heartbeat variable (conn, agent, "
+                                 "target, seq, now_ms and the session's captures)", name);
+            continue;
+        }
         if (!known && (var < 0 || !plan_session_captured(s, var, c->session_set, s->n_steps)))
             return plan_fail(c, v, path, "{%s} is not captured by an earlier step of this session "
                              "(variables: conn, agent, target and the captures before this step)",
@@ -186,7 +193,7 @@ static int plan_session_send(struct plan_ctx *c, const struct yaml_doc_node *v, 
         st->op = PS_STEP_SEND_TEXT;
         if (plan_session_scalar(c, v, path, st->text, sizeof st->text) < 0)
             return -1;
-        return plan_session_tpl(c, v, path, st->text);
+        return plan_session_tpl(c, v, path, st->text, 0);
     }
     static const char *const kinds[] = {"hex", "base64"};
     int k = plan_session_one_of(c, v, path, kinds, 2, "a text, or a binary frame like {hex: \"0a0b\"} "
@@ -231,7 +238,7 @@ static int plan_session_send(struct plan_ctx *c, const struct yaml_doc_node *v, 
 /* ------------------------------------------------------------ expect */
 
 static int plan_session_json_eq(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                                struct ps_session_step *st)
+                                char *text, size_t size)
 {
     if (plan_want_map(c, v, path, "a map of JSON paths and values like {type: welcome}") < 0)
         return -1;
@@ -252,24 +259,22 @@ static int plan_session_json_eq(struct plan_ctx *c, const struct yaml_doc_node *
         const char *s = yaml_doc_is_null(val) ? "null" : val->value;
         if (strchr(s, '\n'))
             return plan_fail(c, val, kpath, "may not contain line breaks");
-        int n = snprintf(st->text + o, sizeof st->text - o, "%s%s=%s", o ? "\n" : "", k->value, s);
-        if (n < 0 || (size_t)n >= sizeof st->text - o)
+        int n = snprintf(text + o, size - o, "%s%s=%s", o ? "\n" : "", k->value, s);
+        if (n < 0 || (size_t)n >= size - o)
             return plan_fail(c, val, kpath, "these JSON fields are too long together: at most %zu "
-                             "bytes", sizeof st->text - 1);
+                             "bytes", size - 1);
         o += (size_t)n;
     }
     return 0;
 }
 
-static int plan_session_expect(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                               const struct plan_field *f)
+/* An expectation into text/match; a plain text means scalar_match. */
+static int plan_session_matcher(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                                char *text, size_t size, uint32_t *match, uint32_t scalar_match)
 {
-    (void)f;
-    struct ps_session_step *st = plan_session_cur(c);
-    st->op = PS_STEP_EXPECT;
     if (v->kind == YAML_DOC_SCALAR) {
-        st->match = PS_MATCH_CONTAINS;
-        return plan_session_scalar(c, v, path, st->text, sizeof st->text);
+        *match = scalar_match;
+        return plan_session_scalar(c, v, path, text, size);
     }
     static const char *const kinds[] = {"contains", "regex", "json"};
     int k = plan_session_one_of(c, v, path, kinds, 3, "a text to find, or one of {contains: TEXT}, "
@@ -279,12 +284,38 @@ static int plan_session_expect(struct plan_ctx *c, const struct yaml_doc_node *v
     char kpath[PLAN_PATH_MAX];
     const struct yaml_doc_node *val = yaml_doc_val(v, 0);
     plan_path_key(kpath, path, kinds[k]);
-    st->match = (uint32_t)(PS_MATCH_CONTAINS + k);
-    if (st->match == PS_MATCH_JSON)
-        return plan_session_json_eq(c, val, kpath, st);
-    if (plan_session_scalar(c, val, kpath, st->text, sizeof st->text) < 0)
+    *match = (uint32_t)(PS_MATCH_CONTAINS + k);
+    if (*match == PS_MATCH_JSON)
+        return plan_session_json_eq(c, val, kpath, text, size);
+    if (plan_session_scalar(c, val, kpath, text, size) < 0)
         return -1;
-    return st->match == PS_MATCH_REGEX ? plan_session_regex(c, val, kpath, st->text) : 0;
+    return *match == PS_MATCH_REGEX ? plan_session_regex(c, val, kpath, text) : 0;
+}
+
+static int plan_session_expect(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                               const struct plan_field *f)
+{
+    (void)f;
+    struct ps_session_step *st = plan_session_cur(c);
+    st->op = PS_STEP_EXPECT;
+    return plan_session_matcher(c, v, path, st->text, sizeof st->text, &st->match,
+                                PS_MATCH_CONTAINS);
+}
+
+/* heartbeat.expect: a plain text is the whole reply (as before sessions); the
+ * maps are the session matchers. */
+int plan_v_hb_expect(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                     const struct plan_field *f)
+{
+    (void)f;
+    if (v->kind == YAML_DOC_SCALAR) {
+        struct plan_field sf = PLAN_FIELD("", plan_v_string, c->p->heartbeat.expect,
+                                          sizeof c->p->heartbeat.expect, 0, NULL);
+        c->p->heartbeat.expect_match = 0;
+        return plan_v_string(c, v, path, &sf);
+    }
+    return plan_session_matcher(c, v, path, c->p->heartbeat.expect, sizeof c->p->heartbeat.expect,
+                                &c->p->heartbeat.expect_match, 0);
 }
 
 static int plan_session_others(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
@@ -435,4 +466,11 @@ int plan_v_session(struct plan_ctx *c, const struct yaml_doc_node *v, const char
     };
     return plan_map(c, v, path, sf, top ? 2 : 1, top ? "a map like {steps: [...], vars_bytes: 64}"
                     : "a map like {steps: [...]} (vars_bytes is plan-wide)");
+}
+
+int plan_session_check_heartbeat(struct plan_ctx *c)
+{
+    if (!c->hb_text_node)
+        return 0;
+    return plan_session_tpl(c, c->hb_text_node, "heartbeat.text", c->p->heartbeat.text, 1);
 }

@@ -90,6 +90,7 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     as->n_session_vars = p->session.n_vars;
     memcpy(as->session_vars, p->session.vars, sizeof as->session_vars);
     as->vars_bytes = p->session.vars_bytes;
+    as->hb_match = p->heartbeat.expect_match;
 }
 
 void run_assign(struct run *r)

@@ -9,8 +9,11 @@
 #   target 3  /welcome, others: fail on a wrong welcome -> session_mismatch, step 0
 #   target 4  /welcome, right welcome, login, then a reply that does not come
 #             with others: fail -> session_mismatch at step 2
+# The app heartbeat on the ready connections is a template with the captured id
+# and its reply (hostile's echo) is matched by a regex.
 # Asserts the ready/connected events, the failure reasons with their step,
-# the session_ready figures and threshold, and no sanitizer report.
+# the session_ready figures and threshold, heartbeats answered and timed, and
+# no sanitizer report.
 source "$(dirname "$0")/lib.sh"
 HOSTILE=${HOSTILE_BIN:-$ROOT/bin/hostile}
 need_build "$HOSTILE"
@@ -53,6 +56,12 @@ session:
     - expect: {regex: '^ack:\{"type":"login","sid":"s-[0-9]+","conn":[0-9]+\}$'}
       others: fail
     - send: {hex: "00ff10"}
+heartbeat:
+  ws_ping: off
+  text: '{"type":"hb","seq":{seq},"sid":"{sid}","t":{now_ms}}'
+  expect: {regex: '^ack:\{"type":"hb","seq":[0-9]+,"sid":"s-[0-9]+","t":[0-9]{13}\}$'}
+  interval: 300ms
+  timeout: 250ms
 thresholds: {session_ready_p99: "< 5s"}
 phases:
   - ramp: {to: $TOTAL, rate: 200/s, timeout: 20s}
@@ -101,6 +110,13 @@ check "session_ready_p99_us above the handshake p50" yes \
   "$([ "${p99:-0}" -gt "$(fig handshake_p50_us)" ] && echo yes || echo no)"
 check "session_ready_p99 threshold recorded as passed" 1 \
   "$(q "SELECT pass FROM thresholds WHERE run_id=$RUN AND name='session_ready_p99'")"
+# the app heartbeat, a template of {seq}, the captured {sid} and {now_ms},
+# answered by hostile's echo and matched by regex: sent, never missed, timed
+check "app heartbeats sent" yes "$(q "SELECT CASE WHEN max(hb_sent) >= 8 THEN 'yes' ELSE 'no' END
+  FROM samples WHERE run_id=$RUN")"
+check "app heartbeats missed" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=6")"
+check "app heartbeat RTT measured" yes "$(q "SELECT CASE WHEN max(hb_rtt_p99_us) > 0 THEN 'yes'
+  ELSE 'no' END FROM samples WHERE run_id=$RUN")"
 san=$(grep -cE "AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehaviorSanitizer" "$T/run.err" || true)
 check "sanitizer reports" 0 "$san"
 [ "$san" = 0 ] || head -60 "$T/run.err" >&2

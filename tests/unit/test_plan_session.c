@@ -38,6 +38,8 @@ static void test_session_parsed(void **state)
         "      others: fail\n"
         "    - send: {hex: \"0aFF\"}\n"
         "    - expect: welcome\n"
+        "heartbeat: {text: '{\"seq\":{seq},\"t\":{now_ms},\"sid\":\"{sid}\",\"c\":{conn}}',\n"
+        "            expect: {json: {type: pong, seq.n: 1}}}\n"
         "phases:\n"
         "  - ramp: {to: 100, rate: 10/s}\n";
     struct plan *p = calloc(1, sizeof *p);
@@ -76,6 +78,8 @@ static void test_session_parsed(void **state)
     assert_int_equal(s->captures[0].var, 0);
     assert_int_equal(s->captures[0].match, PS_MATCH_JSON);
     assert_string_equal(s->captures[0].from, "session.id");
+    assert_int_equal(p->heartbeat.expect_match, PS_MATCH_JSON);
+    assert_string_equal(p->heartbeat.expect, "type=pong\nseq.n=1");
     assert_int_equal(s->captures[1].var, 1);
     assert_int_equal(s->captures[1].match, PS_MATCH_REGEX);
     free(p);
@@ -89,6 +93,7 @@ static void test_session_default_off(void **state)
     assert_int_equal(plan_parse("t.yaml", BASE, strlen(BASE), p, err, sizeof err), 0);
     assert_int_equal(p->session.n_steps, 0);
     assert_int_equal(p->session.vars_bytes, 64);
+    assert_int_equal(p->heartbeat.expect_match, 0);
     free(p);
 }
 
@@ -144,6 +149,11 @@ static const struct bad_case bad_cases[] = {
       "t.yaml:7:40: session.steps[0].timeout: ", "at least 1ms" },
     { "empty steps", BASE "session: {steps: []}\n",
       "t.yaml:7:18: session.steps: ", "needs at least one step" },
+    { "heartbeat variable that is not one", BASE "heartbeat: {text: \"ping {sid}\"}\n",
+      "t.yaml:7:19: heartbeat.text: ", "{sid} is not a heartbeat variable" },
+    { "heartbeat regex that does not compile",
+      BASE "heartbeat: {text: hi, expect: {regex: \"(\"}}\n",
+      "t.yaml:7:39: heartbeat.expect.regex: ", "does not compile" },
     { "session_ready_p99 not a comparison", BASE "thresholds: {session_ready_p99: 5s}\n",
       "t.yaml:7:33: thresholds.session_ready_p99: ", "expected a comparison" },
 };
