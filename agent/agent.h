@@ -62,7 +62,7 @@ enum agent_conn_flag {
     AGENT_CF_WANT_CLOSE = 1 << 4,  /* close with close_code at the next writeable */
     AGENT_CF_TEXT       = 1 << 5,  /* current message is text (validate UTF-8) */
     AGENT_CF_HB_CAND    = 1 << 6,  /* current message may still be the heartbeat reply */
-    AGENT_CF_WANT_SEND  = 1 << 7,  /* SESSION: write the current send step */
+    AGENT_CF_WANT_SEND  = 1 << 7,  /* SESSION: the current send step; OPEN: queued acks */
 };
 
 struct agent_conn {
@@ -135,6 +135,7 @@ struct agent_assign {
 struct agent_counters {
     uint64_t opened, failed, closed, messages, foreign;
     uint64_t pings, pongs, pong_missed, hb_sent, hb_missed, reconnects;
+    uint64_t acks, acks_dropped;
 };
 
 struct agent_second {
@@ -158,6 +159,7 @@ struct agent_blob {
 /* ---------- a connection running its session (session.c) ---------- */
 
 #define AGENT_SESSION_MSG_MAX 4096   /* a session message beyond this matches nothing */
+#define AGENT_ACK_QUEUE       8      /* acks waiting for a writeable callback, per connection */
 struct agent_session {
     uint32_t slot;
     uint32_t deadline;            /* worker-relative mono us (wraps), while waiting */
@@ -230,6 +232,9 @@ struct agent_worker {
      * message at a time is gathered here (hb_owner: its slot, or UINT32_MAX) */
     uint32_t hb_owner, hb_len;
     char hb_buf[AGENT_SESSION_MSG_MAX + 1];
+    /* acks not yet written: per slot a ring of AGENT_ACK_QUEUE message ids */
+    uint32_t *ack_ids;
+    uint8_t *ack_n, *ack_head;
 
     /* pending disconnect */
     double   disc_fraction;
@@ -399,6 +404,8 @@ void agent_session_tick(struct agent_worker *w);
  * 1 when it completed the reply. agent_session_hb_drop: the slot went away. */
 int  agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 void agent_session_hb_drop(struct agent_worker *w, uint32_t slot);
+void agent_session_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id);
+int  agent_session_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot);
 
 /* conn.c */
 struct agent_conn_piece {           /* one piece of a received message */

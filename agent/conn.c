@@ -203,6 +203,7 @@ static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
     }
     w->c.messages++;
     agent_worker_event(w, rx->slot, PS_EV_MESSAGE, tok->msg, tok->run);
+    agent_session_ack_push(w, rx->slot, tok->msg);
     /* the agent's own view of latency, for the live stats; the controller
      * recomputes it per delivery from its send time and the event time */
     int64_t lat = agent_clock_wall(w->agent) + agent_clock_offset(w->agent) - tok->t_send_us;
@@ -329,8 +330,11 @@ static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct 
         if (a->hb_expect[0])
             c->flags |= AGENT_CF_HB_OUT;
         w->c.hb_sent++;
+    } else if ((c->flags & AGENT_CF_WANT_SEND) &&
+               agent_session_ack_write(w, wsi, (uint32_t)(c - w->conns)) < 0) {
+        return -1;
     }
-    if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB))
+    if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB | AGENT_CF_WANT_SEND))
         lws_callback_on_writable(wsi);
     return 0;
 }

@@ -191,6 +191,8 @@ static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second 
         s->pong_missed += tmp->c.pong_missed;
         s->hb_sent += tmp->c.hb_sent;
         s->hb_missed += tmp->c.hb_missed;
+        s->acks += tmp->c.acks;
+        s->acks_dropped += tmp->c.acks_dropped;
         if (tmp->lag_max_us > s->lag_max_us)
             s->lag_max_us = tmp->lag_max_us;
         ps_hist_merge(&rtt, &tmp->rtt);

@@ -134,7 +134,9 @@ struct ps_welcome { PS_WELCOME_FIELDS(PS_FIELD_DECL) };
     X(FLAG, saturated)        /* 1 = loop lag above threshold */ \
     /* scripted sessions: the app heartbeat's round trip, like rtt for pings */ \
     X(U32, hb_rtt_p50_us)                                                       \
-    X(U32, hb_rtt_p99_us)
+    X(U32, hb_rtt_p99_us)                                                       \
+    X(U64, acks)              /* cumulative acks sent for received pushes */    \
+    X(U64, acks_dropped)      /* cumulative: more pushes unacked than the queue holds */
 struct ps_stats { PS_STATS_FIELDS(PS_FIELD_DECL) };
 
 /* ---- host and process metrics (one closed second), from every agent; the
@@ -241,7 +243,8 @@ struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
     X(SUBS, captures, n_captures, PS_SESSION_CAPTURES_MAX, session_capture)     \
     X(STRS, session_vars, n_session_vars, PS_SESSION_VARS_MAX, PS_VAR_NAME_MAX) \
     X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */ \
-    X(UMAX, hb_match, PS_MATCH_JSON)  /* 0: hb_expect is the whole reply; else enum ps_match */
+    X(UMAX, hb_match, PS_MATCH_JSON)  /* 0: hb_expect is the whole reply; else enum ps_match */ \
+    X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 #define PS_RAMP_FIELDS(X)                                                       \

@@ -77,6 +77,7 @@ struct plan_session {
     uint32_t n_vars;
     char vars[PS_SESSION_VARS_MAX][PS_VAR_NAME_MAX];
     uint32_t vars_bytes;         /* captured values per connection; default 64 */
+    char ack[PS_TEXT_MAX];       /* sent for every push received; "" = none */
 };
 
 enum plan_cmp { PLAN_CMP_GE = 1, PLAN_CMP_GT, PLAN_CMP_LE, PLAN_CMP_LT, PLAN_CMP_EQ };

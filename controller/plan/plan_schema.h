@@ -66,6 +66,7 @@ struct plan_ctx {
     int          reconnect_set;
     uint32_t     session_set;      /* script being read: 0 plan-wide, t + 1 target t */
     const struct yaml_doc_node *hb_text_node;   /* heartbeat.text, a template */
+    const struct yaml_doc_node *ack_node;       /* session.ack, a template */
     const struct yaml_doc_node *phases_node;
     /* remembered per phase for the final cross-section pass */
     const struct yaml_doc_node *ramp_to[PLAN_MAX_PHASES];

@@ -88,8 +88,10 @@ static int plan_session_captured(const struct plan_session *s, int var, uint32_t
 /* Every {name} (letters, digits, _) must be a builtin or captured earlier
  * (heartbeat: captured by any step, or {seq} / {now_ms}); other braces (JSON)
  * and dotted names (left to other template sources) pass. */
+enum { PLAN_TPL_STEP, PLAN_TPL_HEARTBEAT, PLAN_TPL_ACK };
+
 static int plan_session_tpl(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                            const char *tpl, int heartbeat)
+                            const char *tpl, int kind)
 {
     const struct plan_session *s = &c->p->session;
     for (const char *q = strchr(tpl, '{'); q; q = strchr(q + 1, '{')) {
@@ -105,10 +107,16 @@ static int plan_session_tpl(struct plan_ctx *c, const struct yaml_doc_node *v, c
         for (size_t i = 0; i < NFIELDS(plan_session_builtins); i++)
             known |= !strcmp(name, plan_session_builtins[i]);
         int var = plan_session_var(s, name);
-        if (heartbeat) {
+        if (kind == PLAN_TPL_HEARTBEAT) {
             if (!known && var < 0 && strcmp(name, "seq") && strcmp(name, "now_ms"))
                 return plan_fail(c, v, path, "{%s} is not a heartbeat variable (conn, agent, "
                                  "target, seq, now_ms and the session's captures)", name);
+            continue;
+        }
+        if (kind == PLAN_TPL_ACK) {
+            if (!known && var < 0 && strcmp(name, "msg_id"))
+                return plan_fail(c, v, path, "{%s} is not an ack variable (conn, agent, target, "
+                                 "msg_id and the session's captures)", name);
             continue;
         }
         if (!known && (var < 0 || !plan_session_captured(s, var, c->session_set, s->n_steps)))
@@ -193,7 +201,7 @@ static int plan_session_send(struct plan_ctx *c, const struct yaml_doc_node *v, 
         st->op = PS_STEP_SEND_TEXT;
         if (plan_session_scalar(c, v, path, st->text, sizeof st->text) < 0)
             return -1;
-        return plan_session_tpl(c, v, path, st->text, 0);
+        return plan_session_tpl(c, v, path, st->text, PLAN_TPL_STEP);
     }
     static const char *const kinds[] = {"hex", "base64"};
     int k = plan_session_one_of(c, v, path, kinds, 2, "a text, or a binary frame like {hex: \"0a0b\"} "
@@ -461,16 +469,25 @@ int plan_v_session(struct plan_ctx *c, const struct yaml_doc_node *v, const char
     int top = f->aux == NULL;   /* the plan-wide block; a target's gives aux */
     c->session_set = top ? 0 : *(const uint32_t *)f->aux;
     struct plan_field sf[] = {
-        PLAN_FIELD("steps", plan_session_steps, NULL, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("steps", plan_session_steps, NULL, 0, top ? 0 : PLAN_F_REQUIRED, NULL),
         PLAN_FIELD_MAX("vars_bytes", plan_v_count32, &s->vars_bytes, 0, PS_SESSION_VARS_BYTES_MAX),
+        PLAN_FIELD("ack", plan_v_string, s->ack, sizeof s->ack, PLAN_F_NONEMPTY | PLAN_F_ONELINE, NULL),
     };
-    return plan_map(c, v, path, sf, top ? 2 : 1, top ? "a map like {steps: [...], vars_bytes: 64}"
-                    : "a map like {steps: [...]} (vars_bytes is plan-wide)");
+    if (plan_map(c, v, path, sf, top ? 3 : 1, top ? "a map like {steps: [...], vars_bytes: 64, ack: TEXT}"
+                 : "a map like {steps: [...]} (vars_bytes and ack are plan-wide)") < 0)
+        return -1;
+    if (top)
+        c->ack_node = sf[2].node;
+    return 0;
 }
 
 int plan_session_check_heartbeat(struct plan_ctx *c)
 {
+    if (c->ack_node && plan_session_tpl(c, c->ack_node, "session.ack", c->p->session.ack,
+                                        PLAN_TPL_ACK) < 0)
+        return -1;
     if (!c->hb_text_node)
         return 0;
-    return plan_session_tpl(c, c->hb_text_node, "heartbeat.text", c->p->heartbeat.text, 1);
+    return plan_session_tpl(c, c->hb_text_node, "heartbeat.text", c->p->heartbeat.text,
+                            PLAN_TPL_HEARTBEAT);
 }

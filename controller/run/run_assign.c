@@ -91,6 +91,7 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     memcpy(as->session_vars, p->session.vars, sizeof as->session_vars);
     as->vars_bytes = p->session.vars_bytes;
     as->hb_match = p->heartbeat.expect_match;
+    snprintf(as->ack, sizeof as->ack, "%s", p->session.ack);
 }
 
 void run_assign(struct run *r)

@@ -21,6 +21,8 @@
  *   /welcome        a session's server: a noise frame {"type":"noise"}, then the
  *                   welcome {"type":"welcome","session":{"id":"s-SERIAL"}};
  *                   every text frame the client sends is answered "ack:" + it
+ *                   (logged with --verbose as "echo ack:..."), every binary frame
+ *                   with the push token "~ps.1.1.1~"
  *
  * The misbehaviour is sent 50 ms after the 101, in its own write, so it never
  * depends on how the client treats bytes that arrive with the response headers.
@@ -551,6 +553,7 @@ static int hostile_frames(struct hostile_server *s, struct hostile_conn *c)
             break;
         uint8_t payload[HOSTILE_IN_MAX];
         int echo = op == 0x1 && c->kind == HOSTILE_WELCOME && !c->sent_close;
+        int push = op == 0x2 && c->kind == HOSTILE_WELCOME && !c->sent_close;
         if (op >= 0x8 || echo) {
             memcpy(payload, "ack:", 4);
             for (size_t i = 0; i < len; i++)
@@ -558,7 +561,12 @@ static int hostile_frames(struct hostile_server *s, struct hostile_conn *c)
         }
         pos += hl + (size_t)len;
         if (echo) {
+            char what[128];
             hostile_send_frame(c, 0x81, payload, (size_t)len + 4);
+            snprintf(what, sizeof what, "echo %.*s", (int)(len + 4 < 100 ? len + 4 : 100), payload);
+            hostile_log(s, c, what);
+        } else if (push) {
+            hostile_send_frame(c, 0x81, "~ps.1.1.1~", 10);
         } else if (op == 0x9 && !c->sent_close) {
             hostile_send_frame(c, 0x8A, payload, (size_t)len);
         } else if (op == 0x8) {

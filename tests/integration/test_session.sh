@@ -3,7 +3,9 @@
 # a session id, and answers every text frame with "ack:" + the frame.
 #   target 0  /welcome, the plan-wide script: wait for the welcome (ignoring
 #             the noise), capture the id, log in with it, expect the ack that
-#             echoes the captured id: every connection ready, then up until the stop
+#             echoes the captured id, send a binary frame (hostile answers with
+#             a push token, which the agent acks): every connection ready, then
+#             up until the stop
 #   target 1  /ok with its own script: a welcome that never comes -> session_timeout, step 0
 #   target 2  /ok, others: fail: a frame that is not the welcome -> session_mismatch, step 0
 #   target 3  /welcome, others: fail on a wrong welcome -> session_mismatch, step 0
@@ -47,6 +49,7 @@ agents: {expect: 1, wait: 20s}
 connections: {total: $TOTAL}
 session:
   vars_bytes: 32
+  ack: '{"ack":{msg_id},"sid":"{sid}"}'
   steps:
     - expect: {json: {type: welcome}}
       others: ignore
@@ -110,6 +113,15 @@ check "session_ready_p99_us above the handshake p50" yes \
   "$([ "${p99:-0}" -gt "$(fig handshake_p50_us)" ] && echo yes || echo no)"
 check "session_ready_p99 threshold recorded as passed" 1 \
   "$(q "SELECT pass FROM thresholds WHERE run_id=$RUN AND name='session_ready_p99'")"
+# the binary frame of the last step made hostile push one token: one delivery,
+# and one ack carrying the message id and the captured id, per ready connection
+check "pushed messages the agent recognised" 4 "$(q "SELECT max(messages) FROM samples
+  WHERE run_id=$RUN")"
+check "acks_sent figure" 4 "$(fig acks_sent)"
+check "acks_dropped figure" 0 "$(fig acks_dropped)"
+check "acks seen by hostile with the message id and session id" 4 \
+  "$(grep -cE 'echo ack:\{"ack":1,"sid":"s-[0-9]+"\}' "$T/hostile.log" || true)"
+grep -q "acks          sent 4, dropped 0" "$T/run.out" || { echo "FAIL: no acks line in the summary" >&2; failures=$((failures + 1)); }
 # the app heartbeat, a template of {seq}, the captured {sid} and {now_ms},
 # answered by hostile's echo and matched by regex: sent, never missed, timed
 check "app heartbeats sent" yes "$(q "SELECT CASE WHEN max(hb_sent) >= 8 THEN 'yes' ELSE 'no' END

@@ -29,6 +29,7 @@ static void test_session_parsed(void **state)
         "connections: {total: 100}\n"
         "session:\n"
         "  vars_bytes: 48\n"
+        "  ack: '{\"ack\":{msg_id},\"sid\":\"{sid}\"}'\n"
         "  steps:\n"
         "    - expect: {json: {type: welcome, user.id: 7, ok: true}}\n"
         "      timeout: 2s\n"
@@ -79,6 +80,7 @@ static void test_session_parsed(void **state)
     assert_int_equal(s->captures[0].match, PS_MATCH_JSON);
     assert_string_equal(s->captures[0].from, "session.id");
     assert_int_equal(p->heartbeat.expect_match, PS_MATCH_JSON);
+    assert_string_equal(s->ack, "{\"ack\":{msg_id},\"sid\":\"{sid}\"}");
     assert_string_equal(p->heartbeat.expect, "type=pong\nseq.n=1");
     assert_int_equal(s->captures[1].var, 1);
     assert_int_equal(s->captures[1].match, PS_MATCH_REGEX);
@@ -101,7 +103,7 @@ static const struct bad_case bad_cases[] = {
     { "unknown step key", BASE "session: {steps: [{sned: hi}]}\n",
       "t.yaml:7:20: session.steps[0].sned: ", "unknown key \"sned\"; did you mean \"send\"?" },
     { "unknown session key", BASE "session: {steps: [{send: hi}], vars: 3}\n",
-      "t.yaml:7:32: session.vars: ", "(allowed: steps, vars_bytes)" },
+      "t.yaml:7:32: session.vars: ", "(allowed: steps, vars_bytes, ack)" },
     { "regex that does not compile", BASE "session: {steps: [{expect: {regex: \"a(b\"}}]}\n",
       "t.yaml:7:36: session.steps[0].expect.regex: ", "regular expression does not compile" },
     { "capture regex that does not compile",
@@ -154,6 +156,13 @@ static const struct bad_case bad_cases[] = {
     { "heartbeat regex that does not compile",
       BASE "heartbeat: {text: hi, expect: {regex: \"(\"}}\n",
       "t.yaml:7:39: heartbeat.expect.regex: ", "does not compile" },
+    { "ack variable that is not one", BASE "session: {ack: \"ok {msg}\"}\n",
+      "t.yaml:7:16: session.ack: ", "{msg} is not an ack variable" },
+    { "ack in a target's session",
+      "name: t\ntargets:\n  - {ws: \"ws://h:1/ws\", push: \"http://h:2/push\", "
+      "session: {steps: [{send: a}], ack: x}}\nconnections: {total: 1}\n"
+      "phases:\n  - ramp: {to: 1, rate: 1/s}\n",
+      "t.yaml:3:80: targets[0].session.ack: ", "(allowed: steps)" },
     { "session_ready_p99 not a comparison", BASE "thresholds: {session_ready_p99: 5s}\n",
       "t.yaml:7:33: thresholds.session_ready_p99: ", "expected a comparison" },
 };

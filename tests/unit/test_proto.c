@@ -118,6 +118,8 @@ static void make_tick(struct ps_tick *m)
     m->stats.saturated = 1;
     m->stats.hb_rtt_p50_us = 700;
     m->stats.hb_rtt_p99_us = 70000;
+    m->stats.acks = 1ull << 33;
+    m->stats.acks_dropped = 3;
     m->host.cpu_pct_x100 = 20000;
     m->host.load1_x100 = 21;
     m->host.mem_total = 22ull << 30;
@@ -181,6 +183,7 @@ static void make_assign(struct ps_assign *a)
         fill_str(a->session_vars[i], sizeof a->session_vars[i], 600 + i);
     a->vars_bytes = PS_SESSION_VARS_BYTES_MAX;
     a->hb_match = PS_MATCH_REGEX;
+    fill_str(a->ack, sizeof a->ack, 700);
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -414,9 +417,9 @@ static void test_golden_bytes(void **state)
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
         { "hello", 3236, 0x5c856efa883d3777ull },
         { "welcome", 179, 0x5e64d16547f5b1a5ull },
-        { "tick", 833, 0x2e7cf4846f4a0de1ull },
+        { "tick", 843, 0x61a10b210e2f0473ull },
         { "reply none", 604, 0x330cecb3c2bbcf3bull },
-        { "reply assign", 47118, 0x6dd05d35436ded49ull },
+        { "reply assign", 47375, 0x12ef0c08cae11b9cull },
         { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
         { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
         { "reply stop", 604, 0x330cf0b3c2bbd607ull },
@@ -922,16 +925,16 @@ static void test_tick_errors(void **state)
     struct raw r;
 
     (void)state;
-    raw_tick(&r, 0, 23, 14);
-    expect_err(&r, dec_tick, &m, "tick.stats: expected 24 elements, got 23");
+    raw_tick(&r, 0, 25, 14);
+    expect_err(&r, dec_tick, &m, "tick.stats: expected 26 elements, got 25");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_tick(&r, 1, 24, 14);
+    raw_tick(&r, 1, 26, 14);
     expect_err(&r, dec_tick, &m, "tick.batch_seq.1: expected an unsigned integer, got -7");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the host metrics are checked like the rest */
-    raw_tick(&r, 0, 24, 13);
+    raw_tick(&r, 0, 26, 13);
     expect_err(&r, dec_tick, &m, "tick.host: expected 14 elements, got 13");
     msgpack_sbuffer_destroy(&r.sb);
 }
