@@ -401,9 +401,10 @@ int  agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t s
 uint32_t agent_session_end(struct agent_worker *w, uint32_t slot);   /* -> the step it was on */
 void agent_session_tick(struct agent_worker *w);
 /* A piece of a message on an OPEN connection awaiting a matched heartbeat reply;
- * 1 when it completed the reply. agent_session_hb_drop: the slot went away. */
+ * 1 when it completed the reply. agent_session_forget: the connection ended, so
+ * its half-gathered reply and its queued acks are dropped. */
 int  agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
-void agent_session_hb_drop(struct agent_worker *w, uint32_t slot);
+void agent_session_forget(struct agent_worker *w, uint32_t slot);
 void agent_session_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id);
 int  agent_session_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot);
 

@@ -94,7 +94,7 @@ static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fall
     } else {
         return;
     }
-    agent_session_hb_drop(w, slot);
+    agent_session_forget(w, slot);
     c->wsi = NULL;
     c->flags = 0;
     c->reason = 0;

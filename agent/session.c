@@ -290,7 +290,7 @@ int agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct a
     return ok;
 }
 
-void agent_session_hb_drop(struct agent_worker *w, uint32_t slot)
+void agent_session_forget(struct agent_worker *w, uint32_t slot)
 {
     if (w->hb_owner == slot)
         w->hb_owner = UINT32_MAX;
