@@ -21,7 +21,7 @@ WERROR  ?= 1
 # .pc file on Debian 12. (--as-needed as well: the agent has no use for libcurl
 # and its TLS stack, which cost resident memory per process.)
 CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1
-AGENT_PKGS = libwebsockets libuv msgpack openssl
+AGENT_PKGS = libwebsockets libuv msgpack openssl libcjson
 REF_PKGS   = libwebsockets libuv
 CTL_LIBS   = $(call pkg,--libs,$(CTL_PKGS)) -lnng
 AGENT_LIBS = $(call pkg,--libs,$(AGENT_PKGS)) -lnng

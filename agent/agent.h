@@ -22,6 +22,7 @@
 #define AGENT_H
 
 #include <pthread.h>
+#include <regex.h>
 #include <stdint.h>
 
 #include <libwebsockets.h>
@@ -31,6 +32,7 @@
 
 #include "ps_hist.h"
 #include "ps_proto.h"
+#include "ps_tpl.h"
 
 #define AGENT_TICK_MS          10      /* worker timer: ramp, pings, sweeps */
 #define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
@@ -39,6 +41,7 @@
 #define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
 #define AGENT_STOP_BATCH       500     /* closes started per 10 ms tick when stopping */
 #define AGENT_FD_MARGIN        256     /* fds beyond the connections: nng, lws, stdio */
+#define AGENT_TX_MAX           (PS_TEXT_MAX + PS_SESSION_VARS_BYTES_MAX + 256)
 
 /* ---------- one connection: 64 bytes ---------- */
 
@@ -48,6 +51,7 @@ enum agent_conn_state {
     AGENT_CONN_OPEN,
     AGENT_CONN_WAITING,     /* closed, reconnect due at due_us */
     AGENT_CONN_DONE,        /* closed for good (no reconnect, attempts used, stopping) */
+    AGENT_CONN_SESSION,     /* upgraded, running its session script (session.c) */
 };
 
 enum agent_conn_flag {
@@ -58,6 +62,7 @@ enum agent_conn_flag {
     AGENT_CF_WANT_CLOSE = 1 << 4,  /* close with close_code at the next writeable */
     AGENT_CF_TEXT       = 1 << 5,  /* current message is text (validate UTF-8) */
     AGENT_CF_HB_CAND    = 1 << 6,  /* current message may still be the heartbeat reply */
+    AGENT_CF_WANT_SEND  = 1 << 7,  /* SESSION: the current send step; OPEN: queued acks */
 };
 
 struct agent_conn {
@@ -73,6 +78,8 @@ struct agent_conn {
     uint8_t  flags;               /* enum agent_conn_flag */
     uint8_t  reason;              /* enum ps_reason for the close under way (0 = unknown yet) */
     uint8_t  utf8;                /* UTF-8 validator state across fragments */
+    uint16_t sess;                /* SESSION: its entry in the worker's session pool */
+    uint16_t hb_seq;              /* app heartbeats sent: {seq} of the heartbeat template */
 };
 
 /* ---------- what the controller assigned (shared, read-only while a run is on) ---------- */
@@ -84,8 +91,39 @@ struct agent_target {
     int  port;
 };
 
+/* script.c: the session script, compiled once per assignment (read-only after). */
+#define AGENT_SCRIPT_EQ_MAX 16
+struct agent_script_step {
+    uint8_t  op, match, others_fail;     /* enum ps_step_op, enum ps_match */
+    uint8_t  first_cap, n_caps;          /* its captures: caps[first_cap ..] */
+    uint8_t  has_re;
+    uint32_t timeout_ms;
+    char     text[PS_TEXT_MAX];          /* own copy: JSON lines are cut in place */
+    regex_t  re;
+    uint32_t n_eq;
+    struct { const char *path, *value; } eq[AGENT_SCRIPT_EQ_MAX];
+    uint32_t bin_len;
+    unsigned char bin[PS_TEXT_MAX / 2];
+};
+struct agent_script_cap {
+    uint32_t var;
+    int json, has_re;
+    char from[PS_TEXT_MAX];
+    regex_t re;
+};
+struct agent_script {
+    struct agent_script_step steps[PS_SESSION_STEPS_MAX];
+    struct agent_script_cap caps[PS_SESSION_CAPTURES_MAX];
+    uint32_t n_captures, n_vars;
+    uint32_t vars_bytes;                 /* per connection; 0 = nothing captured */
+    struct agent_script_step hb;         /* the heartbeat reply, when not an exact text */
+    uint8_t order[PS_MAX_TARGETS][PS_SESSION_STEPS_MAX];   /* steps target t runs */
+    uint8_t n_order[PS_MAX_TARGETS];
+};
+
 struct agent_assign {
     struct ps_assign a;           /* as received */
+    struct agent_script script;
     uint32_t agent_id;
     /* Targets whose URL has no {conn}/{agent} in the host part are resolved once
      * here; per-connection paths are expanded at connect time. */
@@ -111,6 +149,7 @@ struct agent_csv_ref {            /* a ps_tpl source's context: whose row */
 struct agent_counters {
     uint64_t opened, failed, closed, messages, foreign;
     uint64_t pings, pongs, pong_missed, hb_sent, hb_missed, reconnects;
+    uint64_t acks, acks_dropped;
 };
 
 struct agent_second {
@@ -118,7 +157,7 @@ struct agent_second {
     uint32_t connected, connecting;
     struct agent_counters c;      /* cumulative */
     uint32_t lag_max_us;
-    struct ps_hist rtt, hs, lat;  /* this second only */
+    struct ps_hist rtt, hs, lat, hb_rtt;  /* this second only */
 };
 
 /* ---------- one event batch on its way to the controller ---------- */
@@ -129,6 +168,22 @@ struct agent_blob {
     int64_t  sent_us;             /* mono; 0 = not sent yet */
     size_t   len;
     char     data[];
+};
+
+/* ---------- a connection running its session (session.c) ---------- */
+
+#define AGENT_SESSION_MSG_MAX 4096   /* a session message beyond this matches nothing */
+#define AGENT_ACK_QUEUE       8      /* acks waiting for a writeable callback, per connection */
+struct agent_session {
+    uint32_t slot;
+    uint32_t deadline;            /* worker-relative mono us (wraps), while waiting */
+    uint32_t active_pos;          /* index in the worker's sess_active */
+    uint32_t len;                 /* bytes of the message being received */
+    int64_t  hs_us;               /* handshake time, reported with the connected event */
+    uint8_t  pos;                 /* step of the target's order being run */
+    uint8_t  waiting;             /* an expect step is waiting for its message */
+    uint8_t  overflow;            /* the current message went past msg[] */
+    char     msg[AGENT_SESSION_MSG_MAX + 1];
 };
 
 /* ---------- worker ---------- */
@@ -163,7 +218,8 @@ struct agent_worker {
     const struct ps_tls *tls_loading;     /* during lws_create_vhost() only */
     int tls_load_failed;
     uint32_t tls_generation;              /* vhost names stay unique */
-    unsigned char txbuf[LWS_PRE + PS_TEXT_MAX + 8];  /* pings and heartbeats are built here */
+    /* pings, heartbeats and session sends are built here: a template and every captured value fit */
+    unsigned char txbuf[LWS_PRE + AGENT_TX_MAX];
     int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
     int64_t next_tick_us;         /* when the timer should have fired (lag) */
 
@@ -184,6 +240,21 @@ struct agent_worker {
     int      stopped;             /* all closed and flushed; published through mu */
     int      quitting;
     int      ready;               /* 1 = loop running, -1 = start failed (under mu) */
+
+    /* scripted sessions: at most max_inflight run at once (a session counts as
+     * in flight), so the pool has that many entries; the arena holds every
+     * slot's captured variables, vars_bytes each */
+    struct agent_session *sess;
+    uint16_t *sess_free, *sess_active;
+    uint32_t n_sess, n_sess_free, n_sess_active;
+    char *vars;
+    /* a heartbeat reply matched by regex or JSON needs the whole message: one
+     * message at a time is gathered here (hb_owner: its slot, or UINT32_MAX) */
+    uint32_t hb_owner, hb_len;
+    char hb_buf[AGENT_SESSION_MSG_MAX + 1];
+    /* acks not yet written: per slot a ring of AGENT_ACK_QUEUE message ids */
+    uint32_t *ack_ids;
+    uint8_t *ack_n, *ack_head;
 
     /* pending disconnect */
     double   disc_fraction;
@@ -344,6 +415,36 @@ uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n);
 uint32_t agent_worker_ramp_due(const struct agent_worker *w, int64_t now);
 uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound);
 
+struct agent_conn_piece;
+
+/* script.c */
+int  agent_script_prepare(struct agent_script *s, const struct ps_assign *a, char *err, size_t errlen);
+void agent_script_free(struct agent_script *s);
+/* 1 if msg[0..len) (NUL-terminated) passes expect step `step`, its captures written to region. */
+int  agent_script_match(const struct agent_script *s, uint32_t step, const char *msg, size_t len,
+                        char *region);
+int  agent_script_match_step(const struct agent_script *s, const struct agent_script_step *st,
+                             const char *msg, size_t len, char *region);
+const char *agent_script_var(const struct agent_script *s, const char *region, uint32_t var);
+int  agent_script_set_var(const struct agent_script *s, char *region, uint32_t var,
+                          const char *val, size_t vlen);
+
+/* session.c */
+int  agent_session_alloc(struct agent_worker *w);          /* at assign; -1 out of memory */
+void agent_session_release_all(struct agent_worker *w);
+int  agent_session_begin(struct agent_worker *w, uint32_t slot, int64_t hs_us); /* 0 = no script */
+void agent_session_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
+int  agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t slot);
+uint32_t agent_session_end(struct agent_worker *w, uint32_t slot);   /* -> the step it was on */
+void agent_session_tick(struct agent_worker *w);
+/* A piece of a message on an OPEN connection awaiting a matched heartbeat reply;
+ * 1 when it completed the reply. agent_session_forget: the connection ended, so
+ * its half-gathered reply and its queued acks are dropped. */
+int  agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
+void agent_session_forget(struct agent_worker *w, uint32_t slot);
+void agent_session_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id);
+int  agent_session_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot);
+
 /* conn.c */
 struct agent_conn_piece {           /* one piece of a received message */
     const unsigned char *in;
@@ -351,6 +452,19 @@ struct agent_conn_piece {           /* one piece of a received message */
     size_t remaining;               /* bytes of the frame still to come */
     uint8_t first, final, binary;   /* first / last piece of the message; binary frame */
 };
+/* The template variables of one connection: {conn}, {agent}, {target}, then
+ * its captured session variables by name (other sources add theirs here). */
+struct agent_conn_tpl {
+    char conn[16], agent[16], target[16];
+    struct ps_tpl_var vars[3 + PS_SESSION_VARS_MAX + 2];   /* + the heartbeat's seq, now_ms */
+    size_t n;
+    struct agent_csv_ref row;    /* {csv.COL}: this connection's row of connections.data */
+    struct ps_tpl_source src;
+};
+void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w, uint32_t slot);
+char *agent_conn_vars(const struct agent_worker *w, uint32_t slot);   /* NULL: no captures */
+uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot);
+void agent_conn_ready(struct agent_worker *w, uint32_t slot, int64_t hs_us, int64_t ready_us);
 void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 int  agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len);

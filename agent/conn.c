@@ -77,7 +77,9 @@ static void agent_conn_schedule(struct agent_worker *w, uint32_t slot)
 static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state == AGENT_CONN_CONNECTING) {
+    if (c->state == AGENT_CONN_SESSION)
+        aux = agent_session_end(w, slot);   /* the failing step, for session reasons */
+    if (c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_SESSION) {
         uint8_t reason = c->reason ? c->reason : fallback;
         if (reason == PS_REASON_TLS_VERIFY)
             aux = c->close_code;
@@ -94,11 +96,30 @@ static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fall
     } else {
         return;
     }
+    agent_session_forget(w, slot);
     c->wsi = NULL;
     c->flags = 0;
     c->reason = 0;
     c->close_code = 0;
     agent_conn_schedule(w, slot);
+}
+
+/* Online: the upgrade is done and, with a session script, its last step
+ * passed (ready_us since the connection started; 0 = no script). Until now the
+ * connection counted as in flight. */
+void agent_conn_ready(struct agent_worker *w, uint32_t slot, int64_t hs_us, int64_t ready_us)
+{
+    struct agent_conn *c = &w->conns[slot];
+    c->state = AGENT_CONN_OPEN;
+    c->attempt = 0;
+    w->inflight--;
+    w->n_open++;
+    w->c.opened++;
+    if (ready_us)
+        agent_worker_event(w, slot, PS_EV_READY, (uint64_t)ready_us, agent_conn_target(w, slot));
+    agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs_us, agent_conn_target(w, slot));
+    if (w->stopping)   /* came up while stopping: close it cleanly */
+        agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
 }
 
 /* lws 4.1.6 reports pre-upgrade failures as a string; map the ones it has. */
@@ -146,23 +167,18 @@ static uint8_t agent_conn_classify_drop(struct lws *wsi)
 }
 
 /* Connection id i goes to target i mod n_targets. */
-static uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
+uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
 {
     const struct ps_assign *a = &w->agent->assign.a;
     return a->n_targets ? agent_worker_conn_id(w, slot) % a->n_targets : 0;
 }
 
-/* The template variables of one connection: {conn}, {agent}, {target}, and
- * {csv.COL} from its row of the per-connection data (csv.c). */
-struct agent_conn_tpl {
-    char conn[16], agent[16], target[16];
-    struct ps_tpl_var vars[3];
-    struct agent_csv_ref row;
-    struct ps_tpl_source src;
-};
+char *agent_conn_vars(const struct agent_worker *w, uint32_t slot)
+{
+    return w->vars ? w->vars + (size_t)slot * w->agent->assign.script.vars_bytes : NULL;
+}
 
-static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w,
-                                uint32_t slot)
+void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w, uint32_t slot)
 {
     snprintf(t->conn, sizeof t->conn, "%u", agent_worker_conn_id(w, slot));
     snprintf(t->agent, sizeof t->agent, "%u", w->agent->assign.agent_id);
@@ -174,6 +190,12 @@ static void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_wor
     t->row.local = agent_worker_conn_id(w, slot) - w->agent->assign.a.conn_first;
     t->src.get = agent_csv_get;
     t->src.ctx = &t->row;
+    t->n = 3;
+    const char *region = agent_conn_vars(w, slot);
+    const struct agent_script *sc = &w->agent->assign.script;
+    for (uint32_t i = 0; region && i < sc->n_vars; i++)
+        t->vars[t->n++] = (struct ps_tpl_var){w->agent->assign.a.session_vars[i],
+                                              agent_script_var(sc, region, i)};
 }
 
 struct agent_conn_rx {
@@ -192,6 +214,7 @@ static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
     }
     w->c.messages++;
     agent_worker_event(w, rx->slot, PS_EV_MESSAGE, tok->msg, tok->run);
+    agent_session_ack_push(w, rx->slot, tok->msg);
     /* the agent's own view of latency, for the live stats; the controller
      * recomputes it per delivery from its send time and the event time */
     int64_t lat = agent_clock_wall(w->agent) + agent_clock_offset(w->agent) - tok->t_send_us;
@@ -237,11 +260,19 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
         }
     }
     if (c->flags & AGENT_CF_HB_CAND) {
-        size_t elen = strlen(a->hb_expect);
-        if (before + len > elen || memcmp(a->hb_expect + before, in, len))
-            c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
-        else if (final && before + len == elen) {
+        int reply = 0;
+        if (a->hb_match) {
+            reply = agent_session_hb_piece(w, slot, p);
+        } else {
+            size_t elen = strlen(a->hb_expect);
+            if (before + len > elen || memcmp(a->hb_expect + before, in, len))
+                c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
+            else
+                reply = final && before + len == elen;
+        }
+        if (reply) {
             c->flags &= (uint8_t)~(AGENT_CF_HB_CAND | AGENT_CF_HB_OUT);
+            ps_hist_record(&w->cur.hb_rtt, agent_conn_now32(w) - c->hb_sent);
             return;
         }
     }
@@ -258,8 +289,27 @@ static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, uint32_t 
         .final = (uint8_t)!!lws_is_final_fragment(wsi),
         .binary = (uint8_t)!!lws_frame_is_binary(wsi),
     };
-    agent_conn_rx(w, slot, &p);
+    if (w->conns[slot].state == AGENT_CONN_SESSION)
+        agent_session_rx(w, slot, &p);
+    else
+        agent_conn_rx(w, slot, &p);
     return 0;
+}
+
+/* The app heartbeat: a template of the connection's variables, its captures,
+ * {seq} (this connection's heartbeats, from 1) and {now_ms} (agent wall clock). */
+static int agent_conn_hb_text(struct agent_worker *w, struct agent_conn *c, char *out)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    struct agent_conn_tpl tpl;
+    char seq[8], now_ms[24];
+    agent_conn_tpl_init(&tpl, w, (uint32_t)(c - w->conns));
+    c->hb_seq++;
+    snprintf(seq, sizeof seq, "%u", (unsigned)c->hb_seq);
+    snprintf(now_ms, sizeof now_ms, "%lld", (long long)(agent_clock_wall(w->agent) / 1000));
+    tpl.vars[tpl.n++] = (struct ps_tpl_var){"seq", seq};
+    tpl.vars[tpl.n++] = (struct ps_tpl_var){"now_ms", now_ms};
+    return ps_tpl_expand_src(out, AGENT_TX_MAX, a->hb_text, tpl.vars, tpl.n, &tpl.src);
 }
 
 static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct agent_conn *c)
@@ -280,16 +330,22 @@ static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct 
         w->c.pings++;
     } else if (c->flags & AGENT_CF_WANT_HB) {
         c->flags &= (uint8_t)~AGENT_CF_WANT_HB;
-        size_t n = strlen(a->hb_text);
-        memcpy(p, a->hb_text, n);
-        if (lws_write(wsi, p, n, LWS_WRITE_TEXT) < 0)
+        int n = agent_conn_hb_text(w, c, (char *)p);
+        if (n < 0) {   /* repeated captures beyond a frame we build */
+            agent_conn_close(w, (uint32_t)(c - w->conns), PS_REASON_OTHER, 1011);
+            return 0;
+        }
+        if (lws_write(wsi, p, (size_t)n, LWS_WRITE_TEXT) < 0)
             return -1;
         c->hb_sent = agent_conn_now32(w);
         if (a->hb_expect[0])
             c->flags |= AGENT_CF_HB_OUT;
         w->c.hb_sent++;
+    } else if ((c->flags & AGENT_CF_WANT_SEND) &&
+               agent_session_ack_write(w, wsi, (uint32_t)(c - w->conns)) < 0) {
+        return -1;
     }
-    if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB))
+    if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB | AGENT_CF_WANT_SEND))
         lws_callback_on_writable(wsi);
     return 0;
 }
@@ -305,7 +361,7 @@ static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint3
     struct agent_conn_tpl tpl;
     agent_conn_tpl_init(&tpl, w, slot);
     for (uint32_t i = 0; i < a->n_headers; i++) {
-        int n = ps_tpl_expand_src(value, sizeof value, a->headers[i].value, tpl.vars, 3, &tpl.src);
+        int n = ps_tpl_expand_src(value, sizeof value, a->headers[i].value, tpl.vars, tpl.n, &tpl.src);
         if (n < 0)
             return -1;
         snprintf(name, sizeof name, "%s:", a->headers[i].name);
@@ -358,18 +414,11 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         if (c->state != AGENT_CONN_CONNECTING)
             return -1;
         int64_t hs = ps_time_mono_us() - c->mark_us;
-        c->state = AGENT_CONN_OPEN;
         c->wsi = wsi;
-        c->attempt = 0;
         c->flags = 0;
-        w->inflight--;
-        w->n_open++;
-        w->c.opened++;
         ps_hist_record(&w->cur.hs, (uint64_t)hs);
-        agent_worker_event(w, slot, PS_EV_CONNECTED, (uint64_t)hs, agent_conn_target(w, slot));
-        if (w->stopping) {   /* came up while stopping: close it cleanly */
-            agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
-        }
+        if (!agent_session_begin(w, slot, hs))
+            agent_conn_ready(w, slot, hs, 0);
         return 0;
     }
 
@@ -391,7 +440,7 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (c->state != AGENT_CONN_OPEN || c->reason)
+        if ((c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION) || c->reason)
             return 0;   /* closing: the rest of the message no longer matters */
         return agent_conn_receive(w, wsi, slot, in, len);
 
@@ -404,7 +453,9 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
 
     case LWS_CALLBACK_CLIENT_WRITEABLE:
-        if (c->state != AGENT_CONN_OPEN)
+        if (c->state == AGENT_CONN_SESSION && !(c->flags & AGENT_CF_WANT_CLOSE))
+            return agent_session_writeable(w, wsi, slot);
+        if (c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION)
             return 0;
         return agent_conn_writeable(w, wsi, c);
 
@@ -426,9 +477,10 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
     case LWS_CALLBACK_WSI_DESTROY:
         /* last word on this wsi: if nothing above ended the attempt, do it now */
-        if ((c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_OPEN) && c->wsi == wsi)
-            agent_conn_ended(w, slot, c->state == AGENT_CONN_OPEN ? PS_REASON_RESET
-                                                                  : PS_REASON_HANDSHAKE, 0);
+        if ((c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_OPEN ||
+             c->state == AGENT_CONN_SESSION) && c->wsi == wsi)
+            agent_conn_ended(w, slot, c->state == AGENT_CONN_CONNECTING ? PS_REASON_HANDSHAKE
+                                                                        : PS_REASON_RESET, 0);
         return 0;
 
     default:
@@ -450,6 +502,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     agent_conn_tpl_init(&tpl, w, slot);
 
     memset(&c->tok, 0, sizeof c->tok);
+    c->hb_seq = 0;
     c->state = AGENT_CONN_CONNECTING;
     c->mark_us = ps_time_mono_us();
     c->flags = 0;
@@ -459,7 +512,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     w->inflight++;
     w->n_live++;
 
-    if (ps_tpl_expand_src(url, sizeof url, a->targets[target], tpl.vars, 3, &tpl.src) < 0 ||
+    if (ps_tpl_expand_src(url, sizeof url, a->targets[target], tpl.vars, tpl.n, &tpl.src) < 0 ||
         agent_target_path(url, path, sizeof path)) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
@@ -475,7 +528,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     agent_tls_conn(w, target, &ci);
     char subprotocol[PS_HDR_MAX * 2];
     if (a->subprotocol[0] &&
-        ps_tpl_expand_src(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, 3, &tpl.src) < 0) {
+        ps_tpl_expand_src(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, tpl.n, &tpl.src) < 0) {
         agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
         return;
     }
@@ -502,7 +555,7 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
         agent_conn_kill(w, slot, reason);
         return;
     }
-    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
+    if ((c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION) || !c->wsi || c->reason)
         return;   /* a close is already under way */
     c->reason = reason;
     c->close_code = code;
@@ -514,7 +567,8 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
 void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason)
 {
     struct agent_conn *c = &w->conns[slot];
-    if ((c->state != AGENT_CONN_CONNECTING && c->state != AGENT_CONN_OPEN) || !c->wsi)
+    if ((c->state != AGENT_CONN_CONNECTING && c->state != AGENT_CONN_OPEN &&
+         c->state != AGENT_CONN_SESSION) || !c->wsi)
         return;
     if (!c->reason)
         c->reason = reason;

@@ -166,8 +166,9 @@ static void ctl_self_sample(struct agent *ag)
 static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second *tmp)
 {
     memset(s, 0, sizeof *s);
-    struct ps_hist rtt, hs, lat;
+    struct ps_hist rtt, hs, lat, hb_rtt;
     ps_hist_init(&rtt);
+    ps_hist_init(&hb_rtt);
     ps_hist_init(&hs);
     ps_hist_init(&lat);
     for (uint32_t t = 0; t < ag->n_workers; t++) {
@@ -190,14 +191,19 @@ static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second 
         s->pong_missed += tmp->c.pong_missed;
         s->hb_sent += tmp->c.hb_sent;
         s->hb_missed += tmp->c.hb_missed;
+        s->acks += tmp->c.acks;
+        s->acks_dropped += tmp->c.acks_dropped;
         if (tmp->lag_max_us > s->lag_max_us)
             s->lag_max_us = tmp->lag_max_us;
         ps_hist_merge(&rtt, &tmp->rtt);
+        ps_hist_merge(&hb_rtt, &tmp->hb_rtt);
         ps_hist_merge(&hs, &tmp->hs);
         ps_hist_merge(&lat, &tmp->lat);
     }
     s->rtt_p50_us = (uint32_t)ps_hist_quantile(&rtt, 0.5);
     s->rtt_p99_us = (uint32_t)ps_hist_quantile(&rtt, 0.99);
+    s->hb_rtt_p50_us = (uint32_t)ps_hist_quantile(&hb_rtt, 0.5);
+    s->hb_rtt_p99_us = (uint32_t)ps_hist_quantile(&hb_rtt, 0.99);
     s->hs_p50_us = (uint32_t)ps_hist_quantile(&hs, 0.5);
     s->hs_p99_us = (uint32_t)ps_hist_quantile(&hs, 0.99);
     s->lat_p50_us = (uint32_t)ps_hist_quantile(&lat, 0.5);
@@ -254,7 +260,8 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
                 break;
         if (i < a->n_targets)
             break;
-        if (agent_csv_assign(&ag->csv, a, ag->cmd_error, sizeof ag->cmd_error))
+        if (agent_csv_assign(&ag->csv, a, ag->cmd_error, sizeof ag->cmd_error) ||
+            agent_script_prepare(&ag->assign.script, a, ag->cmd_error, sizeof ag->cmd_error))
             break;
         /* workers are idle between runs (STOP came first), so the shared
          * assignment can be replaced before they are told */
@@ -499,5 +506,6 @@ void agent_ctl_close(struct agent *ag)
     nng_close(ag->push);
     ctl_free_retained(ag);
     agent_csv_free(&ag->csv);
+    agent_script_free(&ag->assign.script);
     msgpack_sbuffer_destroy(&ag->sbuf);
 }

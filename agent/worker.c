@@ -288,7 +288,7 @@ static void agent_worker_stop_step(struct agent_worker *w, int64_t now)
         uint32_t end = w->stop_pos + AGENT_STOP_BATCH;
         for (; w->stop_pos < w->n_conns && w->stop_pos < end; w->stop_pos++) {
             struct agent_conn *c = &w->conns[w->stop_pos];
-            if (c->state == AGENT_CONN_OPEN)
+            if (c->state == AGENT_CONN_OPEN || c->state == AGENT_CONN_SESSION)
                 agent_conn_close(w, w->stop_pos, PS_REASON_CLIENT_CLOSE, 1000);
             else if (c->state == AGENT_CONN_CONNECTING)
                 agent_conn_kill(w, w->stop_pos, PS_REASON_CLIENT_CLOSE);
@@ -324,6 +324,7 @@ static void agent_worker_second(struct agent_worker *w)
         pthread_mutex_unlock(&w->mu);
     }
     ps_hist_init(&w->cur.rtt);
+    ps_hist_init(&w->cur.hb_rtt);
     ps_hist_init(&w->cur.hs);
     ps_hist_init(&w->cur.lat);
     w->cur.lag_max_us = 0;
@@ -345,6 +346,8 @@ static void agent_worker_on_timer(uv_timer_t *t)
         agent_worker_reconnects(w, now);
         agent_worker_disconnect(w, now);
         agent_worker_heartbeats(w, now);
+        if (w->n_sess_active)
+            agent_session_tick(w);
         agent_worker_stop_step(w, now);
     }
     if (w->batch.n && now - w->batch_first_us >= AGENT_BATCH_FLUSH_US)
@@ -397,6 +400,10 @@ static int agent_worker_assign(struct agent_worker *w, char *err, size_t errlen)
     }
     uint32_t t = w->agent->n_workers;
     w->max_inflight = a->max_inflight / t ? a->max_inflight / t : 1;
+    if (agent_session_alloc(w) < 0) {
+        snprintf(err, errlen, "out of memory for the session pool of %u connections", w->n_conns);
+        return -1;
+    }
     w->open_to = w->next_open = w->ramp_base = 0;
     w->n_open = w->n_waiting = w->n_live = w->inflight = 0;
     w->stopping = w->stopped = 0;
@@ -570,6 +577,7 @@ int agent_worker_init(struct agent_worker *w, struct agent *ag, uint32_t index)
     w->protocols[0].rx_buffer_size = 128;
     w->protocols[0].tx_packet_size = sizeof w->txbuf;
     ps_hist_init(&w->cur.rtt);
+    ps_hist_init(&w->cur.hb_rtt);
     ps_hist_init(&w->cur.hs);
     ps_hist_init(&w->cur.lat);
     return 0;
@@ -645,6 +653,7 @@ void agent_worker_close(struct agent_worker *w)
 {
     free(w->conns);
     w->conns = NULL;
+    agent_session_release_all(w);
     msgpack_sbuffer_destroy(&w->sbuf);
     for (struct agent_blob *b = w->out_head, *n; b; b = n) {
         n = b->next;

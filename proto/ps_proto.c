@@ -64,6 +64,8 @@ static const char *const proto_reason_names[PS_REASON_COUNT] = {
     [PS_REASON_TLS_VERIFY]   = "tls_verify",
     [PS_REASON_TLS_HANDSHAKE] = "tls_handshake",
     [PS_REASON_TLS_ALERT]    = "tls_alert",
+    [PS_REASON_SESSION_TIMEOUT]  = "session_timeout",
+    [PS_REASON_SESSION_MISMATCH] = "session_mismatch",
 };
 
 const char *ps_reason_name(uint32_t reason)
@@ -118,6 +120,7 @@ static const char *const proto_ev_names[] = {
     [PS_EV_HB_MISSED]   = "hb_missed",
     [PS_EV_RECONNECT]   = "reconnect",
     [PS_EV_FOREIGN]     = "foreign",
+    [PS_EV_READY]       = "session_ready",
 };
 
 const char *ps_ev_type_name(uint32_t type)
@@ -313,7 +316,7 @@ static inline int proto_check_none(struct ps_mpack_rd *r, const void *m)
 
 static inline int proto_check_event(struct ps_mpack_rd *r, const struct ps_event *ev)
 {
-    if (ev->type < PS_EV_CONNECTED || ev->type > PS_EV_FOREIGN)
+    if (ev->type < PS_EV_CONNECTED || ev->type > PS_EV_READY)
         return ps_mpack_rd_err(r, "type", 1, "unknown event type %" PRIu32, ev->type);
     return 0;
 }
@@ -343,6 +346,12 @@ PROTO_NESTED(hostmon)
 PROTO_CODEC(header_tpl, PS_HEADER_TPL_FIELDS, proto_check_none)
 PROTO_NESTED(header_tpl)
 PROTO_LIST(header_tpl)
+PROTO_CODEC(session_step, PS_SESSION_STEP_FIELDS, proto_check_none)
+PROTO_NESTED(session_step)
+PROTO_LIST(session_step)
+PROTO_CODEC(session_capture, PS_SESSION_CAPTURE_FIELDS, proto_check_none)
+PROTO_NESTED(session_capture)
+PROTO_LIST(session_capture)
 PROTO_CODEC(event, PS_EVENT_FIELDS, proto_check_event)
 PROTO_NESTED(event)
 PROTO_LIST(event)

@@ -138,7 +138,12 @@ struct ps_welcome { PS_WELCOME_FIELDS(PS_FIELD_DECL) };
     X(U32, lag_max_us)        /* worst event-loop lag over threads */           \
     X(X100, cpu_pct_x100, cpu_pct)  /* process CPU, percent of one core * 100 */ \
     X(U64, rss_bytes)                                                           \
-    X(FLAG, saturated)        /* 1 = loop lag above threshold */
+    X(FLAG, saturated)        /* 1 = loop lag above threshold */ \
+    /* scripted sessions: the app heartbeat's round trip, like rtt for pings */ \
+    X(U32, hb_rtt_p50_us)                                                       \
+    X(U32, hb_rtt_p99_us)                                                       \
+    X(U64, acks)              /* cumulative acks sent for received pushes */    \
+    X(U64, acks_dropped)      /* cumulative: more pushes unacked than the queue holds */
 struct ps_stats { PS_STATS_FIELDS(PS_FIELD_DECL) };
 
 /* ---- host and process metrics (one closed second), from every agent; the
@@ -199,6 +204,38 @@ struct ps_header_tpl { PS_HEADER_TPL_FIELDS(PS_FIELD_DECL) };
     X(STR, key, PS_PATH_MAX)                                                    \
     X(UMAX, min_version, 13)          /* 0 = library default, 12 = TLS 1.2, 13 = TLS 1.3 */
 struct ps_tls { PS_TLS_FIELDS(PS_FIELD_DECL) };
+/* ---- scripted sessions (issue 10): steps run after the upgrade, before a
+ * connection counts as connected; docs/plan.md "session". A step belongs to a
+ * set: 0 is the plan-wide script, t + 1 target t's own, which replaces it. ---- */
+#define PS_SESSION_STEPS_MAX    16
+#define PS_SESSION_CAPTURES_MAX 16
+#define PS_SESSION_VARS_MAX     8
+#define PS_VAR_NAME_MAX         32
+#define PS_SESSION_VARS_BYTES_MAX 4096   /* captured values per connection */
+enum ps_step_op {
+    PS_STEP_SEND_TEXT = 1,  /* text: template */
+    PS_STEP_SEND_BINARY,    /* text: the frame as hex */
+    PS_STEP_EXPECT,         /* text: what to match, as `match` says */
+};
+enum ps_match {
+    PS_MATCH_CONTAINS = 1,  /* substring */
+    PS_MATCH_REGEX,         /* POSIX extended regular expression */
+    PS_MATCH_JSON,          /* lines "path=value": every path equals its value */
+};
+#define PS_SESSION_STEP_FIELDS(X)                                               \
+    X(UMAX, set, PS_MAX_TARGETS)                                                \
+    X(UMAX, op, PS_STEP_EXPECT)       /* enum ps_step_op */                     \
+    X(UMAX, match, PS_MATCH_JSON)     /* enum ps_match; expect only */          \
+    X(FLAG, others_fail)              /* 1: a frame that does not match fails */ \
+    X(U32, timeout_ms)                                                          \
+    X(STR, text, PS_TEXT_MAX)
+struct ps_session_step { PS_SESSION_STEP_FIELDS(PS_FIELD_DECL) };
+#define PS_SESSION_CAPTURE_FIELDS(X)                                            \
+    X(UMAX, step, PS_SESSION_STEPS_MAX - 1)  /* the expect step it reads */    \
+    X(UMAX, var, PS_SESSION_VARS_MAX - 1)    /* index in session_vars */        \
+    X(UMAX, match, PS_MATCH_JSON)     /* PS_MATCH_REGEX (group 1) or PS_MATCH_JSON (a path) */ \
+    X(STR, from, PS_TEXT_MAX)
+struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
 
 #define PS_ASSIGN_FIELDS(X)                                                     \
     X(U32, run_id)                                                              \
@@ -227,7 +264,14 @@ struct ps_tls { PS_TLS_FIELDS(PS_FIELD_DECL) };
     X(U32, csv_bytes)                                                           \
     /* TLS: the distinct settings, and which one each target uses (index) */    \
     X(SUBS, tls, n_tls, PS_MAX_TLS, tls)                                        \
-    X(U64S, target_tls, n_target_tls, PS_MAX_TARGETS)
+    X(U64S, target_tls, n_target_tls, PS_MAX_TARGETS)                           \
+    /* scripted sessions */                                                     \
+    X(SUBS, steps, n_steps, PS_SESSION_STEPS_MAX, session_step)                 \
+    X(SUBS, captures, n_captures, PS_SESSION_CAPTURES_MAX, session_capture)     \
+    X(STRS, session_vars, n_session_vars, PS_SESSION_VARS_MAX, PS_VAR_NAME_MAX) \
+    X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */ \
+    X(UMAX, hb_match, PS_MATCH_JSON)  /* 0: hb_expect is the whole reply; else enum ps_match */ \
+    X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 /* DATA: the next piece of the values, row-major, each value ended by 0x1f
@@ -282,6 +326,7 @@ enum ps_ev_type {
     PS_EV_HB_MISSED   = 6, /* app heartbeat reply missing */
     PS_EV_RECONNECT   = 7, /* val = attempt number, aux = delay ms */
     PS_EV_FOREIGN     = 8, /* a token from another run: val = msg id, aux = run id */
+    PS_EV_READY       = 9, /* session's last step passed: val = us since connect start */
 };
 
 enum ps_reason {
@@ -305,6 +350,8 @@ enum ps_reason {
     PS_REASON_TLS_VERIFY,       /* server certificate rejected; aux = OpenSSL X509_V_ERR_* code */
     PS_REASON_TLS_HANDSHAKE,    /* TLS handshake failed (no common version/cipher, not TLS) */
     PS_REASON_TLS_ALERT,        /* the server ended the handshake with a TLS alert */
+    PS_REASON_SESSION_TIMEOUT,  /* a session step's expect timed out; aux = step */
+    PS_REASON_SESSION_MISMATCH, /* a frame failed a step (others: fail); aux = step */
     PS_REASON_COUNT
 };
 const char *ps_reason_name(uint32_t reason);

@@ -15,7 +15,7 @@
 #                                  stop the tests)
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
-      libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev
+      libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev libcjson-dev
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
 # test: nodejs drives strict refpush (test_refpush_strict.sh); nginx is the TLS

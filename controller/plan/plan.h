@@ -68,6 +68,19 @@ struct plan_phase {
     } u;
 };
 
+/* Scripted sessions: the form ASSIGN carries (ps_proto.h), steps of every
+ * script in one list; set 0 is the plan-wide script, t + 1 target t's. */
+struct plan_session {
+    uint32_t n_steps;
+    struct ps_session_step steps[PS_SESSION_STEPS_MAX];
+    uint32_t n_captures;
+    struct ps_session_capture captures[PS_SESSION_CAPTURES_MAX];
+    uint32_t n_vars;
+    char vars[PS_SESSION_VARS_MAX][PS_VAR_NAME_MAX];
+    uint32_t vars_bytes;         /* captured values per connection; default 64 */
+    char ack[PS_TEXT_MAX];       /* sent for every push received; "" = none */
+};
+
 enum plan_cmp { PLAN_CMP_GE = 1, PLAN_CMP_GT, PLAN_CMP_LE, PLAN_CMP_LT, PLAN_CMP_EQ };
 
 struct plan_threshold {
@@ -102,11 +115,13 @@ struct plan {
         int64_t pong_timeout_us; /* default 10s */
         char text[PS_TEXT_MAX];  /* app heartbeat, empty = off */
         char expect[PS_TEXT_MAX];
+        uint32_t expect_match;   /* 0: expect is the whole reply; else enum ps_match */
         int64_t interval_us;     /* app heartbeat interval; default = ws_ping or 30s */
         int64_t timeout_us;      /* default 10s */
     } heartbeat;
     struct { int64_t min_us, max_us; uint32_t attempts; } reconnect;     /* default off (min_us == 0);
                                   * a reconnect section defaults to 1s, 30s, attempts 0 = unlimited */
+    struct plan_session session;
     uint32_t n_phases;
     struct plan_phase phases[PLAN_MAX_PHASES];
     struct {
@@ -115,6 +130,7 @@ struct plan {
         struct plan_threshold push_latency_p99;   /* us */
         struct plan_threshold push_latency_p50;   /* us */
         struct plan_threshold handshake_p99;      /* us */
+        struct plan_threshold session_ready_p99;  /* us, connect start to the last step */
     } thresholds;
 };
 

@@ -64,6 +64,9 @@ struct plan_ctx {
     uint64_t     last_ramp_to;     /* ramps must go up */
     int          last_ramp_index;
     int          reconnect_set;
+    uint32_t     session_set;      /* script being read: 0 plan-wide, t + 1 target t */
+    const struct yaml_doc_node *hb_text_node;   /* heartbeat.text, a template */
+    const struct yaml_doc_node *ack_node;       /* session.ack, a template */
     const struct yaml_doc_node *phases_node;
     /* remembered per phase for the final cross-section pass */
     const struct yaml_doc_node *ramp_to[PLAN_MAX_PHASES];
@@ -149,6 +152,15 @@ int plan_v_tls_target(struct plan_ctx *c, const struct yaml_doc_node *v, const c
 /* plan_sections.c: the documented defaults, then the walk of the top-level map. */
 void plan_sections_defaults(struct plan *p);
 int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root);
+/* plan_session.c: a session block; f->aux NULL for the plan-wide one, else
+ * the uint32_t set (target + 1) of a target's. */
+int plan_v_session(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                   const struct plan_field *f);
+/* heartbeat.expect: a text (the whole reply) or a session matcher. */
+int plan_v_hb_expect(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                     const struct plan_field *f);
+/* The heartbeat text's {names}, once every session is read (from plan_cross.c). */
+int plan_session_check_heartbeat(struct plan_ctx *c);
 /* plan_cross.c: rules spanning sections, on what the walk filled and remembered. */
 int plan_cross_check(struct plan_ctx *c);
 /* plan_data.c: connections.data and every {csv.COL} in the document */

@@ -63,13 +63,15 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
         if (i >= PS_MAX_TARGETS)
             return plan_fail(c, v->items[i], ipath, "too many targets: at most %d", PS_MAX_TARGETS);
         struct plan_target *t = &p->targets[i];
+        uint32_t session_set = (uint32_t)i + 1;
         struct plan_field tf[] = {
             PLAN_FIELD("ws", plan_v_ws_url, t->ws, sizeof(t->ws), PLAN_F_REQUIRED, NULL),
             PLAN_FIELD("push", plan_v_http_url, t->push, sizeof(t->push), PLAN_F_REQUIRED, NULL),
             PLAN_FIELD("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
             PLAN_FIELD("tls", plan_v_tls_target, &t->tls, 0, 0, NULL),
+            PLAN_FIELD("session", plan_v_session, NULL, 0, 0, &session_set),
         };
-        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push, broadcast and tls") < 0)
+        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push, broadcast, tls and session") < 0)
             return -1;
         if (!tf[2].node) {
             char ppath[PLAN_PATH_MAX];
@@ -123,12 +125,13 @@ static int plan_v_heartbeat(struct plan_ctx *c, const struct yaml_doc_node *v, c
         PLAN_FIELD("ws_ping", plan_v_duration_off, &p->heartbeat.ws_ping_us, 0, 0, NULL),
         PLAN_FIELD("pong_timeout", plan_v_duration, &p->heartbeat.pong_timeout_us, 0, 0, NULL),
         PLAN_FIELD("text", plan_v_string, p->heartbeat.text, sizeof(p->heartbeat.text), 0, NULL),
-        PLAN_FIELD("expect", plan_v_string, p->heartbeat.expect, sizeof(p->heartbeat.expect), 0, NULL),
+        PLAN_FIELD("expect", plan_v_hb_expect, NULL, 0, 0, NULL),
         PLAN_FIELD("interval", plan_v_duration, &p->heartbeat.interval_us, 0, 0, NULL),
         PLAN_FIELD("timeout", plan_v_duration, &p->heartbeat.timeout_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, hf, NFIELDS(hf), "a map like {ws_ping: 30s}") < 0)
         return -1;
+    c->hb_text_node = hf[2].node;
     if (!p->heartbeat.text[0]) {
         /* Without text there is no app heartbeat; these keys would silently do nothing. */
         const struct plan_field *orphan = NULL;
@@ -189,6 +192,7 @@ static int plan_v_thresholds(struct plan_ctx *c, const struct yaml_doc_node *v, 
         PLAN_FIELD("push_latency_p99", plan_v_thr_duration, &p->thresholds.push_latency_p99, 0, 0, NULL),
         PLAN_FIELD("push_latency_p50", plan_v_thr_duration, &p->thresholds.push_latency_p50, 0, 0, NULL),
         PLAN_FIELD("handshake_p99", plan_v_thr_duration, &p->thresholds.handshake_p99, 0, 0, NULL),
+        PLAN_FIELD("session_ready_p99", plan_v_thr_duration, &p->thresholds.session_ready_p99, 0, 0, NULL),
     };
     return plan_map(c, v, path, t, NFIELDS(t), "a map of thresholds");
 }
@@ -400,6 +404,7 @@ void plan_sections_defaults(struct plan *p)
     p->heartbeat.pong_timeout_us = 10000000;
     p->heartbeat.interval_us = 30000000;
     p->heartbeat.timeout_us = 10000000;
+    p->session.vars_bytes = 64;
 }
 
 int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
@@ -413,6 +418,7 @@ int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
         PLAN_FIELD("connections", plan_v_connections, NULL, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("heartbeat", plan_v_heartbeat, NULL, 0, 0, NULL),
         PLAN_FIELD("reconnect", plan_v_reconnect, NULL, 0, 0, NULL),
+        PLAN_FIELD("session", plan_v_session, NULL, 0, 0, NULL),
         PLAN_FIELD("phases", plan_v_phases, NULL, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
         PLAN_FIELD("tls", plan_v_tls_default, NULL, 0, 0, NULL),

@@ -22,6 +22,7 @@ int ledger_init(struct ledger *l, uint32_t n_conns, uint64_t seed)
     ps_hist_init(&l->latency);
     ps_hist_init(&l->latency_sec);
     ps_hist_init(&l->handshake);
+    ps_hist_init(&l->session_ready);
     if (!l->conns || !l->up_list) {
         ledger_close(l);
         return -1;
@@ -104,6 +105,16 @@ const struct ps_hist *ledger_latency_second(const struct ledger *l)
 const struct ps_hist *ledger_handshake(const struct ledger *l)
 {
     return &l->handshake;
+}
+
+const struct ps_hist *ledger_session_ready(const struct ledger *l)
+{
+    return &l->session_ready;
+}
+
+void ledger_session_ready_note(struct ledger *l, uint32_t ready_us)
+{
+    ps_hist_record(&l->session_ready, ready_us);
 }
 
 void ledger_second_reset(struct ledger *l)

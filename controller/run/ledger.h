@@ -68,6 +68,7 @@ struct ledger {
     struct ps_hist latency;      /* whole run, us */
     struct ps_hist latency_sec;  /* current second, reset by the caller */
     struct ps_hist handshake;    /* whole run, us */
+    struct ps_hist session_ready; /* whole run, us: connect start to the session's last step */
     struct ledger_totals t;
     uint64_t rng;
 };
@@ -112,6 +113,8 @@ const struct ledger_totals *ledger_totals(const struct ledger *l);
 const struct ps_hist *ledger_latency(const struct ledger *l);         /* whole run */
 const struct ps_hist *ledger_latency_second(const struct ledger *l);  /* since the last reset */
 const struct ps_hist *ledger_handshake(const struct ledger *l);
+const struct ps_hist *ledger_session_ready(const struct ledger *l);
+void ledger_session_ready_note(struct ledger *l, uint32_t ready_us);
 void     ledger_second_reset(struct ledger *l);
 /* A delivery carrying another run's token. */
 void     ledger_foreign(struct ledger *l);

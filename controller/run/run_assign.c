@@ -87,6 +87,16 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     as->reconnect_attempts = p->reconnect.attempts;
     as->max_inflight = 256;
     as->max_message = p->connections.max_message;
+    /* scripted sessions */
+    as->n_steps = p->session.n_steps;
+    memcpy(as->steps, p->session.steps, sizeof as->steps);
+    as->n_captures = p->session.n_captures;
+    memcpy(as->captures, p->session.captures, sizeof as->captures);
+    as->n_session_vars = p->session.n_vars;
+    memcpy(as->session_vars, p->session.vars, sizeof as->session_vars);
+    as->vars_bytes = p->session.vars_bytes;
+    as->hb_match = p->heartbeat.expect_match;
+    snprintf(as->ack, sizeof as->ack, "%s", p->session.ack);
 }
 
 void run_assign(struct run *r)

@@ -8,6 +8,7 @@
  * measured stays in the database, also when the run fails half way. */
 #include "run_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "ps_hist.h"
@@ -43,7 +44,13 @@ int run_verdict(struct run *r)
     const struct ledger *l = &r->ledger;
     const struct ledger_totals *t = ledger_totals(l);
     const struct ps_hist *lat = ledger_latency(l), *hs = ledger_handshake(l);
+    const struct ps_hist *ready = ledger_session_ready(l);
     uint64_t target = plan_max_connections(r->plan), ever_up = ledger_n_ever_up(l);
+    uint64_t acks = 0, acks_dropped = 0;   /* the agents' cumulative counts, last second seen */
+    for (uint32_t i = 0; i < r->n_agents; i++) {
+        acks += r->agents[i].stats.acks;
+        acks_dropped += r->agents[i].stats.acks_dropped;
+    }
     struct { const char *name; double v; } figs[] = {
         {"conn_target", (double)target},
         {"conn_opened", (double)ever_up},
@@ -54,6 +61,11 @@ int run_verdict(struct run *r)
         {"handshakes", (double)t->opened},
         {"handshake_p50_us", (double)ps_hist_quantile(hs, 0.5)},
         {"handshake_p99_us", (double)ps_hist_quantile(hs, 0.99)},
+        {"session_ready", (double)ready->count},
+        {"acks_sent", (double)acks},
+        {"acks_dropped", (double)acks_dropped},
+        {"session_ready_p50_us", (double)ps_hist_quantile(ready, 0.5)},
+        {"session_ready_p99_us", (double)ps_hist_quantile(ready, 0.99)},
         {"pushes_sent", (double)t->pushes},
         {"push_failed", (double)t->push_failed},
         {"push_failed_agent_lost", (double)t->push_failed_agent_lost},
@@ -110,6 +122,8 @@ int run_verdict(struct run *r)
          (double)ps_hist_quantile(lat, 0.5)},
         {"handshake_p99", &r->plan->thresholds.handshake_p99,
          (double)ps_hist_quantile(hs, 0.99)},
+        {"session_ready_p99", &r->plan->thresholds.session_ready_p99,
+         ready->count ? (double)ps_hist_quantile(ready, 0.99) : NAN},
     };
     int pass = 1;
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {

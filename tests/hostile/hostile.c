@@ -18,6 +18,11 @@
  *   /closenostatus  Close frame with no payload; socket closed on the client's Close
  *   /close1011      Close 1011 with a reason; socket closed on the client's Close
  *   /badopcode      a frame with the reserved opcode 0x3
+ *   /welcome        a session's server: a noise frame {"type":"noise"}, then the
+ *                   welcome {"type":"welcome","session":{"id":"s-SERIAL"}};
+ *                   every text frame the client sends is answered "ack:" + it
+ *                   (logged with --verbose as "echo ack:..."), every binary frame
+ *                   with the push token "~ps.1.1.1~"
  *
  * The misbehaviour is sent 50 ms after the 101, in its own write, so it never
  * depends on how the client treats bytes that arrive with the response headers.
@@ -165,7 +170,7 @@ static void hostile_accept_key(const char *key, size_t keylen, char *out)
 enum hostile_kind {
     HOSTILE_OK, HOSTILE_REJECT401, HOSTILE_REJECT503, HOSTILE_BADACCEPT, HOSTILE_OVERSIZE,
     HOSTILE_BADUTF8, HOSTILE_MASKED, HOSTILE_RSTMIDFRAME, HOSTILE_NOHANDSHAKE,
-    HOSTILE_CLOSENOSTATUS, HOSTILE_CLOSE1011, HOSTILE_BADOPCODE, HOSTILE_UNKNOWN
+    HOSTILE_CLOSENOSTATUS, HOSTILE_CLOSE1011, HOSTILE_BADOPCODE, HOSTILE_WELCOME, HOSTILE_UNKNOWN
 };
 
 static const char *const hostile_paths[] = {
@@ -174,7 +179,8 @@ static const char *const hostile_paths[] = {
     [HOSTILE_BADUTF8] = "/badutf8", [HOSTILE_MASKED] = "/masked",
     [HOSTILE_RSTMIDFRAME] = "/rstmidframe", [HOSTILE_NOHANDSHAKE] = "/nohandshake",
     [HOSTILE_CLOSENOSTATUS] = "/closenostatus", [HOSTILE_CLOSE1011] = "/close1011",
-    [HOSTILE_BADOPCODE] = "/badopcode", [HOSTILE_UNKNOWN] = "(unknown)",
+    [HOSTILE_BADOPCODE] = "/badopcode", [HOSTILE_WELCOME] = "/welcome",
+    [HOSTILE_UNKNOWN] = "(unknown)",
 };
 
 enum hostile_state {
@@ -455,6 +461,14 @@ static int hostile_act(struct hostile_server *s, struct hostile_conn *c, int64_t
     case HOSTILE_BADOPCODE:
         hostile_send_frame(c, 0x83, "reserved", 8);
         break;
+    case HOSTILE_WELCOME: {
+        char text[96];
+        int n = snprintf(text, sizeof text, "{\"type\":\"welcome\",\"session\":{\"id\":\"s-%u\"}}",
+                         c->serial);
+        hostile_send_frame(c, 0x81, "{\"type\":\"noise\"}", 16);
+        hostile_send_frame(c, 0x81, text, (size_t)n);
+        break;
+    }
     case HOSTILE_OVERSIZE: {
         static const uint8_t filler[HOSTILE_OVERSIZE_SENT];  /* zeros: valid in any frame */
         h = hostile_frame_header(frame, 0x82, HOSTILE_OVERSIZE_LEN, 0);
@@ -537,13 +551,23 @@ static int hostile_frames(struct hostile_server *s, struct hostile_conn *c)
         }
         if (avail < hl + len)
             break;
-        uint8_t payload[125];
-        if (op >= 0x8) {
+        uint8_t payload[HOSTILE_IN_MAX];
+        int echo = op == 0x1 && c->kind == HOSTILE_WELCOME && !c->sent_close;
+        int push = op == 0x2 && c->kind == HOSTILE_WELCOME && !c->sent_close;
+        if (op >= 0x8 || echo) {
+            memcpy(payload, "ack:", 4);
             for (size_t i = 0; i < len; i++)
-                payload[i] = p[hl + i] ^ (masked ? p[hl - 4 + i % 4] : 0);
+                payload[(echo ? 4 : 0) + i] = p[hl + i] ^ (masked ? p[hl - 4 + i % 4] : 0);
         }
         pos += hl + (size_t)len;
-        if (op == 0x9 && !c->sent_close) {
+        if (echo) {
+            char what[128];
+            hostile_send_frame(c, 0x81, payload, (size_t)len + 4);
+            snprintf(what, sizeof what, "echo %.*s", (int)(len + 4 < 100 ? len + 4 : 100), payload);
+            hostile_log(s, c, what);
+        } else if (push) {
+            hostile_send_frame(c, 0x81, "~ps.1.1.1~", 10);
+        } else if (op == 0x9 && !c->sent_close) {
             hostile_send_frame(c, 0x8A, payload, (size_t)len);
         } else if (op == 0x8) {
             if (c->sent_close) {

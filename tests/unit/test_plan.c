@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "plan.h"
+#include "plan_bad.h"
 
 static struct plan *parse_ok(const char *yaml)
 {
@@ -242,14 +243,6 @@ static void test_defaults(void **state)
     free(p);
 }
 
-#define BASE \
-    "name: t\n" \
-    "targets:\n" \
-    "  - {ws: \"ws://h:1/ws\", push: \"http://h:2/push\"}\n" \
-    "connections: {total: 100}\n" \
-    "phases:\n" \
-    "  - ramp: {to: 100, rate: 10/s}\n"
-
 /* The same without connections, so a case can write its own. */
 #define BASE_NC \
     "name: t\n" \
@@ -288,18 +281,12 @@ static void test_section_defaults(void **state)
 
 /* ------------------------------------------------------------ errors */
 
-struct bad_case {
-    const char *what;
-    const char *yaml;
-    const char *where;           /* exact prefix: file:line:col: key.path: */
-    const char *msg;             /* substring of the message */
-};
 
 static const struct bad_case bad_cases[] = {
     { "unknown top-level key", BASE "nmae: x\n",
       "t.yaml:7:1: nmae: ",
       "unknown key \"nmae\"; did you mean \"name\"? (allowed: name, targets, agents, connections, heartbeat, reconnect, "
-      "phases, thresholds, tls)" },
+      "session, phases, thresholds, tls)" },
     { "unknown key in a phase", "name: t\ntargets:\n  - {ws: \"ws://h:1/ws\", push: \"http://h:2/p\"}\n"
       "connections: {total: 100}\nphases:\n  - ramp: {to: 100, rat: 10/s}\n",
       "t.yaml:6:21: phases[0].ramp.rat: ", "unknown key \"rat\"; did you mean \"rate\"? (allowed: to, rate, timeout)" },
@@ -447,23 +434,7 @@ static const struct bad_case bad_cases[] = {
 static void test_bad_plans(void **state)
 {
     (void)state;
-    struct plan *p = calloc(1, sizeof(*p));
-    assert_non_null(p);
-    int failed = 0;
-    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-        const struct bad_case *bc = &bad_cases[i];
-        char err[PLAN_ERR_MAX] = "";
-        int rc = plan_parse("t.yaml", bc->yaml, strlen(bc->yaml), p, err, sizeof(err));
-        int ok = rc == -1 && !strncmp(err, bc->where, strlen(bc->where)) &&
-                 strstr(err, bc->msg) && !strchr(err, '\n');
-        if (!ok) {
-            print_error("case \"%s\":\n  want %s...%s\n  got  %s (rc %d)\n", bc->what, bc->where,
-                        bc->msg, err, rc);
-            failed++;
-        }
-    }
-    free(p);
-    assert_int_equal(failed, 0);
+    plan_bad_run(bad_cases, sizeof(bad_cases) / sizeof(bad_cases[0]));
 }
 
 static void test_error_truncated_buffer(void **state)

@@ -116,6 +116,10 @@ static void make_tick(struct ps_tick *m)
     m->stats.cpu_pct_x100 = 19;
     m->stats.rss_bytes = UINT64_MAX;
     m->stats.saturated = 1;
+    m->stats.hb_rtt_p50_us = 700;
+    m->stats.hb_rtt_p99_us = 70000;
+    m->stats.acks = 1ull << 33;
+    m->stats.acks_dropped = 3;
     m->host.cpu_pct_x100 = 20000;
     m->host.load1_x100 = 21;
     m->host.mem_total = 22ull << 30;
@@ -172,6 +176,28 @@ static void make_assign(struct ps_assign *a)
     }
     a->n_target_tls = PS_MAX_TARGETS;
     for (i = 0; i < PS_MAX_TARGETS; i++) a->target_tls[i] = i % PS_MAX_TLS;
+    a->n_steps = PS_SESSION_STEPS_MAX;
+    for (i = 0; i < PS_SESSION_STEPS_MAX; i++) {
+        a->steps[i].set = i % (PS_MAX_TARGETS + 1);
+        a->steps[i].op = 1 + i % 3;
+        a->steps[i].match = 1 + i % 3;
+        a->steps[i].others_fail = i & 1;
+        a->steps[i].timeout_ms = 1000 + i;
+        fill_str(a->steps[i].text, sizeof a->steps[i].text, 400 + i);
+    }
+    a->n_captures = PS_SESSION_CAPTURES_MAX;
+    for (i = 0; i < PS_SESSION_CAPTURES_MAX; i++) {
+        a->captures[i].step = i % PS_SESSION_STEPS_MAX;
+        a->captures[i].var = i % PS_SESSION_VARS_MAX;
+        a->captures[i].match = i & 1 ? PS_MATCH_JSON : PS_MATCH_REGEX;
+        fill_str(a->captures[i].from, sizeof a->captures[i].from, 500 + i);
+    }
+    a->n_session_vars = PS_SESSION_VARS_MAX;
+    for (i = 0; i < PS_SESSION_VARS_MAX; i++)
+        fill_str(a->session_vars[i], sizeof a->session_vars[i], 600 + i);
+    a->vars_bytes = PS_SESSION_VARS_BYTES_MAX;
+    a->hb_match = PS_MATCH_REGEX;
+    fill_str(a->ack, sizeof a->ack, 700);
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -218,7 +244,7 @@ static void make_events(struct ps_events *m, uint32_t n, uint64_t seed)
     for (i = 0; i < n; i++) {
         struct ps_event *e = &m->ev[i];
         e->conn = (uint32_t)rng_next(&seed);
-        e->type = 1 + (uint32_t)(rng_next(&seed) % PS_EV_FOREIGN);
+        e->type = 1 + (uint32_t)(rng_next(&seed) % PS_EV_READY);
         e->ts = (int64_t)(rng_next(&seed) >> 1) * (i % 2 ? 1 : -1);
         e->val = rng_next(&seed) >> (i % 64);
         e->aux = (uint32_t)rng_next(&seed);
@@ -400,22 +426,24 @@ static uint64_t fnv1a(const void *p, size_t n)
 /* Every message, filled by the makers above, against the bytes the encoders wrote
  * before the field tables of ps_proto.h replaced the hand-written codec: the
  * wire is unchanged but for what version 2 added (the version byte, the
- * per-connection data fields and the TLS settings of ASSIGN). */
+ * per-connection data fields, TLS settings and scripted sessions of ASSIGN,
+ * the app heartbeat RTT of TICK). A change to the wire must show up here and
+ * in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
         { "hello", 3236, 0x5c856efa883d3777ull },
         { "welcome", 179, 0x5e64d16547f5b1a5ull },
-        { "tick", 825, 0x2f82759ddfd00c56ull },
+        { "tick", 843, 0x61a10b210e2f0473ull },
         { "reply none", 604, 0x330cecb3c2bbcf3bull },
-        { "reply assign", 48810, 0x25559eb4b290c918ull },
+        { "reply assign", 57750, 0xe6042f81cebb7bbbull },
         { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
         { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
         { "reply stop", 604, 0x330cf0b3c2bbd607ull },
         { "events 0", 16, 0xf2b09464723e6b5cull },
-        { "events 1", 46, 0x460e3de81c0eb9d8ull },
-        { "events 7", 226, 0x90cec69d761519efull },
-        { "events 1024", 27836, 0xc7e8fdc193888cf7ull },
+        { "events 1", 46, 0x8c947b08165ea859ull },
+        { "events 7", 226, 0x8f173820275b7af3ull },
+        { "events 1024", 27836, 0xfb0299aac162b101ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -575,7 +603,7 @@ static void test_wrong_version_and_type(void **state)
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
-    raw_begin(&r, 2, 3, 99);
+    raw_begin(&r, 2, PS_PROTO_VERSION + 1, 99);
     expect_err(&r, dec_hello, h, "protocol version 3, expected 2");
     msgpack_sbuffer_destroy(&r.sb);
 
@@ -779,8 +807,8 @@ static void test_events_errors(void **state)
     raw_events_head(&r, 0, 1);
     msgpack_pack_array(&r.pk, 2);
     raw_event(&r, PS_EV_MESSAGE);
-    raw_event(&r, PS_EV_FOREIGN + 1);
-    expect_err(&r, dec_events, m, "events.ev.1.type: unknown event type 9");
+    raw_event(&r, PS_EV_READY + 1);
+    expect_err(&r, dec_events, m, "events.ev.1.type: unknown event type 10");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_events_head(&r, 0, 1);
@@ -914,16 +942,16 @@ static void test_tick_errors(void **state)
     struct raw r;
 
     (void)state;
-    raw_tick(&r, 0, 21, 14);
-    expect_err(&r, dec_tick, &m, "tick.stats: expected 22 elements, got 21");
+    raw_tick(&r, 0, 25, 14);
+    expect_err(&r, dec_tick, &m, "tick.stats: expected 26 elements, got 25");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_tick(&r, 1, 22, 14);
+    raw_tick(&r, 1, 26, 14);
     expect_err(&r, dec_tick, &m, "tick.batch_seq.1: expected an unsigned integer, got -7");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the host metrics are checked like the rest */
-    raw_tick(&r, 0, 22, 13);
+    raw_tick(&r, 0, 26, 13);
     expect_err(&r, dec_tick, &m, "tick.host: expected 14 elements, got 13");
     msgpack_sbuffer_destroy(&r.sb);
 }
@@ -1266,7 +1294,7 @@ static void test_names(void **state)
     assert_string_equal(ps_ev_type_name(PS_EV_PONG_MISSED), "pong_missed");
     assert_string_equal(ps_ev_type_name(PS_EV_FOREIGN), "foreign");
     assert_string_equal(ps_ev_type_name(0), "unknown");
-    assert_string_equal(ps_ev_type_name(PS_EV_FOREIGN + 1), "unknown");
+    assert_string_equal(ps_ev_type_name(PS_EV_READY + 1), "unknown");
     assert_string_equal(ps_ev_type_name(UINT32_MAX), "unknown");
 }
 

@@ -132,7 +132,7 @@ static void test_samples_columns(void **state)
         "run_id", "agent_id", "second", "connected", "connecting", "opened", "failed", "closed",
         "messages", "pings", "pongs", "pong_missed", "hb_sent", "hb_missed", "rtt_p50_us",
         "rtt_p99_us", "hs_p50_us", "hs_p99_us", "lat_p50_us", "lat_p99_us", "lag_max_us",
-        "cpu_pct", "rss_bytes", "saturated",
+        "cpu_pct", "rss_bytes", "saturated", "hb_rtt_p50_us", "hb_rtt_p99_us", "acks", "acks_dropped",
     };
     const char *path = *state;
     char err[256], sql[128];
@@ -143,10 +143,11 @@ static void test_samples_columns(void **state)
         .closed = 7, .messages = 8, .pings = 9, .pongs = 10, .pong_missed = 11, .hb_sent = 12,
         .hb_missed = 13, .rtt_p50_us = 14, .rtt_p99_us = 15, .hs_p50_us = 16, .hs_p99_us = 17,
         .lat_p50_us = 18, .lat_p99_us = 19, .lag_max_us = 20, .cpu_pct_x100 = 2150,
-        .rss_bytes = 1ull << 40, .saturated = 1,
+        .rss_bytes = 1ull << 40, .saturated = 1, .hb_rtt_p50_us = 21, .hb_rtt_p99_us = 22,
+        .acks = 23, .acks_dropped = 24,
     };
     const int64_t want[] = { 0, 2, 1700000000, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
-                             18, 19, 20, -1, 1ll << 40, 1 };
+                             18, 19, 20, -1, 1ll << 40, 1, 21, 22, 23, 24 };
     assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
     assert_int_equal(store_run_begin(&s, "r", "r.yaml", "", 1, 10, &run), 0);
     assert_int_equal(store_sample(&s, run, 2, &x), 0);
