@@ -17,7 +17,10 @@
 #                           that time) / messages received
 # Goals (issue 3): <= 2.0 KB/conn, >= 8,000 connects/s, <= 0.08 s per 1,000
 # connects, <= 3% of a core holding, <= 8 us per message.
-# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS)
+# With TLS=1 the connections are wss:// to refpush --tls-cert (a throwaway
+# ECDSA P-256 certificate signed by a CA made here), every handshake a full
+# one (bench/tls.sh compares the two).
+# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS, TLS)
 source "$(dirname "$0")/lib.sh"
 N=${1:-15000}
 HOLD=${HOLD:-30}
@@ -25,13 +28,26 @@ BCAST=${BCAST:-5}
 RATE=${RATE:-20000}
 [ -x "$BIN/pushstorm-agent" ] || { echo "bench: build first (make)" >&2; exit 2; }
 
-RPORT=$(free_port); start_refpush "$RPORT"; REFPUSH=$RP
+RPORT=$(free_port)
+if [ "${TLS:-0}" = 1 ]; then
+  make_test_certs "$T"
+  API=$(free_port)
+  start_refpush "$RPORT" --http-port "$API" --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+  TARGET="{ws: \"wss://127.0.0.1:$RPORT/ws?uid={conn}\", push: \"http://127.0.0.1:$API/push?uid={conn}\"}"
+  TLS_KEY="tls: {ca_file: $T/ca.pem}"
+else
+  start_refpush "$RPORT"
+  TARGET="{ws: \"ws://127.0.0.1:$RPORT/ws?uid={conn}\", push: \"http://127.0.0.1:$RPORT/push?uid={conn}\"}"
+  TLS_KEY=""
+fi
+REFPUSH=$RP
 CTL=$(free_port)
 DB=$T/bench.db
 cat >"$T/plan.yaml" <<P
 name: bench-agent-$N
+$TLS_KEY
 targets:
-  - {ws: "ws://127.0.0.1:$RPORT/ws?uid={conn}", push: "http://127.0.0.1:$RPORT/push?uid={conn}"}
+  - $TARGET
 agents: {expect: 1, wait: 20s}
 connections: {total: $N}
 heartbeat: {ws_ping: 30s}
@@ -53,9 +69,9 @@ kill "$REFPUSH" 2>/dev/null || true; wait "$REFPUSH" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 if [ "$rc" != 0 ]; then echo "bench: the run failed (exit $rc)" >&2; tail -30 "$T/ctl.log" >&2; exit 1; fi
 
-python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" <<'PY'
+python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" "${TLS:-0}" <<'PY'
 import sqlite3, sys
-db, samples, agent, refpush, n, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+db, samples, agent, refpush, n, threads, tls = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7]
 HZ = 100
 c = sqlite3.connect(db)
 run = c.execute("select max(id) from runs").fetchone()[0]
@@ -88,7 +104,8 @@ per_msg = (push_cpu - hold_cpu / hold_s * push_s) / msgs * 1e6 if msgs else floa
 rp_ramp = cpu(r, ramp[0], ramp[1])
 def line(name, value, goal, ok):
     print(f"  {name:<34} {value:<22} goal {goal:<12} {'met' if ok else 'MISSED'}")
-print(f"agent benchmark: N={n}, {threads} thread(s), one agent process, refpush on loopback")
+print(f"agent benchmark: N={n}, {threads} thread(s), one agent process, refpush on loopback"
+      f"{', wss (TLS, ECDSA P-256)' if tls == '1' else ''}")
 print(f"  connections opened                 {nconn} of {n}; broadcast deliveries {msgs} of {expected}")
 line("peak RSS per connection", f"{peak / n:.0f} B (incl. {base/2**20:.1f} MiB base)", "<= 2048 B", peak / n <= 2048)
 line("RSS growth per connection", f"{(peak - base) / n:.0f} B", "", True)

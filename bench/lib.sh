@@ -43,3 +43,16 @@ with open(out, "w") as f:
         time.sleep(0.1)
 PY
 }
+
+# make_test_certs DIR: a throwaway CA (DIR/ca.pem) and an ECDSA P-256 server
+# certificate it signed for 127.0.0.1 and localhost (DIR/srv.pem, DIR/srv.key).
+make_test_certs() {
+  local d=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  {
+    openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=bench CA" &&
+    openssl req "${ec[@]}" -keyout "$d/srv.key" -out "$d/srv.csr" -subj "/CN=localhost" &&
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$d/srv.ext" &&
+    openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+      -out "$d/srv.pem" -days 2 -extfile "$d/srv.ext"
+  } >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; echo "bench: openssl failed" >&2; exit 2; }
+}
