@@ -4,6 +4,10 @@
 # the IPv6 source address ::1 (--source-ips). Asserts the same exact accounting
 # as test_campaign.sh: every connection opened, every unicast push delivered
 # once to its uid, every broadcast to every connection, and refpush agrees.
+# refpush (lws) accepts a Host header without brackets, so a second, one-
+# connection run dials a bare socket listener (a few lines of Python, not
+# ours to bend) that records the upgrade request: Host and Origin must carry
+# the address in brackets.
 source "$(dirname "$0")/lib.sh"
 need_build
 ip -6 addr show lo 2>/dev/null | grep -q "inet6 ::1/128" ||
@@ -45,4 +49,40 @@ expect_eq "refpush frames = deliveries" "$(q "SELECT count(*) FROM deliveries WH
   "$(v6stat frames_delivered)"
 expect_eq "refpush connections_total" 300 "$(v6stat connections_total)"
 stop_pid "$RP"
+
+CAP=$(free_port)
+cat >"$T/cap.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::1", int(sys.argv[1])))
+s.listen(8)
+print("listening", flush=True)
+c, _ = s.accept()
+data = b""
+while b"\r\n\r\n" not in data:
+    d = c.recv(4096)
+    if not d:
+        break
+    data += d
+open(sys.argv[2], "wb").write(data)
+c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+c.close()
+PY
+start_listening CP6 "$T/cap.log" python3 "$T/cap.py" "$CAP" "$T/request.txt"
+cat >"$T/cap.yaml" <<YAML
+name: it-ipv6-host
+targets:
+  - {ws: "ws://[::1]:$CAP/ws?uid={conn}", push: "http://[::1]:$CAP/push?uid={conn}"}
+connections: {total: 1}
+phases:
+  - ramp: {to: 1, rate: 10/s}
+  - hold: 1s
+YAML
+DB=$T/host.db
+ctl_run "$T/cap.yaml" --local-agents 1 --agent-threads 1 >"$T/cap-run.out"
+wait_rc "$CP6"
+expect_eq "upgrade request line" "GET /ws?uid=0 HTTP/1.1" "$(head -1 "$T/request.txt" | tr -d '\r')"
+expect_eq "Host header" "Host: [::1]" "$(grep -i '^Host:' "$T/request.txt" | tr -d '\r')"
+expect_eq "Origin header" "Origin: http://[::1]" "$(grep -i '^Origin:' "$T/request.txt" | tr -d '\r')"
 echo "ipv6 test passed"
