@@ -38,6 +38,15 @@ static int plan_data_place_ok(const struct plan *p, const char *path)
         return 1;
     if (!strcmp(path, "connections.subprotocol") || !strncmp(path, "connections.headers.", 20))
         return 1;
+    /* the agent expands these per connection too: session sends (plan-wide or
+     * a target's own), the app heartbeat text and the ack */
+    if (!strcmp(path, "heartbeat.text") || !strcmp(path, "session.ack"))
+        return 1;
+    const char *sess = !strncmp(path, "targets[", 8) ? strstr(path, "].session.") : NULL;
+    sess = sess ? sess + 2 : path;
+    n = -1;
+    if (sscanf(sess, "session.steps[%u].send%n", &i, &n) == 1 && n == (int)strlen(sess))
+        return 1;
     n = -1;
     if (sscanf(path, "phases[%u].push.%255s%n", &i, rest, &n) == 2 && n == (int)strlen(path) &&
         i < p->n_phases && p->phases[i].u.push.mode != PLAN_PUSH_BROADCAST &&
@@ -55,8 +64,9 @@ static int plan_data_scalar(struct plan_data_walk *w, const struct yaml_doc_node
         return 0;
     if (!plan_data_place_ok(w->c->p, path))
         return plan_fail(w->c, v, path, "{csv.*} is not expanded here; per-connection data goes "
-                         "in targets' ws and push URLs, connections.subprotocol and headers, and "
-                         "the url and body of unicast and multicast push phases");
+                         "in targets' ws and push URLs, connections.subprotocol and headers, "
+                         "session sends, heartbeat.text, session.ack, and the url and body of "
+                         "unicast and multicast push phases");
     if (!w->csv)
         return plan_fail(w->c, v, path, "uses %.40s but connections has no data file "
                          "(connections: {data: users.csv})", s);

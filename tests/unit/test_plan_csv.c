@@ -184,6 +184,34 @@ static void test_plan_data_ok(void **state)
     assert_int_equal(d->p->connections.data_wrap, 1);
 }
 
+/* The agent expands {csv.COL} in session sends (plan-wide and a target's own),
+ * the heartbeat text and the ack as well; a session expect is not a template. */
+static void test_plan_data_session_places(void **state)
+{
+    struct dir *d = *state;
+    char text[1024], err[512], want[512];
+    write_file(d->csv, "user_id,token\nu-1,a\nu-2,b\nu-3,c\n");
+    const char *fmt =
+        "name: t\n"
+        "targets:\n"
+        "  - {ws: \"ws://127.0.0.1:1/ws\", push: \"http://127.0.0.1:1/p?u={csv.user_id}\",\n"
+        "     session: {steps: [{send: \"hello {csv.user_id}\"}]}}\n"
+        "connections: {total: 3, data: users.csv}\n"
+        "session: {steps: [{send: \"login {csv.token}\"}, {expect: \"%s\"}], ack: \"ack {csv.token}\"}\n"
+        "heartbeat: {text: \"hb {csv.user_id}\", interval: 10s}\n"
+        "phases:\n"
+        "  - ramp: {to: 3, rate: 10/s}\n";
+    snprintf(text, sizeof text, fmt, "ok");
+    write_file(d->plan, text);
+    assert_int_equal(plan_load(d->plan, d->p, err, sizeof err), 0);
+    snprintf(text, sizeof text, fmt, "ok {csv.token}");
+    write_file(d->plan, text);
+    assert_int_equal(plan_load(d->plan, d->p, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:6:57: session.steps[1].expect: {csv.*} is not expanded here", d->plan);
+    if (strncmp(err, want, strlen(want)))
+        fail_msg("got  \"%s\"\nwant \"%s...\"", err, want);
+}
+
 static void test_plan_data_errors(void **state)
 {
     struct dir *d = *state;
@@ -252,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_quotes),
         cmocka_unit_test(test_errors),
         cmocka_unit_test_setup_teardown(test_plan_data_ok, dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_data_session_places, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_plan_data_errors, dir_setup, dir_teardown),
         cmocka_unit_test(test_tpl_source),
     };
