@@ -412,6 +412,8 @@ void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, ui
                         uint32_t aux);
 uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot);
 uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n);
+/* keepalive.c: pings and app heartbeats due now, and their deadlines */
+void agent_keepalive_step(struct agent_worker *w, int64_t now);
 uint32_t agent_worker_ramp_due(const struct agent_worker *w, int64_t now);
 uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound);
 

@@ -1,0 +1,116 @@
+/* keepalive.c: the worker's ws pings and app heartbeats, and their deadlines.
+ *
+ * Called from the worker's 10 ms timer. A cursor walks the slots so that each
+ * is visited once per interval, spreading 50,000 pings evenly instead of in a
+ * burst; a second cursor trails it by the timeout and checks the answer, so a
+ * missed pong or heartbeat reply is noticed within one timer tick of its
+ * deadline without any per-connection timer. The ping and heartbeat twins stay
+ * two small functions each: a shared form needs offsetof descriptors that read
+ * worse than the ten lines they would save. */
+#include "agent.h"
+
+#include "ps_time.h"
+
+/* Visits slots [*pos, target) modulo n, at most one lap per call. */
+static void agent_keepalive_sweep(struct agent_worker *w, uint64_t *pos, int64_t since_t0,
+                               uint32_t interval_ms, void (*visit)(struct agent_worker *, uint32_t))
+{
+    if (since_t0 < 0 || !w->n_conns)
+        return;
+    uint64_t target = (uint64_t)since_t0 * w->n_conns / ((uint64_t)interval_ms * 1000);
+    if (target > *pos + w->n_conns)
+        *pos = target - w->n_conns;
+    for (; *pos < target; (*pos)++)
+        visit(w, (uint32_t)(*pos % w->n_conns));
+}
+
+static void agent_keepalive_pong_missed(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    uint32_t ms = ((uint32_t)(ps_time_mono_us() - w->t0_us) - c->ping_sent) / 1000;
+    c->flags &= (uint8_t)~AGENT_CF_PING_OUT;
+    w->c.pong_missed++;
+    agent_worker_event(w, slot, PS_EV_PONG_MISSED, ms, 0);
+    agent_conn_close(w, slot, PS_REASON_PONG_TIMEOUT, 1001);
+}
+
+static void agent_keepalive_hb_missed(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    uint32_t ms = ((uint32_t)(ps_time_mono_us() - w->t0_us) - c->hb_sent) / 1000;
+    c->flags &= (uint8_t)~AGENT_CF_HB_OUT;
+    w->c.hb_missed++;
+    agent_worker_event(w, slot, PS_EV_HB_MISSED, ms, 0);
+    agent_conn_close(w, slot, PS_REASON_HB_TIMEOUT, 1001);
+}
+
+static uint32_t agent_keepalive_since(const struct agent_worker *w, uint32_t then)
+{
+    return ((uint32_t)(ps_time_mono_us() - w->t0_us) - then) / 1000;
+}
+
+static void agent_keepalive_visit_ping(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN)
+        return;
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->flags & AGENT_CF_PING_OUT) {
+        if (a->pong_timeout_ms && agent_keepalive_since(w, c->ping_sent) >= a->pong_timeout_ms)
+            agent_keepalive_pong_missed(w, slot);
+        return;   /* one ping outstanding at a time */
+    }
+    agent_conn_ping(w, slot);
+}
+
+static void agent_keepalive_check_pong(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->state == AGENT_CONN_OPEN && (c->flags & AGENT_CF_PING_OUT) &&
+        agent_keepalive_since(w, c->ping_sent) >= a->pong_timeout_ms)
+        agent_keepalive_pong_missed(w, slot);
+}
+
+static void agent_keepalive_visit_hb(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN)
+        return;
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->flags & AGENT_CF_HB_OUT) {
+        if (a->hb_timeout_ms && agent_keepalive_since(w, c->hb_sent) >= a->hb_timeout_ms)
+            agent_keepalive_hb_missed(w, slot);
+        return;
+    }
+    agent_conn_heartbeat(w, slot);
+}
+
+static void agent_keepalive_check_hb(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (c->state == AGENT_CONN_OPEN && (c->flags & AGENT_CF_HB_OUT) &&
+        agent_keepalive_since(w, c->hb_sent) >= a->hb_timeout_ms)
+        agent_keepalive_hb_missed(w, slot);
+}
+
+void agent_keepalive_step(struct agent_worker *w, int64_t now)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (w->stopping || !w->conns)
+        return;
+    int64_t since = now - w->sweep_t0_us;
+    if (a->ws_ping_ms) {
+        agent_keepalive_sweep(w, &w->ping_pos, since, a->ws_ping_ms, agent_keepalive_visit_ping);
+        if (a->pong_timeout_ms && a->pong_timeout_ms < a->ws_ping_ms)
+            agent_keepalive_sweep(w, &w->ping_check_pos, since - (int64_t)a->pong_timeout_ms * 1000,
+                               a->ws_ping_ms, agent_keepalive_check_pong);
+    }
+    if (a->hb_text[0] && a->hb_interval_ms) {
+        agent_keepalive_sweep(w, &w->hb_pos, since, a->hb_interval_ms, agent_keepalive_visit_hb);
+        if (a->hb_expect[0] && a->hb_timeout_ms && a->hb_timeout_ms < a->hb_interval_ms)
+            agent_keepalive_sweep(w, &w->hb_check_pos, since - (int64_t)a->hb_timeout_ms * 1000,
+                               a->hb_interval_ms, agent_keepalive_check_hb);
+    }
+}
