@@ -32,7 +32,14 @@ free_port() {
     # below the ephemeral range (32768+), so that no outgoing connection of an
     # earlier test holds the port; any socket state counts, not just listeners
     p=$((20000 + RANDOM % 12000))
-    if ! ss -Htan "sport = :$p or sport = :$((p+1))" | grep -q .; then echo "$p"; return; fi
+    # a port (and its +1, the controller's data port) handed out earlier in this
+    # script is taken even before its server starts listening
+    if [ -n "${T:-}" ] && [ -f "$T/ports" ] &&
+       grep -qx -e "$((p-1))" -e "$p" -e "$((p+1))" "$T/ports"; then continue; fi
+    if ! ss -Htan "sport = :$p or sport = :$((p+1))" | grep -q .; then
+      [ -n "${T:-}" ] && printf '%s\n' "$p" >>"$T/ports"
+      echo "$p"; return
+    fi
   done
   echo "no free port" >&2; return 1
 }
