@@ -42,6 +42,13 @@ DB=$T/tls.db
 stats() { curl -sf --cacert "$T/ca.pem" "https://127.0.0.1:$1/stats" |
           python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 
+# Per target of the last run (target = conn mod NT): each connection's terminal
+# event as reason:aux, the failure events, the connections that came up.
+ends() { q "SELECT DISTINCT r.name || ':' || e.aux FROM conn_events e JOIN reasons r ON r.reason=e.val
+            WHERE e.run_id=$RUN AND e.type=2 AND e.conn % $NT = $1"; }
+fails() { q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2 AND conn % $NT = $1"; }
+ups() { q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn % $NT = $1"; }
+
 # ---- 1. wss + https, CA from the plan
 cat >"$T/ok.yaml" <<YAML
 name: tls-ok
@@ -104,11 +111,7 @@ cat "$T/bad.out"
 expect_eq "failing run exit" 0 "$RC"
 clean "$T/bad.out"
 last_run
-# target = conn mod 4; each connection's terminal event as reason:aux
-ends() { q "SELECT DISTINCT r.name || ':' || e.aux FROM conn_events e JOIN reasons r ON r.reason=e.val
-            WHERE e.run_id=$RUN AND e.type=2 AND e.conn % 4 = $1"; }
-fails() { q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2 AND conn % 4 = $1"; }
-ups() { q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn % 4 = $1"; }
+NT=4   # target = conn mod NT
 expect_eq "wrong CA: every connection failed" 10 "$(fails 0)"
 expect_eq "wrong CA: none up" 0 "$(ups 0)"
 expect_eq "wrong CA: tls_verify, unable to get local issuer (20)" "tls_verify:20" "$(ends 0)"
@@ -225,13 +228,11 @@ cat "$T/mtls.out"
 expect_eq "mTLS run exit" 0 "$RC"
 clean "$T/mtls.out"
 last_run
-ends3() { q "SELECT DISTINCT r.name || ':' || e.aux FROM conn_events e JOIN reasons r ON r.reason=e.val
-             WHERE e.run_id=$RUN AND e.type=2 AND e.conn % 3 = $1"; }
-ups3() { q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn % 3 = $1"; }
-expect_eq "client certificate: all up" 10 "$(ups3 0)"
-expect_eq "client certificate: no failures" "" "$(ends3 0)"
-expect_eq "no client certificate: nginx answers 400" "http_status:400" "$(ends3 1)"
-expect_eq "TLS 1.3 against a TLS 1.2 server: alert protocol_version (70)" "tls_alert:70" "$(ends3 2)"
+NT=3
+expect_eq "client certificate: all up" 10 "$(ups 0)"
+expect_eq "client certificate: no failures" "" "$(ends 0)"
+expect_eq "no client certificate: nginx answers 400" "http_status:400" "$(ends 1)"
+expect_eq "TLS 1.3 against a TLS 1.2 server: alert protocol_version (70)" "tls_alert:70" "$(ends 2)"
 kill -TERM "$NGP"; wait "$NGP" || true
 [ ! -e "$T/nginx/nginx.pid" ] || fail "nginx did not stop"
 stop_pid "$RP"
