@@ -25,14 +25,18 @@
 
 enum ctl_opt_key {
     CTL_DB, CTL_LISTEN, CTL_LOCAL_AGENTS, CTL_AGENT_THREADS, CTL_QUIET, CTL_METRICS,
-    CTL_BASELINE, CTL_MAX_REGRESSION, CTL_HTML, CTL_JSON, CTL_CSV, CTL_JUNIT,
+    CTL_BASELINE, CTL_MAX_REGRESSION, CTL_NOISE_FLOOR, CTL_NOISE_FLOOR_REL, CTL_HTML, CTL_JSON, CTL_CSV, CTL_JUNIT,
 };
 
 #define CTL_OPT_DB {"--db", PS_CLI_VALUE, "FILE", "the results database (default " DEFAULT_DB ")", CTL_DB}
 #define CTL_OPT_MAX_REGRESSION                                                   \
     {"--max-regression", PS_CLI_VALUE, "PCT",                                    \
      "a key figure this much worse than the baseline\nis a regression (default 10%)", \
-     CTL_MAX_REGRESSION}
+     CTL_MAX_REGRESSION},                                                     \
+    {"--noise-floor", PS_CLI_VALUE, "DUR", "a duration change this small is noise,\nnever a "   \
+     "regression (default 500us)", CTL_NOISE_FLOOR},                            \
+    {"--noise-floor-rel", PS_CLI_VALUE, "PCT", "a change this small a share of the base\nis "   \
+     "noise (default 5%)", CTL_NOISE_FLOOR_REL}
 
 static const struct ps_cli_opt run_opts[] = {
     CTL_OPT_DB,
@@ -91,7 +95,9 @@ static int run_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
     case CTL_LOCAL_AGENTS: return parse_u32(opt->name, v, 64, &r->o.local_agents);
     case CTL_AGENT_THREADS: return parse_u32(opt->name, v, PS_MAX_THREADS, &r->o.local_threads);
     case CTL_MAX_REGRESSION:
-        if (compare_parse_limit(v, &r->max_regression, err, sizeof err) != 0) {
+    case CTL_NOISE_FLOOR:
+    case CTL_NOISE_FLOOR_REL:
+        if (compare_parse_opt((int)(opt->key - CTL_MAX_REGRESSION), v, &r->limits, err, sizeof err) != 0) {
             fprintf(stderr, "pushstorm run: %s\n", err);
             return -1;
         }
@@ -121,7 +127,7 @@ static const struct ps_cli run_cli = {
 enum ps_cli_rc cli_parse_run(struct cli_run_args *r, int argc, char **argv)
 {
     *r = (struct cli_run_args){.o = {.db_path = DEFAULT_DB, .listen = DEFAULT_LISTEN},
-                               .max_regression = COMPARE_DEFAULT_MAX_REGRESSION};
+                               .limits = COMPARE_LIMITS_DEFAULT};
     return ps_cli_parse(&run_cli, r, argc, argv);
 }
 
@@ -203,9 +209,9 @@ static int db_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
     } else if (opt->key == CTL_JSON) {
         d->json_wanted = 1;
         d->json = v;
-    } else if (opt->key == CTL_MAX_REGRESSION) {
+    } else if (opt->key >= CTL_MAX_REGRESSION && opt->key <= CTL_NOISE_FLOOR_REL) {
         char err[256];
-        if (compare_parse_limit(v, &d->max_regression, err, sizeof err) != 0) {
+        if (compare_parse_opt((int)(opt->key - CTL_MAX_REGRESSION), v, &d->limits, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", d->prog, err);
             return -1;
         }
@@ -264,7 +270,7 @@ static enum ps_cli_rc parse_db_args(const struct ps_cli *cli, int argc, char **a
     d->prog = cli->prog;
     d->want_ids = want_ids;
     d->db = DEFAULT_DB;
-    d->max_regression = COMPARE_DEFAULT_MAX_REGRESSION;
+    d->limits = (struct compare_limits)COMPARE_LIMITS_DEFAULT;
     enum ps_cli_rc rc = ps_cli_parse(cli, d, argc, argv);
     if (rc == PS_CLI_OK && d->n_ids < want_ids) {
         fprintf(stderr, "%s: %s\n", cli->prog,
@@ -306,9 +312,11 @@ void cli_usage(FILE *out)
             "       pushstorm --version\n"
             "       pushstorm COMMAND --help   (that command's options)\n"
             CTL_RUN_NOTES
-            "defaults: --db %s, --listen %s, --max-regression %g%%\n"
+            "defaults: --db %s, --listen %s, --max-regression %g%%, --noise-floor %gus, "
+            "--noise-floor-rel %g%%\n"
             CTL_EXIT_NOTES,
-            DEFAULT_DB, DEFAULT_LISTEN, COMPARE_DEFAULT_MAX_REGRESSION * 100);
+            DEFAULT_DB, DEFAULT_LISTEN, COMPARE_DEFAULT_MAX_REGRESSION * 100,
+            COMPARE_DEFAULT_NOISE_US, COMPARE_DEFAULT_NOISE_REL * 100);
 }
 
 enum ps_cli_rc cli_parse_top(int argc, char **argv)

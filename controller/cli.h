@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "compare.h"
 #include "ps_cli.h"
 #include "run.h"
 
@@ -17,7 +18,7 @@
 struct cli_run_args {
     struct run_opts o;
     const char     *plan_path, *baseline;
-    double          max_regression;
+    struct compare_limits limits;
 };
 
 /* Arguments of the commands that read a database (runs, report, compare). */
@@ -29,7 +30,7 @@ struct cli_db_args {
     uint32_t    ids[2];
     const char *html, *json, *csv, *junit;
     int         json_wanted;     /* --json given; json NULL or "-" = stdout */
-    double      max_regression;
+    struct compare_limits limits;
 };
 
 enum ps_cli_rc cli_parse_run(struct cli_run_args *r, int argc, char **argv);

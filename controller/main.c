@@ -91,7 +91,8 @@ static void print_split(const struct plan *p)
  * status is the worse of the run's (0 pass, 1 threshold failed) and the
  * comparison's (1 regression, 2 the comparison could not be made). */
 static int run_compare_baseline(const struct run_opts *o, const char *plan_name, uint32_t last_id,
-                                const char *baseline, double max_regression, int run_rc)
+                                const char *baseline, const struct compare_limits *lim,
+                                int run_rc)
 {
     char err[512];
     uint32_t run_id;
@@ -99,7 +100,7 @@ static int run_compare_baseline(const struct run_opts *o, const char *plan_name,
         fprintf(stderr, "pushstorm: baseline comparison: %s\n", err);
         return 2;
     }
-    int crc = compare_after_run(o->db_path, run_id, baseline, max_regression);
+    int crc = compare_after_run(o->db_path, run_id, baseline, lim);
     return crc > run_rc ? crc : run_rc;
 }
 
@@ -112,7 +113,7 @@ static int cmd_run(int argc, char **argv)
         return ps_cli_exit_status(prc);
     struct run_opts o = r.o;
     const char *plan_path = r.plan_path, *baseline = r.baseline;
-    double max_regression = r.max_regression;
+    struct compare_limits limits = r.limits;
     if (!plan_path) {
         fprintf(stderr, "pushstorm run: which plan? (pushstorm run PLAN.yaml)\n");
         return 2;
@@ -147,7 +148,7 @@ static int cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int rc = run_campaign(p, text, &o);
     if (baseline && rc != 2)
-        rc = run_compare_baseline(&o, p->name, last_id, baseline, max_regression, rc);
+        rc = run_compare_baseline(&o, p->name, last_id, baseline, &limits, rc);
     free(text);
     free(p);
     return rc;
@@ -294,7 +295,7 @@ static int cmd_compare(int argc, char **argv)
         return 2;
     }
     char err[512];
-    int rc = compare_runs(&s, d.ids[0], d.ids[1], d.max_regression, stdout, err, sizeof err);
+    int rc = compare_runs(&s, d.ids[0], d.ids[1], &d.limits, stdout, err, sizeof err);
     if (rc == 2)
         fprintf(stderr, "pushstorm compare: %s: %s\n", d.db, err);
     store_close(&s);

@@ -46,6 +46,9 @@ enum plan_push_mode { PLAN_PUSH_UNICAST = 1, PLAN_PUSH_BROADCAST, PLAN_PUSH_MULT
 struct plan_phase {
     enum plan_phase_kind kind;
     int line;                    /* where it was written, for messages */
+    /* deadlines: past this the phase is ended and fails the verdict; default
+     * from its parameters (plan_phase_nominal_us) plus a margin */
+    int64_t deadline_us;
     union {
         struct { uint64_t to; double rate; int64_t timeout_us; } ramp;  /* timeout default: to/rate*2+10s */
         struct { int64_t duration_us; } hold;
@@ -131,7 +134,16 @@ struct plan {
         struct plan_threshold push_latency_p50;   /* us */
         struct plan_threshold handshake_p99;      /* us */
         struct plan_threshold session_ready_p99;  /* us, connect start to the last step */
+        /* verdict faults: agent loss, failed push calls, agent saturation, ping RTT */
+        struct plan_threshold agents_lost;        /* count */
+        struct plan_threshold push_failed;        /* count; default "== 0" with push phases */
+        struct plan_threshold delivered_fraction; /* fraction */
+        struct plan_threshold saturated_seconds;  /* count of agent-seconds */
+        struct plan_threshold rtt_p50;            /* us */
+        struct plan_threshold rtt_p99;            /* us */
     } thresholds;
+    /* deadlines: the whole run's; default agents.wait + every phase's deadline + 60s */
+    int64_t deadline_us;
 };
 
 /* Loads and validates. Returns 0, or -1 with one line "file:line:col: key.path: message"
@@ -144,6 +156,11 @@ int plan_parse(const char *path, const char *text, size_t len, struct plan *p, c
  * length. NULL with "path: ..." in err when it cannot be opened or read or has
  * more than PLAN_FILE_MAX bytes. Pipes and /dev/stdin work too. */
 char *plan_read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* deadlines: what a phase takes when all goes to plan (a ramp its timeout, a
+ * push count/rate + grace + drain and HTTP timeouts, ...), and the default
+ * deadline: nominal + max(30s, nominal/2). */
+int64_t plan_phase_nominal_us(const struct plan_phase *ph);
+int64_t plan_phase_default_deadline_us(const struct plan_phase *ph);
 /* Highest connection count any ramp asks for (the connections to assign). */
 uint64_t plan_max_connections(const struct plan *p);
 const char *plan_phase_name(enum plan_phase_kind k);

@@ -193,6 +193,13 @@ static int plan_v_thresholds(struct plan_ctx *c, const struct yaml_doc_node *v, 
         PLAN_FIELD("push_latency_p50", plan_v_thr_duration, &p->thresholds.push_latency_p50, 0, 0, NULL),
         PLAN_FIELD("handshake_p99", plan_v_thr_duration, &p->thresholds.handshake_p99, 0, 0, NULL),
         PLAN_FIELD("session_ready_p99", plan_v_thr_duration, &p->thresholds.session_ready_p99, 0, 0, NULL),
+        /* verdict faults: agent loss, failed push calls, saturation, ping RTT */
+        PLAN_FIELD("agents_lost", plan_v_thr_count, &p->thresholds.agents_lost, 0, 0, NULL),
+        PLAN_FIELD("push_failed", plan_v_thr_count, &p->thresholds.push_failed, 0, 0, NULL),
+        PLAN_FIELD("delivered_fraction", plan_v_thr_fraction, &p->thresholds.delivered_fraction, 0, 0, NULL),
+        PLAN_FIELD("saturated_seconds", plan_v_thr_count, &p->thresholds.saturated_seconds, 0, 0, NULL),
+        PLAN_FIELD("rtt_p50", plan_v_thr_duration, &p->thresholds.rtt_p50, 0, 0, NULL),
+        PLAN_FIELD("rtt_p99", plan_v_thr_duration, &p->thresholds.rtt_p99, 0, 0, NULL),
     };
     return plan_map(c, v, path, t, NFIELDS(t), "a map of thresholds");
 }
@@ -206,6 +213,7 @@ static int plan_phase_ramp(struct plan_ctx *c, const struct yaml_doc_node *v, co
         PLAN_FIELD("to", plan_v_count64, &ph->u.ramp.to, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("rate", plan_v_rate, &ph->u.ramp.rate, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("timeout", plan_v_duration, &ph->u.ramp.timeout_us, 0, 0, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
     };
     if (plan_map(c, v, path, rf, NFIELDS(rf), "a map like {to: 10000, rate: 2000/s}") < 0)
         return -1;
@@ -233,6 +241,7 @@ static int plan_phase_hold(struct plan_ctx *c, const struct yaml_doc_node *v, co
 {
     struct plan_field hf[] = {
         PLAN_FIELD("duration", plan_v_duration, &ph->u.hold.duration_us, 0, PLAN_F_REQUIRED, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
     };
     if (v->kind == YAML_DOC_SCALAR && !yaml_doc_is_null(v))
         return plan_v_duration(c, v, path, &hf[0]);
@@ -261,6 +270,7 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
         PLAN_FIELD("headers", plan_v_http_headers, u->headers, 0, 0, &u->n_headers),
         PLAN_FIELD_MAX("concurrency", plan_v_count32, &u->concurrency, 0, PLAN_CONCURRENCY_MAX),
         PLAN_FIELD("grace", plan_v_duration, &u->grace_us, 0, 0, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
     };
     if (plan_map(c, v, path, pf, NFIELDS(pf), "a map like {count: 1000, rate: 500/s}") < 0)
         return -1;
@@ -286,6 +296,7 @@ static int plan_phase_disconnect(struct plan_ctx *c, const struct yaml_doc_node 
     struct plan_field df[] = {
         PLAN_FIELD("fraction", plan_v_fraction, &ph->u.disconnect.fraction, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("code", plan_v_close_code, &ph->u.disconnect.code, 0, 0, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
     };
     return plan_map(c, v, path, df, NFIELDS(df), "a map like {fraction: 0.1}");
 }
@@ -299,6 +310,7 @@ static int plan_phase_exec(struct plan_ctx *c, const struct yaml_doc_node *v, co
                    PLAN_F_REQUIRED | PLAN_F_NONEMPTY, NULL),
         PLAN_FIELD("expect_reconnect", plan_v_fraction, &ph->u.exec.expect_reconnect, 0, 0, NULL),
         PLAN_FIELD("within", plan_v_duration, &ph->u.exec.within_us, 0, 0, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
     };
     if (plan_map(c, v, path, ef, NFIELDS(ef), "a map like {command: \"...\"}") < 0)
         return -1;
@@ -318,6 +330,7 @@ static int plan_phase_wait_reconnect(struct plan_ctx *c, const struct yaml_doc_n
     struct plan_field wf[] = {
         PLAN_FIELD("fraction", plan_v_fraction, &ph->u.wait_reconnect.fraction, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("within", plan_v_duration, &ph->u.wait_reconnect.within_us, 0, 0, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
     };
     if (plan_map(c, v, path, wf, NFIELDS(wf), "a map like {fraction: 99%, within: 60s}") < 0)
         return -1;
@@ -360,15 +373,19 @@ static int plan_phase(struct plan_ctx *c, const struct yaml_doc_node *item, cons
     struct plan_phase *ph = &c->p->phases[idx];
     ph->kind = kind;
     ph->line = k->line;
+    int rc = -1;
     switch (kind) {
-    case PLAN_PHASE_RAMP:           return plan_phase_ramp(c, v, kpath, ph, idx);
-    case PLAN_PHASE_HOLD:           return plan_phase_hold(c, v, kpath, ph);
-    case PLAN_PHASE_PUSH:           return plan_phase_push(c, v, kpath, ph, idx);
-    case PLAN_PHASE_DISCONNECT:     return plan_phase_disconnect(c, v, kpath, ph);
-    case PLAN_PHASE_EXEC:           return plan_phase_exec(c, v, kpath, ph, idx);
-    case PLAN_PHASE_WAIT_RECONNECT: return plan_phase_wait_reconnect(c, v, kpath, ph, idx);
+    case PLAN_PHASE_RAMP:           rc = plan_phase_ramp(c, v, kpath, ph, idx); break;
+    case PLAN_PHASE_HOLD:           rc = plan_phase_hold(c, v, kpath, ph); break;
+    case PLAN_PHASE_PUSH:           rc = plan_phase_push(c, v, kpath, ph, idx); break;
+    case PLAN_PHASE_DISCONNECT:     rc = plan_phase_disconnect(c, v, kpath, ph); break;
+    case PLAN_PHASE_EXEC:           rc = plan_phase_exec(c, v, kpath, ph, idx); break;
+    case PLAN_PHASE_WAIT_RECONNECT: rc = plan_phase_wait_reconnect(c, v, kpath, ph, idx); break;
     }
-    return -1;
+    /* deadlines: computed once the phase's own keys are known (plan_deadline.c) */
+    if (rc == 0 && !ph->deadline_us)
+        ph->deadline_us = plan_phase_default_deadline_us(ph);
+    return rc;
 }
 
 static int plan_v_phases(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
@@ -422,9 +439,20 @@ int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
         PLAN_FIELD("phases", plan_v_phases, NULL, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
         PLAN_FIELD("tls", plan_v_tls_default, NULL, 0, 0, NULL),
+        PLAN_FIELD("deadline", plan_v_duration, &p->deadline_us, 0, 0, NULL),   /* deadlines */
     };
-    return plan_map(c, root, PLAN_TOP, top, NFIELDS(top), "a map of plan keys (name, targets, "
-                    "connections, phases, ...)");
+    if (plan_map(c, root, PLAN_TOP, top, NFIELDS(top), "a map of plan keys (name, targets, "
+                 "connections, phases, ...)") < 0)
+        return -1;
+    /* deadlines: the run's default covers waiting for the agents, every
+     * phase's deadline and a minute for assigning and stopping */
+    if (!top[10].node) {
+        int64_t sum = p->agents.wait_us + 60000000;
+        for (uint32_t i = 0; i < p->n_phases && sum < INT64_MAX / 4; i++)
+            sum += p->phases[i].deadline_us;
+        p->deadline_us = sum < INT64_MAX / 4 ? sum : INT64_MAX / 4;
+    }
+    return 0;
 }
 
 const char *plan_phase_name(enum plan_phase_kind k)

@@ -9,7 +9,9 @@
  * lacks while the base has it counts as a regression: a run that measured
  * nothing must not pass the gate. The maximum push latency is shown but not
  * gated: it is one message's latency, and one slow message would turn nights
- * red at random.
+ * red at random. A change within the noise floor (COMPARE_DEFAULT_NOISE_*,
+ * --noise-floor, --noise-floor-rel) is what two identical runs differ by:
+ * shown as "same (within noise)" and never gated, whatever the limit.
  *
  * The connect rate is not a stored figure: it is the handshakes the agents
  * completed during ramp phases (per-agent increments of samples.opened) over
@@ -107,9 +109,21 @@ static const char *compare_fmt(enum compare_unit u, int have, double v, char *bu
     return buf;
 }
 
-int compare_runs(struct store *s, uint32_t base, uint32_t run, double max_regression, FILE *out,
-                 char *err, size_t errlen)
+int compare_within_noise(const struct compare_limits *lim, int is_us, int is_fraction, double bv,
+                         double rv)
 {
+    double d = fabs(rv - bv);
+    /* a fraction (connect success, share delivered) is already relative: its
+     * floor is absolute only */
+    if (is_fraction)
+        return d <= COMPARE_NOISE_FRACTION;
+    return d <= (is_us ? lim->noise_us : 0) || (bv != 0 && d / fabs(bv) <= lim->noise_rel);
+}
+
+int compare_runs(struct store *s, uint32_t base, uint32_t run, const struct compare_limits *lim,
+                 FILE *out, char *err, size_t errlen)
+{
+    double max_regression = lim->max_regression;
     struct report_run b, r;
     if (report_data_load(s, base, &b, err, errlen))
         return 2;
@@ -131,8 +145,11 @@ int compare_runs(struct store *s, uint32_t base, uint32_t run, double max_regres
         report_data_free(&r);
         return rc;
     }
-    fprintf(out, "compare: base run %u \"%s\" (%s) -> run %u \"%s\" (%s), max regression %g%%\n",
-            b.id, b.name, b.status, r.id, r.name, r.status, max_regression * 100);
+    char nf[32];
+    fprintf(out, "compare: base run %u \"%s\" (%s) -> run %u \"%s\" (%s), max regression %g%%, "
+                 "noise floor %s or %g%%\n", b.id, b.name, b.status, r.id, r.name, r.status,
+            max_regression * 100, ps_units_fmt_duration((int64_t)lim->noise_us, nf, sizeof nf),
+            lim->noise_rel * 100);
     if (strcmp(b.name, r.name))
         fprintf(out, "note: the runs are of different plans; their figures may not be comparable\n");
     fprintf(out, "%-24s %14s %14s %10s  %s\n", "figure", "base", "run", "change", "verdict");
@@ -143,7 +160,7 @@ int compare_runs(struct store *s, uint32_t base, uint32_t run, double max_regres
         char bs[32], rs[32], ch[32] = "-";
         const char *verdict;
         double bv = vals[i].bv, rv = vals[i].rv;
-        int worse = 0, bad = 0;
+        int worse = 0, bad = 0, noise = 0;
         if (vals[i].bh && vals[i].rh) {
             if (bv != 0)
                 snprintf(ch, sizeof ch, "%+.1f%%", (rv - bv) / fabs(bv) * 100);
@@ -151,7 +168,10 @@ int compare_runs(struct store *s, uint32_t base, uint32_t run, double max_regres
                 snprintf(ch, sizeof ch, "new");
             else
                 snprintf(ch, sizeof ch, "0");
+            noise = rv != bv && compare_within_noise(lim, k->unit == COMPARE_US,
+                                                     k->unit == COMPARE_FRACTION, bv, rv);
             worse = k->dir == COMPARE_LOWER ? rv > bv : k->dir == COMPARE_HIGHER ? rv < bv : 0;
+            worse &= !noise;
             double rel = bv != 0 ? fabs(rv - bv) / fabs(bv) : INFINITY;
             bad = worse && rel > max_regression;
         }
@@ -166,6 +186,8 @@ int compare_runs(struct store *s, uint32_t base, uint32_t run, double max_regres
             verdict = "REGRESSED";
         else if (worse)
             verdict = "worse, within limit";
+        else if (noise)
+            verdict = "same (within noise)";
         else if (rv != bv)
             verdict = "better";
         else
@@ -200,6 +222,32 @@ int compare_parse_limit(const char *text, double *out, char *err, size_t errlen)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int compare_parse_opt(int which, const char *text, struct compare_limits *lim, char *err,
+                      size_t errlen)
+{
+    char e[128];
+    if (which == COMPARE_OPT_MAX_REGRESSION)
+        return compare_parse_limit(text, &lim->max_regression, err, errlen);
+    if (which == COMPARE_OPT_NOISE_FLOOR) {
+        int64_t us;
+        if (!text || ps_units_parse_duration_us(text, &us, e, sizeof e) != 0) {
+            snprintf(err, errlen, "--noise-floor: expected a duration such as 500us or 2ms, "
+                     "got \"%s\"", text ? text : "");
+            return -1;
+        }
+        lim->noise_us = (double)us;
+        return 0;
+    }
+    double v;
+    if (!text || ps_units_parse_fraction(text, &v, e, sizeof e) != 0) {
+        snprintf(err, errlen, "--noise-floor-rel: expected a percentage such as 5%%, got \"%s\"",
+                 text ? text : "");
+        return -1;
+    }
+    lim->noise_rel = v;
     return 0;
 }
 
@@ -304,7 +352,7 @@ int compare_check_baseline(const char *db_path, const char *spec)
 }
 
 int compare_after_run(const char *db_path, uint32_t run_id, const char *baseline_spec,
-                      double max_regression)
+                      const struct compare_limits *lim)
 {
     char err[512];
     uint32_t base;
@@ -328,7 +376,7 @@ int compare_after_run(const char *db_path, uint32_t run_id, const char *baseline
     }
     if (!rc && base) {
         putchar('\n');
-        rc = compare_runs(&s, base, run_id, max_regression, stdout, err, sizeof err);
+        rc = compare_runs(&s, base, run_id, lim, stdout, err, sizeof err);
         if (rc == 2)
             fprintf(stderr, "pushstorm: baseline comparison: %s\n", err);
     }

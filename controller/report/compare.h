@@ -15,14 +15,39 @@
 #include "store.h"
 
 #define COMPARE_DEFAULT_MAX_REGRESSION 0.10
+/* The noise floor: a change no larger than the absolute floor (durations)
+ * or than the relative floor of the base (durations, counts, rates) is noise
+ * between identical runs, never gated; for fractions (connect success, share
+ * delivered) the floor is 0.1 percentage point. */
+#define COMPARE_DEFAULT_NOISE_US   500.0
+#define COMPARE_DEFAULT_NOISE_REL  0.05
+#define COMPARE_NOISE_FRACTION     0.001
+
+struct compare_limits {
+    double max_regression;       /* fraction of the base */
+    double noise_us;             /* absolute floor for durations */
+    double noise_rel;            /* relative floor, fraction of the base */
+};
+#define COMPARE_LIMITS_DEFAULT                                                   \
+    {COMPARE_DEFAULT_MAX_REGRESSION, COMPARE_DEFAULT_NOISE_US, COMPARE_DEFAULT_NOISE_REL}
 
 /* Compares run against base in an open database; prints the table to out.
- * Returns 0, 1 (a regression past max_regression, a fraction) or 2 with err set. */
-int compare_runs(struct store *s, uint32_t base, uint32_t run, double max_regression, FILE *out,
-                 char *err, size_t errlen);
+ * Returns 0, 1 (a regression past lim->max_regression and the noise floor)
+ * or 2 with err set. */
+int compare_runs(struct store *s, uint32_t base, uint32_t run, const struct compare_limits *lim,
+                 FILE *out, char *err, size_t errlen);
+/* Is the move from bv to rv within the noise floor for a figure of this unit
+ * (a duration, a fraction, or else a count or rate)? */
+int compare_within_noise(const struct compare_limits *lim, int is_us, int is_fraction, double bv,
+                         double rv);
 
 /* "10%", "0.1" -> 0.1. Returns 0, or -1 with a message in err. */
 int compare_parse_limit(const char *text, double *out, char *err, size_t errlen);
+/* One of the limits' options: --max-regression PCT, --noise-floor DUR,
+ * --noise-floor-rel PCT (in this order, which = 0, 1, 2). Returns 0 or -1. */
+enum compare_opt { COMPARE_OPT_MAX_REGRESSION, COMPARE_OPT_NOISE_FLOOR, COMPARE_OPT_NOISE_REL };
+int compare_parse_opt(int which, const char *text, struct compare_limits *lim, char *err,
+                      size_t errlen);
 
 /* --baseline: "last-pass" sets *run_id to 0, a run id sets it. Returns 0 or -1. */
 int compare_parse_baseline(const char *spec, uint32_t *run_id, char *err, size_t errlen);
@@ -46,6 +71,6 @@ int compare_check_baseline(const char *db_path, const char *spec);
  * no earlier passing run it says so and returns 0: the first night has no
  * baseline. */
 int compare_after_run(const char *db_path, uint32_t run_id, const char *baseline_spec,
-                      double max_regression);
+                      const struct compare_limits *lim);
 
 #endif

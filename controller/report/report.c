@@ -38,15 +38,26 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
     fprintf(out, "agents        %.0f joined, %.0f lost\n", report_fig(r, "agents"),
             report_fig(r, "agents_lost"));
     double target = report_fig(r, "conn_target"), opened = report_fig(r, "conn_opened");
+    double unopened = report_fig(r, "conn_unopened_agent_lost"), cs;
+    if (!report_data_fig(r, "connect_success", &cs))
+        cs = target > 0 ? opened / target : 0.0;
     fprintf(out, "connections   opened %.0f/%.0f (%.2f%%), failure events %.0f, closes %.0f\n",
-            opened, target, target > 0 ? 100.0 * opened / target : 0.0,
-            report_fig(r, "conn_failed_events"), report_fig(r, "conn_closed_events"));
+            opened, target - unopened, 100.0 * cs, report_fig(r, "conn_failed_events"),
+            report_fig(r, "conn_closed_events"));
+    /* a lost agent's unopened share is out of connect_success; agents_lost judges it */
+    if (unopened > 0)
+        fprintf(out, "              %.0f of the %.0f planned never tried: their agent was lost\n",
+                unopened, target);
     if (report_fig(r, "tls_insecure_targets") > 0)
         fprintf(out, "TLS INSECURE  certificate and host name checks were OFF for %.0f target(s) "
                      "(tls: {insecure: true}): these connections prove nothing about the "
                      "server's certificate\n", report_fig(r, "tls_insecure_targets"));
     fprintf(out, "handshake     p50 %s  p99 %s\n", report_dur(r, "handshake_p50_us", a, sizeof a),
             report_dur(r, "handshake_p99_us", b, sizeof b));
+    fprintf(out, "ping rtt      p50 %s  p99 %s\n", report_dur(r, "rtt_p50_us", a, sizeof a),
+            report_dur(r, "rtt_p99_us", b, sizeof b));
+    fprintf(out, "saturation    %.0f agent-seconds past --lag-threshold (%.0f agents)\n",
+            report_fig(r, "saturated_seconds"), report_fig(r, "agents_saturated"));
     struct report_fig *reasons;
     size_t n;
     char err[256];
@@ -59,8 +70,12 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
             fputc('\n', out);
         free(reasons);
     }
-    fprintf(out, "pushes        sent %.0f (failed API calls %.0f)\n", report_fig(r, "pushes_sent"),
-            report_fig(r, "push_failed"));
+    double df;
+    char dfs[32] = "-";
+    if (report_data_fig(r, "delivered_fraction", &df))
+        snprintf(dfs, sizeof dfs, "%.3f%%", df * 100);
+    fprintf(out, "pushes        sent %.0f (failed API calls %.0f), delivered fraction %s\n",
+            report_fig(r, "pushes_sent"), report_fig(r, "push_failed"), dfs);
     if (report_fig(r, "acks_sent") > 0 || report_fig(r, "acks_dropped") > 0)
         fprintf(out, "acks          sent %.0f, dropped %.0f\n", report_fig(r, "acks_sent"),
                 report_fig(r, "acks_dropped"));
@@ -76,11 +91,14 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
             report_dur(r, "push_latency_p50_us", a, sizeof a),
             report_dur(r, "push_latency_p99_us", b, sizeof b),
             report_dur(r, "push_latency_max_us", c, sizeof c));
+    if (!r->n_thr)
+        fprintf(out, "thresholds    NONE: the plan sets no threshold, so this verdict checked "
+                     "nothing\n");
     for (size_t i = 0; i < r->n_thr; i++) {
         const struct report_thr *t = &r->thr[i];
         char val[32];
-        /* A threshold with nothing measured prints as a measured 0 here. */
-        report_data_fmt_measured(t->name, isnan(t->measured) ? 0 : t->measured, val, sizeof val);
+        /* nothing measured prints as "-" */
+        report_data_fmt_measured(t->name, t->measured, val, sizeof val);
         fprintf(out, "threshold     %-18s %-10s measured %-10s %s\n", t->name, t->expr, val,
                 t->pass ? "PASS" : "FAIL");
     }

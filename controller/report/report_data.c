@@ -374,11 +374,19 @@ int report_data_out_close(struct report_data_out *o, int ok, char *err, size_t e
 
 char *report_data_fmt_measured(const char *name, double v, char *buf, size_t len)
 {
+    /* the unit from the name: durations and fractions; counts otherwise */
+    static const char *const durations[] = {"latency", "handshake", "rtt", "ready", "deadline"};
+    static const char *const fractions[] = {"connect_success", "fraction"};
+    int dur = 0, frac = 0;
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
+        dur |= strstr(name, durations[i]) != NULL;
+    for (size_t i = 0; i < sizeof fractions / sizeof fractions[0]; i++)
+        frac |= strstr(name, fractions[i]) != NULL;
     if (isnan(v))
         snprintf(buf, len, "-");
-    else if (strstr(name, "latency") || strstr(name, "handshake"))
+    else if (dur)
         ps_units_fmt_duration((int64_t)v, buf, len);
-    else if (strcmp(name, "connect_success") == 0)
+    else if (frac)
         snprintf(buf, len, "%.3f%%", v * 100);
     else
         snprintf(buf, len, "%.0f", v);

@@ -375,6 +375,17 @@ static const char *report_html_figv(const struct report_run *r, const char *name
     return report_chart_fmt(u, v, buf, len);
 }
 
+/* A fraction figure as a percentage, "-" when not measured. */
+static const char *report_html_frac(const struct report_run *r, const char *name, char *buf,
+                                    size_t len)
+{
+    double v;
+    if (!report_data_fig(r, name, &v))
+        return "-";
+    snprintf(buf, len, "%.3f%%", v * 100);
+    return buf;
+}
+
 static void report_html_header(FILE *o, const struct report_run *r)
 {
     char when[64] = "-", dur[32] = "-", a[48], b[48], c[48];
@@ -407,12 +418,7 @@ static void report_html_header(FILE *o, const struct report_run *r)
     snprintf(a, sizeof a, "%s / %s", ho ? ps_units_fmt_count(opened, b, sizeof b) : "-",
              ht ? ps_units_fmt_count(target, c, sizeof c) : "-");
     report_html_fig(o, "connections opened / target", a);
-    double cs;
-    if (report_data_fig(r, "connect_success", &cs))
-        snprintf(a, sizeof a, "%.3f%%", cs * 100);
-    else
-        snprintf(a, sizeof a, "-");
-    report_html_fig(o, "connect success", a);
+    report_html_fig(o, "connect success", report_html_frac(r, "connect_success", a, sizeof a));
     report_html_fig(o, "handshake p50", report_html_figv(r, "handshake_p50_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "handshake p99", report_html_figv(r, "handshake_p99_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "pushes sent", report_html_figv(r, "pushes_sent", REPORT_CHART_COUNT, a, sizeof a));
@@ -427,6 +433,13 @@ static void report_html_header(FILE *o, const struct report_run *r)
     report_html_fig(o, "latency p99", report_html_figv(r, "push_latency_p99_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "latency max", report_html_figv(r, "push_latency_max_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "duplicates", report_html_figv(r, "push_duplicates", REPORT_CHART_COUNT, a, sizeof a));
+    /* verdict faults: failed calls, agent loss, ping RTT, saturation */
+    report_html_fig(o, "failed push calls", report_html_figv(r, "push_failed", REPORT_CHART_COUNT, a, sizeof a));
+    report_html_fig(o, "delivered fraction", report_html_frac(r, "delivered_fraction", a, sizeof a));
+    report_html_fig(o, "agents lost", report_html_figv(r, "agents_lost", REPORT_CHART_COUNT, a, sizeof a));
+    report_html_fig(o, "ping RTT p50", report_html_figv(r, "rtt_p50_us", REPORT_CHART_US, a, sizeof a));
+    report_html_fig(o, "ping RTT p99", report_html_figv(r, "rtt_p99_us", REPORT_CHART_US, a, sizeof a));
+    report_html_fig(o, "saturated agent-seconds", report_html_figv(r, "saturated_seconds", REPORT_CHART_COUNT, a, sizeof a));
     fputs("</div>\n", o);
 }
 

@@ -11,11 +11,14 @@
 #include "run_internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "ps_time.h"
 
 static void phase_disconnect_start(struct run *r, const struct plan_phase *ph)
 {
@@ -91,11 +94,23 @@ static int phase_exec_step(struct run *r, const struct plan_phase *ph, const str
 
 static void phase_exec_end(struct run *r, const struct plan_phase *ph, char *note, size_t len)
 {
-    (void)ph;
+    /* deadlines: a command still running when its phase was cut is killed
+     * (and reaped), so it cannot outlive the run */
+    if (r->ps.exec_pid) {
+        kill((pid_t)r->ps.exec_pid, SIGKILL);
+        waitpid((pid_t)r->ps.exec_pid, NULL, 0);
+        r->ps.exec_pid = 0;
+        r->ps.exec_status = -1;
+        r->ps.exec_done_wall = ps_time_wall_us();
+        snprintf(note, len, "command killed");
+        return;
+    }
     if (r->ps.before)
         snprintf(note, len, "exit %d; %llu of %llu back", r->ps.exec_status,
                  (unsigned long long)run_exec_back(r), (unsigned long long)r->ps.up_before);
-    run_reconnect_curve(r);
+    /* the reconnection curve only for a phase that asked for reconnection */
+    if (ph->u.exec.expect_reconnect > 0)
+        run_reconnect_curve(r);
 }
 
 static int phase_wait_reconnect_step(struct run *r, const struct plan_phase *ph,

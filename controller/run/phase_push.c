@@ -109,6 +109,26 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
     return 0;
 }
 
+/* No connection to push to: a phase that finds nobody for RUN_NO_RCPT_US (or
+ * its grace, if longer) cannot do what it was asked and is cut, saying so,
+ * instead of waiting for its deadline. */
+static void phase_push_no_rcpt(struct run *r, const struct plan_phase *ph, const struct run_now *now)
+{
+    if (r->failed)
+        return;
+    if (!r->ps.no_rcpt_since_mono) {
+        r->ps.no_rcpt_since_mono = now->mono;
+        return;
+    }
+    int64_t wait = ph->u.push.grace_us > RUN_NO_RCPT_US ? ph->u.push.grace_us : RUN_NO_RCPT_US;
+    if (now->mono - r->ps.no_rcpt_since_mono < wait)
+        return;
+    run_phase_cut(r, "recipients", "a connection up", (double)ledger_n_up(&r->ledger),
+                  "no connection up to push to for %.0fs (%llu of %llu messages sent, %u connected)",
+                  wait / 1e6, (unsigned long long)r->ps.sent, (unsigned long long)ph->u.push.count,
+                  ledger_n_up(&r->ledger));
+}
+
 static void phase_push_start(struct run *r, const struct plan_phase *ph)
 {
     pusher_set_concurrency(&r->pusher, ph->u.push.concurrency);
@@ -119,9 +139,13 @@ static int phase_push_step(struct run *r, const struct plan_phase *ph, const str
     uint64_t due = (uint64_t)(now->elapsed / 1e6 * ph->u.push.rate) + 1;
     if (due > ph->u.push.count)
         due = ph->u.push.count;
-    while (r->ps.sent < due && pusher_can_send(&r->pusher) && !r->failed)
-        if (phase_push_one(r, ph, now->wall) != 0)
+    while (r->ps.sent < due && pusher_can_send(&r->pusher) && !r->failed) {
+        if (phase_push_one(r, ph, now->wall) != 0) {
+            phase_push_no_rcpt(r, ph, now);
             break;
+        }
+        r->ps.no_rcpt_since_mono = 0;
+    }
     if (r->ps.sent < ph->u.push.count || pusher_inflight(&r->pusher))
         return 0;
     /* All sent and answered. Early finish when every message is accounted for. */

@@ -80,8 +80,13 @@ static void progress_draw(struct progress *p, const struct progress_view *v)
             v->lat_p50_us ? ps_units_fmt_duration(v->lat_p50_us, p50, sizeof p50) : "-",
             v->lat_p99_us ? ps_units_fmt_duration(v->lat_p99_us, p99, sizeof p99) : "-");
     lines++;
-    fprintf(p->out, "agents     %u/%u%s\n", v->agents_live, v->agents_joined,
-            v->lag_max_us > 100000 ? "  WARNING: an agent's event loop lags (saturated?)" : "");
+    /* each agent judges its own lag against its --lag-threshold (the saturated flag) */
+    if (v->saturated)
+        fprintf(p->out, "agents     %u/%u  WARNING: %u agent%s saturated (event loop lag %s past "
+                "--lag-threshold)\n", v->agents_live, v->agents_joined, v->saturated,
+                v->saturated > 1 ? "s" : "", ps_units_fmt_duration(v->lag_max_us, p50, sizeof p50));
+    else
+        fprintf(p->out, "agents     %u/%u\n", v->agents_live, v->agents_joined);
     lines++;
     if (v->servers && v->servers[0]) {
         fprintf(p->out, "servers   %s\n", v->servers);

@@ -27,6 +27,7 @@ struct progress_view {
     uint32_t lat_p50_us, lat_p99_us;
     uint32_t agents_live, agents_joined;
     uint32_t lag_max_us;         /* worst agent loop lag of the second */
+    uint32_t saturated;          /* agents past their own --lag-threshold in their last second */
     const char *servers;         /* monitor summary, may be "" */
 };
 

@@ -33,6 +33,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "ps_time.h"
+#include "ps_units.h"
 #include "report.h"
 
 #define RUN_ASSIGN_TIMEOUT_US 15000000
@@ -108,11 +109,38 @@ static void run_phase_start(struct run *r)
         ops->start(r, ph);
 }
 
+void run_phase_cut(struct run *r, const char *what, const char *expr, double measured,
+                   const char *fmt, ...)
+{
+    if (r->ps.cut[0] || r->state != RUN_PHASES)
+        return;
+    const struct plan_phase *ph = &r->plan->phases[r->phase];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->ps.cut, sizeof r->ps.cut, fmt, ap);
+    va_end(ap);
+    char name[64];
+    snprintf(name, sizeof name, "phase%u_%s", r->phase + 1, what);
+    store_threshold(&r->store, r->run_id, name, expr, measured, 0);
+    r->phases_cut++;
+    fprintf(stderr, "pushstorm: phase %u (%s, plan line %d) cut short: %s\n", r->phase + 1,
+            plan_phase_name(ph->kind), ph->line, r->ps.cut);
+}
+
+/* deadlines: a phase past its deadline is cut (and fails the verdict). */
 static int run_phase_step(struct run *r)
 {
     const struct plan_phase *ph = &r->plan->phases[r->phase];
     struct run_now now = {ps_time_mono_us(), ps_time_wall_us(), 0};
     now.elapsed = now.mono - r->ps.started_mono;
+    if (now.elapsed > ph->deadline_us) {
+        char d[32], expr[48];
+        ps_units_fmt_duration(ph->deadline_us, d, sizeof d);
+        snprintf(expr, sizeof expr, "<= %s", d);
+        run_phase_cut(r, "deadline", expr, (double)now.elapsed, "deadline %s reached", d);
+    }
+    if (r->ps.cut[0])
+        return 1;
     return run_phase_ops_of(ph)->step(r, ph, &now);
 }
 
@@ -120,11 +148,15 @@ static void run_phase_end(struct run *r)
 {
     const struct plan_phase *ph = &r->plan->phases[r->phase];
     const struct run_phase_ops *ops = run_phase_ops_of(ph);
-    char note[128] = "";
+    char note[128] = "", full[300];
     if (ops->end)
         ops->end(r, ph, note, sizeof note);
+    if (r->ps.cut[0])
+        snprintf(full, sizeof full, "CUT SHORT: %s%s%s", r->ps.cut, note[0] ? "; " : "", note);
+    else
+        snprintf(full, sizeof full, "%s", note);
     store_phase(&r->store, r->run_id, r->phase + 1, plan_phase_name(ph->kind), ph->line,
-                r->ps.started_wall, ps_time_wall_us(), note);
+                r->ps.started_wall, ps_time_wall_us(), full);
 }
 
 /* ---------- state machine ---------- */
@@ -132,6 +164,16 @@ static void run_phase_end(struct run *r)
 static void run_step(struct run *r)
 {
     int64_t now = ps_time_mono_us();
+    /* deadlines: the run's own, past which it is stopped as failed */
+    if (r->state < RUN_STOPPING && now - r->started_mono > r->plan->deadline_us) {
+        char d[32];
+        ps_units_fmt_duration(r->plan->deadline_us, d, sizeof d);
+        if (r->state == RUN_PHASES)
+            run_fail(r, "run deadline %s reached during phase %u (%s)", d, r->phase + 1,
+                     plan_phase_name(r->plan->phases[r->phase].kind));
+        else
+            run_fail(r, "run deadline %s reached while %s", d, run_state_name(r->state));
+    }
     if (r->failed && r->state < RUN_STOPPING) {
         run_cmd_stop_all(r);
         run_set_state(r, RUN_STOPPING);
@@ -203,6 +245,9 @@ static void run_step(struct run *r)
                 continue;
             all &= a->stopped && a->cmd_done == a->cmd_last;
         }
+        /* monitors that still tick are told the run is over before it ends */
+        for (uint32_t i = 0; i < r->n_monitors; i++)
+            all &= r->monitors[i].told_over || now - r->monitors[i].last_tick_mono > 1000000;
         if ((all && run_drained(r, 0)) || now - r->state_since_mono > RUN_STOP_TIMEOUT_US ||
             (r->stop_requested > 1))
             run_set_state(r, RUN_DONE);
@@ -363,6 +408,8 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     r->agent_lost_at = calloc(RUN_MAX_AGENTS, sizeof *r->agent_lost_at);
     r->events = malloc(sizeof *r->events);
     msgpack_sbuffer_init(&r->sbuf);
+    ps_hist_init(&r->rtt_p50);
+    ps_hist_init(&r->rtt_p99);
     if (!r->agents || !r->agent_lost_at || !r->events) {
         fprintf(stderr, "pushstorm: out of memory\n");
         goto out_free;

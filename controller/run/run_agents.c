@@ -167,6 +167,9 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
             store_monitor_sample(&r->store, r->run_id, m->id, sec, &t.host);
         }
         memset(&rep, 0, sizeof rep);
+        /* the run is ending: a monitor started with --once exits, others say hello again */
+        rep.unknown_agent = r->state >= RUN_STOPPING;
+        m->told_over |= rep.unknown_agent;
     } else if (t.agent_id == 0 || t.agent_id > r->n_agents || r->agents[t.agent_id - 1].lost_at) {
         rep = unknown;
     } else {
@@ -188,6 +191,7 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
             }
         }
         if (t.stats.second > a->stored_second) {
+            run_sample_note(r, a, &t.stats);
             a->stats = t.stats;
             a->stored_second = t.stats.second;
             store_sample(&r->store, r->run_id, a->id, &t.stats);

@@ -150,6 +150,24 @@ void run_reconnect_curve(struct run *r)
     free(t);
 }
 
+/* ---------- per-agent samples: ping RTT and saturation ---------- */
+
+/* The agents send per-second RTT quantiles, not their histograms: the run's
+ * rtt_p50 is the median of the agent-seconds' p50 and rtt_p99 the p99 of
+ * their p99 (docs/performance.md). A second without a pong has no RTT. */
+void run_sample_note(struct run *r, struct run_agent *a, const struct ps_stats *s)
+{
+    if (s->pongs > a->pongs) {
+        ps_hist_record(&r->rtt_p50, s->rtt_p50_us);
+        ps_hist_record(&r->rtt_p99, s->rtt_p99_us);
+    }
+    a->pongs = s->pongs;
+    if (s->saturated && r->state == RUN_PHASES) {
+        a->saturated_s++;
+        r->saturated_s++;
+    }
+}
+
 /* ---------- per-second sample ---------- */
 
 /* Servers under test, as their monitors saw them in the last seconds. */
@@ -192,10 +210,12 @@ void run_second(struct run *r, int64_t now_wall)
         const char *phase = r->state == RUN_PHASES
                                 ? plan_phase_name(r->plan->phases[r->phase].kind)
                                 : run_state_name(r->state);
-        uint32_t lag = 0;
-        for (uint32_t i = 0; i < r->n_agents; i++)
+        uint32_t lag = 0, saturated = 0;
+        for (uint32_t i = 0; i < r->n_agents; i++) {
             if (r->agents[i].stats.lag_max_us > lag)
                 lag = r->agents[i].stats.lag_max_us;
+            saturated += r->agents[i].stats.saturated && !r->agents[i].lost_at;
+        }
         char srv[160];
         run_servers_line(r, sec, srv, sizeof srv);
         struct progress_view v = {
@@ -215,6 +235,7 @@ void run_second(struct run *r, int64_t now_wall)
             .agents_live = run_live_agents(r),
             .agents_joined = r->n_agents,
             .lag_max_us = lag,
+            .saturated = saturated,
             .servers = srv,
         };
         progress_status(&r->progress, &v);

@@ -39,6 +39,7 @@
 #define RUN_START_LEAD_US     800000   /* start_at lead: > 2 ticks (200 ms) + slack */
 #define RUN_AGENT_LOST_US     5000000  /* no tick for this long: the agent is lost */
 #define RUN_DRAIN_MAX_US      5000000  /* longest wait for events after a deadline */
+#define RUN_NO_RCPT_US        10000000 /* a push phase with nobody to push to this long ends */
 /* A push phase settles after its drain; an agent that died during the phase
  * must be found lost before that, or the messages it never reported would be
  * settled as service loss. The drain waits for every live agent to tick, so a
@@ -73,6 +74,9 @@ struct run_agent {
     uint32_t stopped;
     uint32_t pipe;               /* nng pipe id its last control request came on */
     int64_t  pipe_closed_mono;   /* that pipe closed at; 0 = open */
+    /* verdict: seconds it reported itself saturated (its --lag-threshold), pongs seen */
+    uint32_t saturated_s;
+    uint64_t pongs;
 };
 
 /* Control pipes that closed, noted by nng's pipe callback (on an nng thread)
@@ -101,6 +105,8 @@ struct run_phase_state {
     uint64_t up_before;          /* exec: connections up before the fault */
     uint64_t *before;            /* exec: bitmap of those connections */
     int      reached;            /* wait_reconnect: the fraction was reached */
+    int64_t  no_rcpt_since_mono; /* push: no connection to push to since; 0 = found one */
+    char     cut[160];           /* why the phase was cut short ("" = it ended by itself) */
 };
 
 /* A monitor agent (pushstorm-agent --monitor) on a server under test: it holds
@@ -112,6 +118,7 @@ struct run_monitor {
     int64_t  last_second;        /* controller-clock second of the last stored sample */
     int64_t  last_tick_mono;
     struct ps_hostmon last;
+    int      told_over;          /* answered "run over" while stopping (--monitor --once exits) */
 };
 
 struct run {
@@ -150,6 +157,11 @@ struct run {
     struct metrics metrics;      /* --metrics: Prometheus scrapes */
     struct run_pipes pipes;
     uint32_t cur_pipe;           /* pipe of the control request being handled */
+    /* verdict: the agents' per-second ping RTT quantiles, saturated agent-seconds,
+     * phases cut short (deadline, no recipient: each one fails the verdict) */
+    struct ps_hist rtt_p50, rtt_p99;
+    uint64_t saturated_s;
+    uint32_t phases_cut;
 };
 
 /* The clocks a phase step sees: taken once per step. */
@@ -174,6 +186,11 @@ extern const struct run_phase_ops phase_ramp_ops, phase_hold_ops, phase_push_ops
 
 /* run.c */
 void run_fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Ends the phase under way at its next step as failed: `what` names its
+ * threshold row (phaseN_<what>), expr and measured what was required and seen,
+ * and the message says why (stored in the phase's note and printed). */
+void run_phase_cut(struct run *r, const char *what, const char *expr, double measured,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const char *run_state_name(enum run_state s);
 
 /* run_agents.c */
@@ -229,6 +246,9 @@ void run_start_skew(struct run *r);
 uint64_t run_exec_back(const struct run *r);
 void run_reconnect_curve(struct run *r);
 void run_second(struct run *r, int64_t now_wall);
+/* A new per-second sample of agent a (before a->stats takes it): its ping
+ * RTT and whether it was saturated go to the run's figures. */
+void run_sample_note(struct run *r, struct run_agent *a, const struct ps_stats *s);
 
 /* run_verdict.c */
 void run_settle(struct run *r, uint32_t first, uint32_t last);

@@ -279,6 +279,43 @@ static void test_section_defaults(void **state)
     free(p);
 }
 
+/* deadlines: every phase gets nominal + max(30s, nominal/2), `deadline:`
+ * overrides it, and the run's default covers agents.wait, every phase and a
+ * minute; the verdict-fault thresholds parse in their units. */
+static void test_deadlines(void **state)
+{
+    (void)state;
+    struct plan *p = parse_ok(BASE "  - push: {count: 20, rate: 10/s, grace: 5s}\n"
+                              "  - hold: 2m\n"
+                              "  - exec: {command: \"sleep 1\", deadline: 3s}\n"
+                              "  - hold: {duration: 1s, deadline: 4s}\n"
+                              "thresholds: {agents_lost: \"== 0\", push_failed: \"<= 2\", "
+                              "delivered_fraction: \">= 99.5%\", saturated_seconds: \"== 0\", "
+                              "rtt_p50: \"< 2ms\", rtt_p99: \"< 20ms\"}\n");
+    /* ramp to 100 at 10/s: timeout 2 * 10s + 10s = 30s, margin 30s */
+    assert_int_equal(p->phases[0].deadline_us, 60000000);
+    /* push: 2s of sending + 5s grace + 5s drain + 10s HTTP = 22s, + 30s */
+    assert_int_equal(plan_phase_nominal_us(&p->phases[1]), 22000000);
+    assert_int_equal(p->phases[1].deadline_us, 52000000);
+    /* hold 2m: margin is half of it */
+    assert_int_equal(p->phases[2].deadline_us, 180000000);
+    assert_int_equal(p->phases[3].deadline_us, 3000000);
+    assert_int_equal(p->phases[4].deadline_us, 4000000);
+    /* agents.wait 30s + 60s + the phases' 60 + 52 + 180 + 3 + 4 s */
+    assert_int_equal(p->deadline_us, (30 + 60 + 60 + 52 + 180 + 3 + 4) * 1000000LL);
+    assert_true(p->thresholds.agents_lost.set);
+    assert_int_equal(p->thresholds.push_failed.cmp, PLAN_CMP_LE);
+    assert_true(p->thresholds.delivered_fraction.value > 0.994 &&
+                p->thresholds.delivered_fraction.value < 0.996);
+    assert_int_equal((int64_t)p->thresholds.rtt_p99.value, 20000);
+    assert_int_equal((int64_t)p->thresholds.rtt_p50.value, 2000);
+    assert_true(p->thresholds.saturated_seconds.set);
+    free(p);
+    p = parse_ok(BASE "deadline: 90s\n");
+    assert_int_equal(p->deadline_us, 90000000);
+    free(p);
+}
+
 /* ------------------------------------------------------------ errors */
 
 
@@ -286,10 +323,10 @@ static const struct bad_case bad_cases[] = {
     { "unknown top-level key", BASE "nmae: x\n",
       "t.yaml:7:1: nmae: ",
       "unknown key \"nmae\"; did you mean \"name\"? (allowed: name, targets, agents, connections, heartbeat, reconnect, "
-      "session, phases, thresholds, tls)" },
+      "session, phases, thresholds, tls, deadline)" },
     { "unknown key in a phase", "name: t\ntargets:\n  - {ws: \"ws://h:1/ws\", push: \"http://h:2/p\"}\n"
       "connections: {total: 100}\nphases:\n  - ramp: {to: 100, rat: 10/s}\n",
-      "t.yaml:6:21: phases[0].ramp.rat: ", "unknown key \"rat\"; did you mean \"rate\"? (allowed: to, rate, timeout)" },
+      "t.yaml:6:21: phases[0].ramp.rat: ", "unknown key \"rat\"; did you mean \"rate\"? (allowed: to, rate, timeout, deadline)" },
     { "map where a string is expected", "name: {a: 1}\n",
       "t.yaml:1:7: name: ", "expected a string, got a map" },
     { "list where a map is expected", BASE "agents: [1, 2]\n",
@@ -601,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_full_plan),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_section_defaults),
+        cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_bad_plans),
         cmocka_unit_test(test_error_truncated_buffer),
         cmocka_unit_test(test_threshold_check),

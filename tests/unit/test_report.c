@@ -430,6 +430,45 @@ static void test_latency_buckets(void **state)
     report_data_free(&r);
 }
 
+/* The default noise floor with a given max regression. */
+static const struct compare_limits *lim(double max_regression)
+{
+    static struct compare_limits l;
+    l = (struct compare_limits)COMPARE_LIMITS_DEFAULT;
+    l.max_regression = max_regression;
+    return &l;
+}
+
+/* The noise floor: +80us of handshake between identical runs is noise, a
+ * lost message from none never is, and the relative floor covers the rest. */
+static void test_compare_noise(void **state)
+{
+    struct fixture *f = *state;
+    const struct compare_limits *l = lim(0.10);
+    assert_true(compare_within_noise(l, 1, 0, 400, 480));
+    assert_true(compare_within_noise(l, 1, 0, 400, 900));        /* +500us: the floor itself */
+    assert_false(compare_within_noise(l, 1, 0, 400, 901));
+    assert_true(compare_within_noise(l, 1, 0, 100000, 104000));  /* 4% of 100ms */
+    assert_false(compare_within_noise(l, 1, 0, 100000, 106000));
+    assert_false(compare_within_noise(l, 0, 0, 0, 1));           /* counts: no absolute floor */
+    assert_true(compare_within_noise(l, 0, 1, 1.0, 0.9995));     /* 0.05 percentage point */
+    assert_false(compare_within_noise(l, 0, 1, 1.0, 0.998));
+    /* Runs 10% slower (+300us p50, +490us p99) with no regression allowed at
+     * all: within the noise floor, so no regression; without the floor, one. */
+    uint32_t base = add_run(&f->st, "noise", T0 + 5 * 86400000000LL, 1.0, 0);
+    uint32_t slow = add_run(&f->st, "noise", T0 + 6 * 86400000000LL, 1.1, 0);
+    char err[256], *buf = NULL;
+    size_t len = 0;
+    FILE *o = open_memstream(&buf, &len);
+    assert_int_equal(compare_runs(&f->st, base, slow, lim(0), o, err, sizeof err), 0);
+    fflush(o);
+    assert_non_null(strstr(buf, "same (within noise)"));
+    struct compare_limits none = {0, 0, 0};
+    assert_int_equal(compare_runs(&f->st, base, slow, &none, o, err, sizeof err), 1);
+    fclose(o);
+    free(buf);
+}
+
 /* compare's exit code: 0 for a 5% slower run, 1 for a 20% slower one. */
 static void test_compare(void **state)
 {
@@ -441,20 +480,20 @@ static void test_compare(void **state)
     char err[256], *buf = NULL;
     size_t len = 0;
     FILE *o = open_memstream(&buf, &len);
-    assert_int_equal(compare_runs(&f->st, base, slow5, 0.10, o, err, sizeof err), 0);
+    assert_int_equal(compare_runs(&f->st, base, slow5, lim(0.10), o, err, sizeof err), 0);
     fflush(o);
     assert_non_null(strstr(buf, "+5.0%"));
     assert_non_null(strstr(buf, "verdict: no regression past 10%"));
-    assert_int_equal(compare_runs(&f->st, base, slow20, 0.10, o, err, sizeof err), 1);
+    assert_int_equal(compare_runs(&f->st, base, slow20, lim(0.10), o, err, sizeof err), 1);
     fflush(o);
     assert_non_null(strstr(buf, "+20.0%  REGRESSED"));
     assert_non_null(strstr(buf, "push latency p50, push latency p99"));
-    assert_int_equal(compare_runs(&f->st, base, slow20, 0.25, o, err, sizeof err), 0);
+    assert_int_equal(compare_runs(&f->st, base, slow20, lim(0.25), o, err, sizeof err), 0);
     /* From no loss to one lost message: no percentage of nothing is allowed. */
-    assert_int_equal(compare_runs(&f->st, base, lossy, 0.50, o, err, sizeof err), 1);
+    assert_int_equal(compare_runs(&f->st, base, lossy, lim(0.50), o, err, sizeof err), 1);
     /* Faster is never a regression. */
-    assert_int_equal(compare_runs(&f->st, slow20, base, 0.01, o, err, sizeof err), 0);
-    assert_int_equal(compare_runs(&f->st, base, 4242, 0.10, o, err, sizeof err), 2);
+    assert_int_equal(compare_runs(&f->st, slow20, base, lim(0.01), o, err, sizeof err), 0);
+    assert_int_equal(compare_runs(&f->st, base, 4242, lim(0.10), o, err, sizeof err), 2);
     assert_non_null(strstr(err, "no run 4242"));
     fclose(o);
     free(buf);
@@ -503,10 +542,10 @@ static void test_compare_after_run(void **state)
     assert_int_equal(found, red);
     assert_int_equal(compare_find_run(path, red, "nightly", &found, err, sizeof err), -1);
     /* The first night of a plan has no baseline: nothing to compare, exit 0. */
-    assert_int_equal(compare_after_run(path, other, "last-pass", 0.10), 0);
-    assert_int_equal(compare_after_run(path, red, "last-pass", 0.10), 1);
-    assert_int_equal(compare_after_run(path, red, "last-pass", 0.50), 0);
-    assert_int_equal(compare_after_run(path, red, "4242", 0.10), 2);
+    assert_int_equal(compare_after_run(path, other, "last-pass", lim(0.10)), 0);
+    assert_int_equal(compare_after_run(path, red, "last-pass", lim(0.10)), 1);
+    assert_int_equal(compare_after_run(path, red, "last-pass", lim(0.50)), 0);
+    assert_int_equal(compare_after_run(path, red, "4242", lim(0.10)), 2);
     assert_int_equal(compare_check_baseline(path, "4242"), 2);
     assert_int_equal(compare_check_baseline(path, "1"), 0);
     assert_int_equal(compare_check_baseline("/nonexistent/x.db", "1"), 2);
@@ -565,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_out_atomic),
         cmocka_unit_test_setup_teardown(test_latency_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compare_noise, setup, teardown),
         cmocka_unit_test(test_compare_args),
         cmocka_unit_test(test_compare_after_run),
     };
