@@ -57,6 +57,7 @@ static void phase_exec_start(struct run *r, const struct plan_phase *ph)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0);   /* deadlines: its own group, so a cut kills what it started */
         execl("/bin/sh", "sh", "-c", ph->u.exec.command, (char *)NULL);
         _exit(127);
     }
@@ -97,7 +98,7 @@ static void phase_exec_end(struct run *r, const struct plan_phase *ph, char *not
     /* deadlines: a command still running when its phase was cut is killed
      * (and reaped), so it cannot outlive the run */
     if (r->ps.exec_pid) {
-        kill((pid_t)r->ps.exec_pid, SIGKILL);
+        kill(-(pid_t)r->ps.exec_pid, SIGKILL);
         waitpid((pid_t)r->ps.exec_pid, NULL, 0);
         r->ps.exec_pid = 0;
         r->ps.exec_status = -1;

@@ -136,7 +136,7 @@ void progress_status(struct progress *p, const struct progress_view *v)
             (unsigned long long)v->recv_rate,
             v->lat_p50_us ? ps_units_fmt_duration(v->lat_p50_us, p50, sizeof p50) : "-",
             v->lat_p99_us ? ps_units_fmt_duration(v->lat_p99_us, p99, sizeof p99) : "-",
-            v->agents_live, v->agents_joined, v->lag_max_us > 100000 ? "  AGENT LAG" : "",
+            v->agents_live, v->agents_joined, v->saturated ? "  AGENT SATURATED" : "",
             v->servers ? v->servers : "");
     fflush(p->out);
 }
