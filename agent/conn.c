@@ -17,9 +17,8 @@
  * Receiving: lws hands a message over in rx-buffer-sized pieces (128 B, see
  * worker.c). Each piece goes through the token matcher (state in the slot, so a
  * token split between pieces is still found), the UTF-8 checker for text
- * messages, the size cap, and the heartbeat-reply comparison. Nothing is
- * allocated per message; only acks of the service's own ids copy the pieces
- * (ack.c), as they need the whole message.
+ * messages, the size cap, the heartbeat-reply comparison and ack.c (which
+ * copies them only for acks of the service's own ids). Nothing is allocated.
  *
  * Sending: pings, heartbeats and closes are requested with a flag and
  * lws_callback_on_writable(); each writeable callback writes one frame, as
