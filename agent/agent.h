@@ -117,6 +117,8 @@ struct agent_script {
     uint32_t n_captures, n_vars;
     uint32_t vars_bytes;                 /* per connection; 0 = nothing captured */
     struct agent_script_step hb;         /* the heartbeat reply, when not an exact text */
+    struct agent_script_cap ack_id;      /* acks of the service's own ids: where the id is */
+    uint32_t has_ack_id;
     uint8_t order[PS_MAX_TARGETS][PS_SESSION_STEPS_MAX];   /* steps target t runs */
     uint8_t n_order[PS_MAX_TARGETS];
 };
@@ -174,6 +176,15 @@ struct agent_blob {
 
 #define AGENT_SESSION_MSG_MAX 4096   /* a session message beyond this matches nothing */
 #define AGENT_ACK_QUEUE       8      /* acks waiting for a writeable callback, per connection */
+#define AGENT_ACK_ID_MAX      40     /* a service's own id (ack_id), with its NUL: a UUID fits */
+#define AGENT_ACK_GATHER      16     /* ack_id: messages gathered at once, per worker */
+struct agent_ack_conn {              /* one per slot while acks are on (ack.c) */
+    uint32_t sent;                   /* acks written in this life of the connection */
+    uint16_t glen;                   /* ack_id: bytes gathered of the current message */
+    uint8_t  n, head;                /* the ring: queued acks, oldest */
+    uint8_t  gather;                 /* ack_id: 1 + its gather buffer, 0 = none */
+    uint8_t  flags;
+};
 struct agent_session {
     uint32_t slot;
     uint32_t deadline;            /* worker-relative mono us (wraps), while waiting */
@@ -252,9 +263,15 @@ struct agent_worker {
      * message at a time is gathered here (hb_owner: its slot, or UINT32_MAX) */
     uint32_t hb_owner, hb_len;
     char hb_buf[AGENT_SESSION_MSG_MAX + 1];
-    /* acks not yet written: per slot a ring of AGENT_ACK_QUEUE message ids */
+    /* acks (ack.c), only when on: per slot its ring's state and what it sent,
+     * and the ring of AGENT_ACK_QUEUE ids: numbers (push tokens), or with
+     * ack_id texts of AGENT_ACK_ID_MAX, read from messages gathered in one of
+     * AGENT_ACK_GATHER buffers */
+    struct agent_ack_conn *ackc;
     uint32_t *ack_ids;
-    uint8_t *ack_n, *ack_head;
+    char *ack_text, *ack_gbuf;
+    uint8_t ack_gfree[AGENT_ACK_GATHER];
+    uint32_t ack_n_gfree;
 
     /* pending disconnect */
     double   disc_fraction;
@@ -427,9 +444,17 @@ int  agent_script_match(const struct agent_script *s, uint32_t step, const char 
                         char *region);
 int  agent_script_match_step(const struct agent_script *s, const struct agent_script_step *st,
                              const char *msg, size_t len, char *region);
+/* The id a push's ack names, read from the message as the plan's ack_id says; -1: not found. */
+int  agent_script_ack_id(const struct agent_script *s, const char *msg, size_t len, char *out,
+                         size_t cap);
 const char *agent_script_var(const struct agent_script *s, const char *region, uint32_t var);
 int  agent_script_set_var(const struct agent_script *s, char *region, uint32_t var,
                           const char *val, size_t vlen);
+
+/* jsonpath.c: the value at a dotted path (strings unescaped, the rest as
+ * written) into out, NUL-terminated; -1 when absent, malformed or too long. */
+int  agent_json_find(const char *msg, size_t len, const char *path, char *out, size_t cap,
+                     size_t *n);
 
 /* session.c */
 int  agent_session_alloc(struct agent_worker *w);          /* at assign; -1 out of memory */
@@ -444,8 +469,18 @@ void agent_session_tick(struct agent_worker *w);
  * its half-gathered reply and its queued acks are dropped. */
 int  agent_session_hb_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 void agent_session_forget(struct agent_worker *w, uint32_t slot);
-void agent_session_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id);
-int  agent_session_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot);
+
+/* ack.c: the acks of one worker's connections. agent_ack_push: a token of the
+ * run was found; agent_ack_piece / agent_ack_end: every piece of a message on
+ * an open connection, and its end (ack_id reads the id there);
+ * agent_ack_forget: the connection's life ended (its acks event). */
+int  agent_ack_alloc(struct agent_worker *w);              /* at assign; -1 out of memory */
+void agent_ack_release(struct agent_worker *w);
+void agent_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id);
+void agent_ack_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
+void agent_ack_end(struct agent_worker *w, uint32_t slot);
+void agent_ack_forget(struct agent_worker *w, uint32_t slot);
+int  agent_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot);
 
 /* conn.c */
 struct agent_conn_piece {           /* one piece of a received message */

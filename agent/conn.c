@@ -17,8 +17,8 @@
  * Receiving: lws hands a message over in rx-buffer-sized pieces (128 B, see
  * worker.c). Each piece goes through the token matcher (state in the slot, so a
  * token split between pieces is still found), the UTF-8 checker for text
- * messages, the size cap, and the heartbeat-reply comparison. Nothing is
- * copied or allocated per message.
+ * messages, the size cap, the heartbeat-reply comparison and ack.c (which
+ * copies them only for acks of the service's own ids). Nothing is allocated.
  *
  * Sending: pings, heartbeats and closes are requested with a flag and
  * lws_callback_on_writable(); each writeable callback writes one frame, as
@@ -214,7 +214,7 @@ static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
     }
     w->c.messages++;
     agent_worker_event(w, rx->slot, PS_EV_MESSAGE, tok->msg, tok->run);
-    agent_session_ack_push(w, rx->slot, tok->msg);
+    agent_ack_push(w, rx->slot, tok->msg);
     /* the agent's own view of latency, for the live stats; the controller
      * recomputes it per delivery from its send time and the event time */
     int64_t lat = agent_clock_wall(w->agent) + agent_clock_offset(w->agent) - tok->t_send_us;
@@ -252,6 +252,7 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
         return;
     }
     int final = p->final;
+    agent_ack_piece(w, slot, p);
     if (c->flags & AGENT_CF_TEXT) {
         c->utf8 = ps_utf8_step(c->utf8, in, len);
         if (c->utf8 == PS_UTF8_REJECT || (final && c->utf8 != PS_UTF8_ACCEPT)) {
@@ -273,11 +274,14 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
         if (reply) {
             c->flags &= (uint8_t)~(AGENT_CF_HB_CAND | AGENT_CF_HB_OUT);
             ps_hist_record(&w->cur.hb_rtt, agent_conn_now32(w) - c->hb_sent);
+            agent_ack_end(w, slot);
             return;
         }
     }
     struct agent_conn_rx rx = {w, slot};
     ps_token_scan(&c->tok, (const char *)in, len, agent_conn_on_token, &rx);
+    if (final)
+        agent_ack_end(w, slot);
 }
 
 static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, uint32_t slot,
@@ -342,7 +346,7 @@ static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct 
             c->flags |= AGENT_CF_HB_OUT;
         w->c.hb_sent++;
     } else if ((c->flags & AGENT_CF_WANT_SEND) &&
-               agent_session_ack_write(w, wsi, (uint32_t)(c - w->conns)) < 0) {
+               agent_ack_write(w, wsi, (uint32_t)(c - w->conns)) < 0) {
         return -1;
     }
     if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB | AGENT_CF_WANT_SEND))

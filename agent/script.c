@@ -14,7 +14,8 @@
  * worker's arena as NUL-separated strings in variable order, so a connection's
  * variables cost vars_bytes and nothing is allocated for them. cJSON allocates
  * while it parses, which happens only for session messages (a few per
- * connection setup), never for pushed messages. */
+ * connection setup), never for pushed messages: the id an ack of the
+ * service's own ids takes from every push is read by jsonpath.c instead. */
 #include "agent.h"
 
 #include <ctype.h>
@@ -85,6 +86,8 @@ void agent_script_free(struct agent_script *s)
             regfree(&s->caps[i].re);
     if (s->hb.has_re)
         regfree(&s->hb.re);
+    if (s->ack_id.has_re)
+        regfree(&s->ack_id.re);
     memset(s, 0, sizeof *s);
 }
 
@@ -162,6 +165,17 @@ int agent_script_prepare(struct agent_script *s, const struct ps_assign *a, char
                 goto fail;
             hb->has_re = 1;
         }
+    }
+    if (a->ack_id_match) {   /* acks of the service's own ids: a capture run on every push */
+        struct agent_script_cap *cp = &s->ack_id;
+        cp->json = a->ack_id_match == PS_MATCH_JSON;
+        memcpy(cp->from, a->ack_id_from, sizeof cp->from);
+        if (!cp->json) {
+            if (agent_script_compile(&cp->re, cp->from, err, errlen, "ack_id", 0) < 0)
+                goto fail;
+            cp->has_re = 1;
+        }
+        s->has_ack_id = 1;
     }
     /* per target: its own script if it has one, else the plan-wide one */
     for (uint32_t t = 0; t < a->n_targets; t++) {
@@ -274,6 +288,31 @@ static int agent_script_capture(const struct agent_script *s, const struct agent
     int g = cp->re.re_nsub >= 1 && m[1].rm_so >= 0;
     return agent_script_set_var(s, region, cp->var, msg + m[g].rm_so,
                                 (size_t)(m[g].rm_eo - m[g].rm_so));
+}
+
+/* The id an ack names, from a pushed message (NUL-terminated, len bytes):
+ * the JSON path's value (jsonpath.c, no allocation), or the regex's group 1 or
+ * whole match. glibc's regexec allocates scratch when asked for a group, and
+ * not for the whole match alone, so a pattern without a group asks for one
+ * match only. */
+int agent_script_ack_id(const struct agent_script *s, const char *msg, size_t len, char *out,
+                        size_t cap)
+{
+    const struct agent_script_cap *cp = &s->ack_id;
+    size_t n;
+    if (cp->json)
+        return agent_json_find(msg, len, cp->from, out, cap, &n);
+    regmatch_t m[2];
+    size_t groups = cp->re.re_nsub >= 1 ? 2 : 1;
+    if (strlen(msg) != len || regexec(&cp->re, msg, groups, m, 0))
+        return -1;
+    int g = groups == 2 && m[1].rm_so >= 0;
+    n = (size_t)(m[g].rm_eo - m[g].rm_so);
+    if (n >= cap)
+        return -1;
+    memcpy(out, msg + m[g].rm_so, n);
+    out[n] = 0;
+    return 0;
 }
 
 /* ------------------------------------------------------------ matching */

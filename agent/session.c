@@ -25,11 +25,8 @@
  * the worker gathers one candidate message at a time in hb_buf (a reply that
  * arrives while another connection's message is half gathered is not taken).
  *
- * Acks (plan session.ack): every push of this run received on an open
- * connection queues its message id in the slot's ring (AGENT_ACK_QUEUE ids,
- * in a per-worker arena, only when acks are on); each writeable callback writes
- * one ack, expanded with {msg_id} and the connection's variables. A push beyond
- * a full ring is counted as acks_dropped, never silently lost. */
+ * The acks (ack.c) are set up and torn down with the pool, and a connection's
+ * are forgotten with its heartbeat reply when it ends. */
 #include "agent.h"
 
 #include <stdlib.h>
@@ -56,14 +53,10 @@ void agent_session_release_all(struct agent_worker *w)
     free(w->sess_free);
     free(w->sess_active);
     free(w->vars);
-    free(w->ack_ids);
-    free(w->ack_n);
-    free(w->ack_head);
+    agent_ack_release(w);
     w->sess = NULL;
     w->sess_free = w->sess_active = NULL;
     w->vars = NULL;
-    w->ack_ids = NULL;
-    w->ack_n = w->ack_head = NULL;
     w->n_sess = w->n_sess_free = w->n_sess_active = 0;
 }
 
@@ -73,13 +66,8 @@ int agent_session_alloc(struct agent_worker *w)
     const struct ps_assign *a = &w->agent->assign.a;
     agent_session_release_all(w);
     w->hb_owner = UINT32_MAX;
-    if (a->ack[0] && w->n_conns) {
-        w->ack_ids = calloc((size_t)w->n_conns * AGENT_ACK_QUEUE, sizeof *w->ack_ids);
-        w->ack_n = calloc(w->n_conns, 1);
-        w->ack_head = calloc(w->n_conns, 1);
-        if (!w->ack_ids || !w->ack_n || !w->ack_head)
-            return -1;
-    }
+    if (agent_ack_alloc(w) < 0)
+        return -1;
     if (!a->n_steps || !w->n_conns)
         return 0;
     uint32_t n = w->max_inflight < UINT16_MAX ? w->max_inflight : UINT16_MAX;
@@ -294,54 +282,5 @@ void agent_session_forget(struct agent_worker *w, uint32_t slot)
 {
     if (w->hb_owner == slot)
         w->hb_owner = UINT32_MAX;
-    if (w->ack_n)
-        w->ack_n[slot] = 0;   /* acks of a connection that went away are not owed */
-}
-
-/* ---------- acks: one frame per received push ---------- */
-
-void agent_session_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id)
-{
-    struct agent_conn *c = &w->conns[slot];
-    if (!w->ack_ids || c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
-        return;
-    if (w->ack_n[slot] == AGENT_ACK_QUEUE) {
-        w->c.acks_dropped++;
-        return;
-    }
-    uint32_t at = (w->ack_head[slot] + w->ack_n[slot]++) % AGENT_ACK_QUEUE;
-    w->ack_ids[(size_t)slot * AGENT_ACK_QUEUE + at] = msg_id;
-    if (!(c->flags & AGENT_CF_WANT_SEND)) {
-        c->flags |= AGENT_CF_WANT_SEND;
-        lws_callback_on_writable(c->wsi);
-    }
-}
-
-/* Writes the oldest queued ack; WANT_SEND stays while more are queued. */
-int agent_session_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot)
-{
-    struct agent_conn *c = &w->conns[slot];
-    if (!w->ack_ids || !w->ack_n[slot]) {
-        c->flags &= (uint8_t)~AGENT_CF_WANT_SEND;
-        return 0;
-    }
-    uint32_t id = w->ack_ids[(size_t)slot * AGENT_ACK_QUEUE + w->ack_head[slot]];
-    w->ack_head[slot] = (uint8_t)((w->ack_head[slot] + 1) % AGENT_ACK_QUEUE);
-    if (!--w->ack_n[slot])
-        c->flags &= (uint8_t)~AGENT_CF_WANT_SEND;
-    struct agent_conn_tpl tpl;
-    char msg_id[16];
-    agent_conn_tpl_init(&tpl, w, slot);
-    snprintf(msg_id, sizeof msg_id, "%u", id);
-    tpl.vars[tpl.n++] = (struct ps_tpl_var){"msg_id", msg_id};
-    unsigned char *p = w->txbuf + LWS_PRE;
-    int n = ps_tpl_expand_src((char *)p, AGENT_TX_MAX, w->agent->assign.a.ack, tpl.vars, tpl.n, &tpl.src);
-    if (n < 0) {
-        w->c.acks_dropped++;
-        return 0;
-    }
-    if (lws_write(wsi, p, (size_t)n, LWS_WRITE_TEXT) < 0)
-        return -1;
-    w->c.acks++;
-    return 0;
+    agent_ack_forget(w, slot);
 }

@@ -140,7 +140,7 @@ static int store_create(struct store *s, char *err, size_t errlen)
     char sql[256];
     if (store_exec(s, "BEGIN", err, errlen) || store_exec(s, SCHEMA, err, errlen))
         return -1;
-    for (uint32_t t = 1; t <= PS_EV_READY; t++) {
+    for (uint32_t t = 1; t <= PS_EV_LAST; t++) {
         snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO event_types VALUES(%u,'%s')", t,
                  ps_ev_type_name(t));
         if (store_exec(s, sql, err, errlen))

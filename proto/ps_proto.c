@@ -121,6 +121,7 @@ static const char *const proto_ev_names[] = {
     [PS_EV_RECONNECT]   = "reconnect",
     [PS_EV_FOREIGN]     = "foreign",
     [PS_EV_READY]       = "session_ready",
+    [PS_EV_ACKS]        = "acks",
 };
 
 const char *ps_ev_type_name(uint32_t type)
@@ -316,7 +317,7 @@ static inline int proto_check_none(struct ps_mpack_rd *r, const void *m)
 
 static inline int proto_check_event(struct ps_mpack_rd *r, const struct ps_event *ev)
 {
-    if (ev->type < PS_EV_CONNECTED || ev->type > PS_EV_READY)
+    if (ev->type < PS_EV_CONNECTED || ev->type > PS_EV_LAST)
         return ps_mpack_rd_err(r, "type", 1, "unknown event type %" PRIu32, ev->type);
     return 0;
 }

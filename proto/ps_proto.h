@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
-#define PS_PROTO_VERSION   2
+#define PS_PROTO_VERSION   3
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -271,7 +271,10 @@ struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
     X(STRS, session_vars, n_session_vars, PS_SESSION_VARS_MAX, PS_VAR_NAME_MAX) \
     X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */ \
     X(UMAX, hb_match, PS_MATCH_JSON)  /* 0: hb_expect is the whole reply; else enum ps_match */ \
-    X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */
+    X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */ \
+    /* acks of the service's own ids (issue 10): {msg_id} read from the message */ \
+    X(UMAX, ack_id_match, PS_MATCH_JSON)  /* 0: the push token's id; PS_MATCH_REGEX or PS_MATCH_JSON */ \
+    X(STR, ack_id_from, PS_TEXT_MAX)  /* the regex (group 1) or the JSON path */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 /* DATA: the next piece of the values, row-major, each value ended by 0x1f
@@ -327,7 +330,10 @@ enum ps_ev_type {
     PS_EV_RECONNECT   = 7, /* val = attempt number, aux = delay ms */
     PS_EV_FOREIGN     = 8, /* a token from another run: val = msg id, aux = run id */
     PS_EV_READY       = 9, /* session's last step passed: val = us since connect start */
+    /* acks per connection (issue 10) */
+    PS_EV_ACKS        = 10, /* the connection's life ended: val = acks it sent in that life */
 };
+#define PS_EV_LAST PS_EV_ACKS      /* the highest type a decoder accepts */
 
 enum ps_reason {
     PS_REASON_NONE = 0,

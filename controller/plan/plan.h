@@ -82,6 +82,8 @@ struct plan_session {
     char vars[PS_SESSION_VARS_MAX][PS_VAR_NAME_MAX];
     uint32_t vars_bytes;         /* captured values per connection; default 64 */
     char ack[PS_TEXT_MAX];       /* sent for every push received; "" = none */
+    uint32_t ack_id_match;       /* 0: {msg_id} is the push token's; else enum ps_match */
+    char ack_id_from[PS_TEXT_MAX];   /* where in the message the service's own id is */
 };
 
 enum plan_cmp { PLAN_CMP_GE = 1, PLAN_CMP_GT, PLAN_CMP_LE, PLAN_CMP_LT, PLAN_CMP_EQ };

@@ -353,6 +353,34 @@ static int plan_session_timeout(struct plan_ctx *c, const struct yaml_doc_node *
     return 0;
 }
 
+/* Where a value is in a message: {json: PATH} or {regex: RE}, checked as the
+ * agent will use it (a dotted path; a regex regcomp() takes). */
+static int plan_session_source(struct plan_ctx *c, const struct yaml_doc_node *src, const char *path,
+                               char *from, size_t size, uint32_t *match)
+{
+    static const char *const kinds[] = {"regex", "json"};
+    int kind = plan_session_one_of(c, src, path, kinds, 2, "{json: PATH} or {regex: RE} "
+                                   "(group 1, or the whole match)");
+    if (kind < 0)
+        return -1;
+    char spath[PLAN_PATH_MAX];
+    const struct yaml_doc_node *sv = yaml_doc_val(src, 0);
+    plan_path_key(spath, path, kinds[kind]);
+    if (plan_session_scalar(c, sv, spath, from, size) < 0)
+        return -1;
+    *match = kind ? PS_MATCH_JSON : PS_MATCH_REGEX;
+    return kind ? plan_session_json_path(c, sv, spath, from) : plan_session_regex(c, sv, spath, from);
+}
+
+/* ack_id: where a push's own id is, for services that ack their ids, not ours */
+static int plan_session_ack_id(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                               const struct plan_field *f)
+{
+    (void)f;
+    struct plan_session *s = &c->p->session;
+    return plan_session_source(c, v, path, s->ack_id_from, sizeof s->ack_id_from, &s->ack_id_match);
+}
+
 /* capture: {NAME: {json: PATH} | {regex: RE}} */
 static int plan_session_capture(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                                 const struct plan_field *f)
@@ -379,11 +407,6 @@ static int plan_session_capture(struct plan_ctx *c, const struct yaml_doc_node *
         for (size_t j = 0; j < NFIELDS(plan_session_builtins); j++)
             if (!strcmp(name, plan_session_builtins[j]))
                 return plan_fail(c, k, kpath, "{%s} is a built-in variable; pick another name", name);
-        static const char *const kinds[] = {"regex", "json"};
-        int kind = plan_session_one_of(c, src, kpath, kinds, 2, "{json: PATH} or {regex: RE} "
-                                       "(group 1, or the whole match)");
-        if (kind < 0)
-            return -1;
         if (s->n_captures >= PS_SESSION_CAPTURES_MAX)
             return plan_fail(c, k, kpath, "too many captures: at most %d", PS_SESSION_CAPTURES_MAX);
         int var = plan_session_var(s, name);
@@ -394,14 +417,7 @@ static int plan_session_capture(struct plan_ctx *c, const struct yaml_doc_node *
             snprintf(s->vars[var], PS_VAR_NAME_MAX, "%s", name);
         }
         struct ps_session_capture *cap = &s->captures[s->n_captures];
-        char spath[PLAN_PATH_MAX];
-        const struct yaml_doc_node *sv = yaml_doc_val(src, 0);
-        plan_path_key(spath, kpath, kinds[kind]);
-        if (plan_session_scalar(c, sv, spath, cap->from, sizeof cap->from) < 0)
-            return -1;
-        cap->match = kind ? PS_MATCH_JSON : PS_MATCH_REGEX;
-        if (kind ? plan_session_json_path(c, sv, spath, cap->from)
-                 : plan_session_regex(c, sv, spath, cap->from))
+        if (plan_session_source(c, src, kpath, cap->from, sizeof cap->from, &cap->match) < 0)
             return -1;
         cap->step = s->n_steps;
         cap->var = (uint32_t)var;
@@ -472,12 +488,21 @@ int plan_v_session(struct plan_ctx *c, const struct yaml_doc_node *v, const char
         PLAN_FIELD("steps", plan_session_steps, NULL, 0, top ? 0 : PLAN_F_REQUIRED, NULL),
         PLAN_FIELD_MAX("vars_bytes", plan_v_count32, &s->vars_bytes, 0, PS_SESSION_VARS_BYTES_MAX),
         PLAN_FIELD("ack", plan_v_string, s->ack, sizeof s->ack, PLAN_F_NONEMPTY | PLAN_F_ONELINE, NULL),
+        PLAN_FIELD("ack_id", plan_session_ack_id, NULL, 0, 0, NULL),
     };
-    if (plan_map(c, v, path, sf, top ? 3 : 1, top ? "a map like {steps: [...], vars_bytes: 64, ack: TEXT}"
-                 : "a map like {steps: [...]} (vars_bytes and ack are plan-wide)") < 0)
+    if (plan_map(c, v, path, sf, top ? NFIELDS(sf) : 1,
+                 top ? "a map like {steps: [...], vars_bytes: 64, ack: TEXT, ack_id: {json: id}}"
+                 : "a map like {steps: [...]} (vars_bytes, ack and ack_id are plan-wide)") < 0)
         return -1;
-    if (top)
-        c->ack_node = sf[2].node;
+    if (!top)
+        return 0;
+    c->ack_node = sf[2].node;
+    if (sf[3].node && !sf[2].node) {
+        char kpath[PLAN_PATH_MAX];
+        plan_path_key(kpath, path, "ack_id");
+        return plan_fail(c, sf[3].key_node, kpath, "says where the id of an ack is, but there is "
+                         "no ack: add session.ack (a template with {msg_id})");
+    }
     return 0;
 }
 

@@ -76,9 +76,15 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
         snprintf(dfs, sizeof dfs, "%.3f%%", df * 100);
     fprintf(out, "pushes        sent %.0f (failed API calls %.0f), delivered fraction %s\n",
             report_fig(r, "pushes_sent"), report_fig(r, "push_failed"), dfs);
-    if (report_fig(r, "acks_sent") > 0 || report_fig(r, "acks_dropped") > 0)
-        fprintf(out, "acks          sent %.0f, dropped %.0f\n", report_fig(r, "acks_sent"),
+    if (report_fig(r, "acks_sent") > 0 || report_fig(r, "acks_dropped") > 0) {
+        fprintf(out, "acks          sent %.0f, dropped %.0f", report_fig(r, "acks_sent"),
                 report_fig(r, "acks_dropped"));
+        double conns;
+        if (report_data_fig(r, "acks_conns", &conns))   /* per connection, from its acks events */
+            fprintf(out, "; by %.0f connections, %.0f to %.0f each", conns,
+                    report_fig(r, "acks_conn_min"), report_fig(r, "acks_conn_max"));
+        fputc('\n', out);
+    }
     fprintf(out, "deliveries    expected %.0f, delivered %.0f, lost %.0f, missed offline %.0f, "
                  "agent lost %.0f\n",
             report_fig(r, "push_expected"), report_fig(r, "push_delivered"),

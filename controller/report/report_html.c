@@ -440,6 +440,15 @@ static void report_html_header(FILE *o, const struct report_run *r)
     report_html_fig(o, "ping RTT p50", report_html_figv(r, "rtt_p50_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "ping RTT p99", report_html_figv(r, "rtt_p99_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "saturated agent-seconds", report_html_figv(r, "saturated_seconds", REPORT_CHART_COUNT, a, sizeof a));
+    double acks, lo, hi;
+    if (report_data_fig(r, "acks_sent", &acks) && acks > 0) {
+        report_html_fig(o, "acks sent", report_html_figv(r, "acks_sent", REPORT_CHART_COUNT, a, sizeof a));
+        report_html_fig(o, "acks dropped", report_html_figv(r, "acks_dropped", REPORT_CHART_COUNT, a, sizeof a));
+        if (report_data_fig(r, "acks_conn_min", &lo) && report_data_fig(r, "acks_conn_max", &hi)) {
+            snprintf(a, sizeof a, "%.0f to %.0f", lo, hi);
+            report_html_fig(o, "acks per connection", a);
+        }
+    }
     fputs("</div>\n", o);
 }
 

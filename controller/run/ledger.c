@@ -12,6 +12,8 @@
 
 #include "plan.h"
 
+_Static_assert(sizeof(struct ledger_conn) <= 32, "ledger_conn grew past its 32 bytes");
+
 int ledger_init(struct ledger *l, uint32_t n_conns, uint64_t seed)
 {
     memset(l, 0, sizeof *l);
@@ -179,6 +181,30 @@ void ledger_conn_down(struct ledger *l, uint32_t conn, int64_t ts, int was_failu
     else
         l->t.closed++;
     ledger_mark_down(l, conn, ts);
+}
+
+void ledger_conn_acks(struct ledger *l, uint32_t conn, uint64_t n)
+{
+    if (conn >= l->n_conns)
+        return;
+    uint64_t sum = l->conns[conn].acks + n;
+    l->conns[conn].acks = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+}
+
+void ledger_acks(const struct ledger *l, struct ledger_acks *out)
+{
+    *out = (struct ledger_acks){.min = UINT32_MAX};
+    for (uint32_t c = 0; c < l->n_conns; c++) {
+        const struct ledger_conn *k = &l->conns[c];
+        if (!k->up_at && !k->acks)
+            continue;
+        out->sum += k->acks;
+        out->conns += k->acks > 0;
+        out->min = k->acks < out->min ? k->acks : out->min;
+        out->max = k->acks > out->max ? k->acks : out->max;
+    }
+    if (out->min == UINT32_MAX)
+        out->min = 0;
 }
 
 void ledger_conn_agent_lost(struct ledger *l, uint32_t conn, int64_t ts)

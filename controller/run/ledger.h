@@ -28,6 +28,7 @@ struct ledger_conn {
     uint16_t agent;              /* agent slot (index into the controller's agent table) */
     uint8_t  up;
     uint8_t  push_inflight;      /* a unicast push to it has not finished its HTTP call */
+    uint32_t acks;               /* acks it sent, over its lives (the agents' acks events) */
 };
 
 struct ledger_msg {
@@ -115,6 +116,11 @@ const struct ps_hist *ledger_latency_second(const struct ledger *l);  /* since t
 const struct ps_hist *ledger_handshake(const struct ledger *l);
 const struct ps_hist *ledger_session_ready(const struct ledger *l);
 void ledger_session_ready_note(struct ledger *l, uint32_t ready_us);
+/* Acks per connection: what one life of conn sent; and over the connections
+ * that were ever up, the total, how many acked, the fewest and most one sent. */
+struct ledger_acks { uint64_t sum; uint32_t conns, min, max; };
+void ledger_conn_acks(struct ledger *l, uint32_t conn, uint64_t n);
+void ledger_acks(const struct ledger *l, struct ledger_acks *out);
 void     ledger_second_reset(struct ledger *l);
 /* A delivery carrying another run's token. */
 void     ledger_foreign(struct ledger *l);

@@ -249,6 +249,9 @@ static void run_on_event(struct run *r, struct run_agent *a, const struct ps_eve
         run_skew_note(r, a, ev->conn, ts, (uint32_t)ev->val);
         ledger_conn_up(&r->ledger, ev->conn, ts, (uint32_t)ev->val);
         break;
+    case PS_EV_ACKS:
+        ledger_conn_acks(&r->ledger, ev->conn, ev->val);
+        break;
     case PS_EV_READY:
         ledger_session_ready_note(&r->ledger, ev->val > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->val);
         break;

@@ -97,6 +97,8 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     as->vars_bytes = p->session.vars_bytes;
     as->hb_match = p->heartbeat.expect_match;
     snprintf(as->ack, sizeof as->ack, "%s", p->session.ack);
+    as->ack_id_match = p->session.ack_id_match;
+    snprintf(as->ack_id_from, sizeof as->ack_id_from, "%s", p->session.ack_id_from);
 }
 
 void run_assign(struct run *r)

@@ -142,6 +142,16 @@ static void run_store_figures(struct run *r, double connect_success, double deli
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
         if (!isnan(figs[i].v))
             store_figure(&r->store, r->run_id, figs[i].name, figs[i].v);
+    /* with acks on, the same acks as the connections reported them (acks
+     * events): the total, how many connections acked, the fewest and most */
+    if (r->plan->session.ack[0]) {
+        struct ledger_acks k;
+        ledger_acks(l, &k);
+        store_figure(&r->store, r->run_id, "acks_conn_sum", (double)k.sum);
+        store_figure(&r->store, r->run_id, "acks_conns", (double)k.conns);
+        store_figure(&r->store, r->run_id, "acks_conn_min", (double)k.min);
+        store_figure(&r->store, r->run_id, "acks_conn_max", (double)k.max);
+    }
     /* targets whose wss/https certificates are not checked: the summary says so */
     uint32_t insecure = 0;
     for (uint32_t k = 0; k < r->plan->n_targets; k++)

@@ -167,7 +167,7 @@ expect_eq "default: no welcome, the push as before" '{"type":"push","uid":6,"dat
 expect_eq "default: /stats welcomes" 0 "$(stats_field "$P" welcomes)"
 stop_pid "$RP" || fail "refpush (default) did not stop cleanly"
 
-# -- a campaign: pushstorm's agent does not ack (yet), so against --require-ack
+# -- a campaign whose plan has no acks (test_strict_campaign.sh has them), so against --require-ack
 # every delivery comes 1 + 2 times and the ledger's duplicates must be exactly
 # refpush's redeliveries. The hold outlasts the last redelivery (3 x 200ms),
 # since the push phase's grace ends once every expected delivery has arrived.

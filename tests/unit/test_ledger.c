@@ -284,6 +284,33 @@ static void test_pick_group(void **state)
 /* The verdicts themselves, in order: each miss with its message, connection
  * and kind, then the message's counts; a failed call is settled with nobody
  * expected; a message is settled once; without a sink only the totals move. */
+/* Acks per connection: lives add up; connections never up and without acks
+ * are left out of min and max; an id out of range is ignored. */
+static void test_acks_per_conn(void **state)
+{
+    struct fixture *f = *state;
+    struct ledger_acks k;
+    ledger_acks(&f->l, &k);
+    assert_int_equal(k.sum, 0);
+    assert_int_equal(k.min, 0);
+    ledger_conn_up(&f->l, 1, 100, 10);
+    ledger_conn_up(&f->l, 2, 100, 10);
+    ledger_conn_up(&f->l, 3, 100, 10);
+    ledger_conn_acks(&f->l, 1, 4);
+    ledger_conn_acks(&f->l, 1, 3);   /* a second life */
+    ledger_conn_acks(&f->l, 2, 5);
+    ledger_conn_acks(&f->l, 99, 5);
+    ledger_acks(&f->l, &k);
+    assert_int_equal(k.sum, 12);
+    assert_int_equal(k.conns, 2);
+    assert_int_equal(k.min, 0);      /* connection 3 was up and sent none */
+    assert_int_equal(k.max, 7);
+    ledger_conn_acks(&f->l, 3, 6);
+    ledger_acks(&f->l, &k);
+    assert_int_equal(k.min, 5);
+    assert_int_equal(k.conns, 3);
+}
+
 static void test_settle_verdicts(void **state)
 {
     struct fixture *f = *state;
@@ -362,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multicast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pick_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settle_verdicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acks_per_conn, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

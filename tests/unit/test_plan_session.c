@@ -96,6 +96,25 @@ static void test_session_default_off(void **state)
     assert_int_equal(p->session.n_steps, 0);
     assert_int_equal(p->session.vars_bytes, 64);
     assert_int_equal(p->heartbeat.expect_match, 0);
+    assert_int_equal(p->session.ack_id_match, 0);   /* {msg_id}: the push token's id */
+    free(p);
+}
+
+static void test_session_ack_id(void **state)
+{
+    (void)state;
+    static const char *const y[] = {
+        BASE "session: {ack: '{\"type\":\"ack\",\"id\":{msg_id}}', ack_id: {json: msg.id}}\n",
+        BASE "session: {ack: 'ack {msg_id}', ack_id: {regex: '\"id\":([0-9]+)'}}\n",
+    };
+    struct plan *p = calloc(1, sizeof *p);
+    char err[PLAN_ERR_MAX];
+    assert_int_equal(plan_parse("t.yaml", y[0], strlen(y[0]), p, err, sizeof err), 0);
+    assert_int_equal(p->session.ack_id_match, PS_MATCH_JSON);
+    assert_string_equal(p->session.ack_id_from, "msg.id");
+    assert_int_equal(plan_parse("t.yaml", y[1], strlen(y[1]), p, err, sizeof err), 0);
+    assert_int_equal(p->session.ack_id_match, PS_MATCH_REGEX);
+    assert_string_equal(p->session.ack_id_from, "\"id\":([0-9]+)");
     free(p);
 }
 
@@ -103,7 +122,7 @@ static const struct bad_case bad_cases[] = {
     { "unknown step key", BASE "session: {steps: [{sned: hi}]}\n",
       "t.yaml:7:20: session.steps[0].sned: ", "unknown key \"sned\"; did you mean \"send\"?" },
     { "unknown session key", BASE "session: {steps: [{send: hi}], vars: 3}\n",
-      "t.yaml:7:32: session.vars: ", "(allowed: steps, vars_bytes, ack)" },
+      "t.yaml:7:32: session.vars: ", "(allowed: steps, vars_bytes, ack, ack_id)" },
     { "regex that does not compile", BASE "session: {steps: [{expect: {regex: \"a(b\"}}]}\n",
       "t.yaml:7:36: session.steps[0].expect.regex: ", "regular expression does not compile" },
     { "capture regex that does not compile",
@@ -163,6 +182,28 @@ static const struct bad_case bad_cases[] = {
       "session: {steps: [{send: a}], ack: x}}\nconnections: {total: 1}\n"
       "phases:\n  - ramp: {to: 1, rate: 1/s}\n",
       "t.yaml:3:80: targets[0].session.ack: ", "(allowed: steps)" },
+    /* acks of the service's own ids */
+    { "ack_id regex that does not compile",
+      BASE "session: {ack: \"a {msg_id}\", ack_id: {regex: \"id=(\"}}\n",
+      "t.yaml:7:46: session.ack_id.regex: ", "regular expression does not compile" },
+    { "ack_id JSON path with an empty segment",
+      BASE "session: {ack: \"a {msg_id}\", ack_id: {json: \"msg..id\"}}\n",
+      "t.yaml:7:45: session.ack_id.json: ", "JSON path \"msg..id\" has an empty segment at character 5" },
+    { "ack_id JSON path with a bracket",
+      BASE "session: {ack: \"a {msg_id}\", ack_id: {json: \"ids[0]\"}}\n",
+      "t.yaml:7:45: session.ack_id.json: ", "character 4 ('[') is not allowed" },
+    { "ack_id neither json nor regex",
+      BASE "session: {ack: \"a {msg_id}\", ack_id: {xpath: id}}\n",
+      "t.yaml:7:39: session.ack_id: ", "expected {json: PATH} or {regex: RE}" },
+    { "ack_id not a map", BASE "session: {ack: \"a {msg_id}\", ack_id: id}\n",
+      "t.yaml:7:38: session.ack_id: ", "{json: PATH} or {regex: RE}" },
+    { "ack_id without an ack", BASE "session: {ack_id: {json: id}}\n",
+      "t.yaml:7:11: session.ack_id: ", "there is no ack" },
+    { "ack_id in a target's session",
+      "name: t\ntargets:\n  - {ws: \"ws://h:1/ws\", push: \"http://h:2/push\", "
+      "session: {steps: [{send: a}], ack_id: {json: id}}}\nconnections: {total: 1}\n"
+      "phases:\n  - ramp: {to: 1, rate: 1/s}\n",
+      "t.yaml:3:80: targets[0].session.ack_id: ", "(allowed: steps)" },
     { "session_ready_p99 not a comparison", BASE "thresholds: {session_ready_p99: 5s}\n",
       "t.yaml:7:33: thresholds.session_ready_p99: ", "expected a comparison" },
 };
@@ -192,6 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_parsed),
         cmocka_unit_test(test_session_default_off),
+        cmocka_unit_test(test_session_ack_id),
         cmocka_unit_test(test_session_bad),
         cmocka_unit_test(test_session_too_many_steps),
     };

@@ -198,6 +198,8 @@ static void make_assign(struct ps_assign *a)
     a->vars_bytes = PS_SESSION_VARS_BYTES_MAX;
     a->hb_match = PS_MATCH_REGEX;
     fill_str(a->ack, sizeof a->ack, 700);
+    a->ack_id_match = PS_MATCH_JSON;
+    fill_str(a->ack_id_from, sizeof a->ack_id_from, 710);
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -244,7 +246,7 @@ static void make_events(struct ps_events *m, uint32_t n, uint64_t seed)
     for (i = 0; i < n; i++) {
         struct ps_event *e = &m->ev[i];
         e->conn = (uint32_t)rng_next(&seed);
-        e->type = 1 + (uint32_t)(rng_next(&seed) % PS_EV_READY);
+        e->type = 1 + (uint32_t)(rng_next(&seed) % PS_EV_LAST);
         e->ts = (int64_t)(rng_next(&seed) >> 1) * (i % 2 ? 1 : -1);
         e->val = rng_next(&seed) >> (i % 64);
         e->aux = (uint32_t)rng_next(&seed);
@@ -384,7 +386,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x97, 0x02, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [2, 5, agent 3, thread 2, seq 1, run 9, */
+        0x97, 0x03, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [3, 5, agent 3, thread 2, seq 1, run 9, */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
     struct ps_events *m = calloc(1, sizeof *m);
@@ -425,25 +427,26 @@ static uint64_t fnv1a(const void *p, size_t n)
 
 /* Every message, filled by the makers above, against the bytes the encoders wrote
  * before the field tables of ps_proto.h replaced the hand-written codec: the
- * wire is unchanged but for what version 2 added (the version byte, the
+ * wire is unchanged but for what versions 2 and 3 added (the version byte, the
  * per-connection data fields, TLS settings and scripted sessions of ASSIGN,
- * the app heartbeat RTT of TICK). A change to the wire must show up here and
+ * the app heartbeat RTT of TICK; 3: acks of the service's own ids in ASSIGN,
+ * the acks event). A change to the wire must show up here and
  * in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3236, 0x5c856efa883d3777ull },
-        { "welcome", 179, 0x5e64d16547f5b1a5ull },
-        { "tick", 843, 0x61a10b210e2f0473ull },
-        { "reply none", 604, 0x330cecb3c2bbcf3bull },
-        { "reply assign", 57750, 0xe6042f81cebb7bbbull },
-        { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
-        { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
-        { "reply stop", 604, 0x330cf0b3c2bbd607ull },
-        { "events 0", 16, 0xf2b09464723e6b5cull },
-        { "events 1", 46, 0x8c947b08165ea859ull },
-        { "events 7", 226, 0x8f173820275b7af3ull },
-        { "events 1024", 27836, 0xfb0299aac162b101ull },
+        { "hello", 3236, 0xc9dcfc683865117cull },
+        { "welcome", 179, 0x8e2c8315573fbca4ull },
+        { "tick", 843, 0x86ee18745131e0a6ull },
+        { "reply none", 604, 0x0638537a00803a54ull },
+        { "reply assign", 58008, 0x861cec2be85a1957ull },
+        { "reply ramp", 625, 0xf7ce07091cea8fbdull },
+        { "reply disconnect", 617, 0x3b7d372851976f32ull },
+        { "reply stop", 604, 0x06384f7a00803388ull },
+        { "events 0", 16, 0x4228abade3ea6d3full },
+        { "events 1", 46, 0x805053603b900c45ull },
+        { "events 7", 226, 0xbe4eac91aa9963e2ull },
+        { "events 1024", 27836, 0xd48a5c7d09e3e97eull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -597,14 +600,14 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 2");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 3");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 2");
+    assert_string_equal(err, "protocol version 7, expected 3");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
     raw_begin(&r, 2, PS_PROTO_VERSION + 1, 99);
-    expect_err(&r, dec_hello, h, "protocol version 3, expected 2");
+    expect_err(&r, dec_hello, h, "protocol version 4, expected 3");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_begin(&r, 2, PS_PROTO_VERSION, 99);
@@ -807,8 +810,8 @@ static void test_events_errors(void **state)
     raw_events_head(&r, 0, 1);
     msgpack_pack_array(&r.pk, 2);
     raw_event(&r, PS_EV_MESSAGE);
-    raw_event(&r, PS_EV_READY + 1);
-    expect_err(&r, dec_events, m, "events.ev.1.type: unknown event type 10");
+    raw_event(&r, PS_EV_LAST + 1);
+    expect_err(&r, dec_events, m, "events.ev.1.type: unknown event type 11");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_events_head(&r, 0, 1);
@@ -1017,15 +1020,15 @@ static void test_assign_tls_index(void **state)
  * 5-byte array32 claiming 2^32-1 elements must be refused before that. */
 static void test_hostile_sizes(void **state)
 {
-    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x02, 0x05 };
+    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, PS_PROTO_VERSION, 0x05 };
     static const unsigned char huge_inner[] = {
-        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
+        0x97, PS_PROTO_VERSION, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
     };
     static const unsigned char huge_map[] = {
-        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
+        0x97, PS_PROTO_VERSION, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
     };
     static const unsigned char huge_str[] = {
-        0x96, 0x02, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
+        0x96, PS_PROTO_VERSION, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
     };
     struct ps_events *m = malloc(sizeof *m);
     struct ps_welcome w;
@@ -1294,7 +1297,7 @@ static void test_names(void **state)
     assert_string_equal(ps_ev_type_name(PS_EV_PONG_MISSED), "pong_missed");
     assert_string_equal(ps_ev_type_name(PS_EV_FOREIGN), "foreign");
     assert_string_equal(ps_ev_type_name(0), "unknown");
-    assert_string_equal(ps_ev_type_name(PS_EV_READY + 1), "unknown");
+    assert_string_equal(ps_ev_type_name(PS_EV_LAST + 1), "unknown");
     assert_string_equal(ps_ev_type_name(UINT32_MAX), "unknown");
 }
 
