@@ -114,9 +114,11 @@ bin/san/refpush: $(call sanobj,$(REF_SRC)) build/san/libps.a
 	$(call link,$(REF_LIBS)) $(SAN)
 
 # The deliberately misbehaving WebSocket server of tests/integration/test_hostile.sh.
-bin/hostile: tests/hostile/hostile.c
+# Built sanitized, so that it too is tested for what the garbage does to it.
+HOSTILE_SRC = $(wildcard tests/hostile/*.c)
+bin/hostile: $(HOSTILE_SRC) tests/hostile/hostile.h
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(HOSTILE_SRC) $(LDLIBS)
 
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 # tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
