@@ -126,9 +126,11 @@ UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $
 bin/tests/agent/%: build/san/tests/unit/agent/%.o $(call sanobj,$(AGENT_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
 	$(call link,$(AGENT_LIBS) $(TEST_LIBS)) $(SAN)
+# cJSON is linked into refpush's tests only: test_cmsg_oracle checks refpush's
+# own reader against it (refpush/cmsg.c says why refpush does not use it).
 bin/tests/refpush/%: build/san/tests/unit/refpush/%.o $(call sanobj,$(REF_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
-	$(call link,$(REF_LIBS) $(TEST_LIBS)) $(SAN)
+	$(call link,$(REF_LIBS) $(call pkg,--libs,libcjson) $(TEST_LIBS)) $(SAN)
 bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(CTL_LIB_SRC)) build/san/libps.a
 	@mkdir -p bin/tests
 	$(call link,$(CTL_LIBS) $(TEST_LIBS)) $(SAN)
