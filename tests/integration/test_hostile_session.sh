@@ -6,8 +6,8 @@
 # bin/hostile serves the WebSocket targets (its paths: tests/hostile/behave.c);
 # openssl s_server (not ours) serves the TLS ones, one per bad certificate made
 # here: self-signed, signed by a CA the plan does not trust, for another host
-# name (reached by name: 62, and by IP address: 64), expired (signed with
-# `openssl ca` and dates in the past).
+# name (reached by name: 62, and by IP address: 64), expired and not yet valid
+# (signed with `openssl ca` and dates in the past, or the future).
 #
 # The plan-wide session: wait for the welcome (others ignored), send a login,
 # expect hostile's ack of it (others fail). Targets with their own script
@@ -58,13 +58,14 @@ CNF
 leaf unknown other "IP:127.0.0.1,DNS:localhost"
 leaf wrongname ca "DNS:push.example.com"
 leaf expired ca "IP:127.0.0.1,DNS:localhost" -startdate 20200101000000Z -enddate 20200201000000Z
+leaf notyet ca "IP:127.0.0.1,DNS:localhost" -startdate 20990101000000Z -enddate 20991231000000Z
 
 # ---- servers
 HP=$(free_port); CTL=$(free_port)
 start_listening HS "$T/hostile.log" "$HOSTILE" --port "$HP" --verbose
 fds_idle=$(ls "/proc/$HS/fd" | wc -l)
 declare -A TLSPORT
-for cert in self unknown wrongname expired; do
+for cert in self unknown wrongname expired notyet; do
   port=$(free_port); TLSPORT[$cert]=$port
   # -www: s_server answers by itself, nothing is read from stdin
   openssl s_server -accept "127.0.0.1:$port" -cert "$T/$cert.pem" -key "$T/$cert.key" -www \
@@ -96,6 +97,7 @@ CASES=(
   "wss://localhost:${TLSPORT[wrongname]}/ws||failed:tls_verify:62"
   "wss://127.0.0.1:${TLSPORT[wrongname]}/ws||failed:tls_verify:64"
   "wss://127.0.0.1:${TLSPORT[expired]}/ws||failed:tls_verify:10"
+  "wss://127.0.0.1:${TLSPORT[notyet]}/ws||failed:tls_verify:9"
 )
 N=${#CASES[@]}; TOTAL=$((4 * N))
 DB=$T/hostile-session.db
@@ -163,7 +165,7 @@ check "pongs received" yes "$(q "SELECT CASE WHEN max(pongs) > 0 THEN 'yes' ELSE
   WHERE run_id=$RUN")"
 check "session_ready figure" $((4 * ${#READY[@]})) "$(fig session_ready)"
 # the summary's sub-reasons; a name and an IP address mismatch are both "hostname"
-declare -A CAUSES=([self_signed]=4 [unknown_ca]=4 [hostname]=8 [expired]=4)
+declare -A CAUSES=([self_signed]=4 [unknown_ca]=4 [hostname]=8 [expired]=4 [not_yet_valid]=4)
 for cause in "${!CAUSES[@]}"; do
   grep -Eq "^closes/fails .*tls_verify_$cause ${CAUSES[$cause]}( |,|$)" "$T/run.out" && r=yes || r=no
   check "summary counts tls_verify_$cause ${CAUSES[$cause]}" yes "$r"
