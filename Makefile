@@ -114,9 +114,11 @@ bin/san/refpush: $(call sanobj,$(REF_SRC)) build/san/libps.a
 	$(call link,$(REF_LIBS)) $(SAN)
 
 # The deliberately misbehaving WebSocket server of tests/integration/test_hostile.sh.
-bin/hostile: tests/hostile/hostile.c
+# Built sanitized, so that it too is tested for what the garbage does to it.
+HOSTILE_SRC = $(wildcard tests/hostile/*.c)
+bin/hostile: $(HOSTILE_SRC) tests/hostile/hostile.h
 	@mkdir -p bin
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(HOSTILE_SRC) $(LDLIBS)
 
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 # tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
@@ -124,9 +126,11 @@ UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $
 bin/tests/agent/%: build/san/tests/unit/agent/%.o $(call sanobj,$(AGENT_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
 	$(call link,$(AGENT_LIBS) $(TEST_LIBS)) $(SAN)
+# cJSON is linked into refpush's tests only: test_cmsg_oracle checks refpush's
+# own reader against it (refpush/cmsg.c says why refpush does not use it).
 bin/tests/refpush/%: build/san/tests/unit/refpush/%.o $(call sanobj,$(REF_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
-	$(call link,$(REF_LIBS) $(TEST_LIBS)) $(SAN)
+	$(call link,$(REF_LIBS) $(call pkg,--libs,libcjson) $(TEST_LIBS)) $(SAN)
 bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(CTL_LIB_SRC)) build/san/libps.a
 	@mkdir -p bin/tests
 	$(call link,$(CTL_LIBS) $(TEST_LIBS)) $(SAN)

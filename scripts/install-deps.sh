@@ -19,7 +19,8 @@ PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evli
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
 OPTIONAL=()
 # test: nodejs drives strict refpush (test_refpush_strict.sh); nginx is the TLS
-# terminator that is not ours and openssl makes its certificates (test_tls.sh)
+# terminator that is not ours and openssl makes its certificates (test_tls.sh) and
+# serves the bad ones (openssl s_server, test_hostile_session.sh)
 [ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl) && OPTIONAL=(chromium)
 missing() {
   local p

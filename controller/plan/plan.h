@@ -113,7 +113,7 @@ struct plan {
          * plan's directory; "" = none. data_wrap: row i % rows, else rows must
          * cover every connection. */
         char     data[PS_URL_MAX];
-        int      data_wrap;
+        uint32_t data_wrap;
     } connections;
     struct {
         int64_t ws_ping_us;      /* default 30s; 0 = off ("off") */

@@ -128,7 +128,7 @@ int plan_v_method(struct plan_ctx *c, const struct yaml_doc_node *v, const char 
 int plan_v_close_code(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                       const struct plan_field *f);      /* -> uint32_t */
 int plan_v_bool(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                const struct plan_field *f);            /* -> int, 0 or 1 */
+                const struct plan_field *f);            /* -> uint32_t, 0 or 1 */
 int plan_v_ws_headers(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                       const struct plan_field *f);      /* -> ps_header_tpl[], count in aux */
 int plan_v_http_headers(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,

@@ -63,20 +63,6 @@ static int plan_v_tls_dir(struct plan_ctx *c, const struct yaml_doc_node *v, con
     return plan_v_tls_path(c, v, path, 1, f->dst, f->size);
 }
 
-static int plan_v_tls_bool(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                           const struct plan_field *f)
-{
-    char g[PLAN_GOT_MAX];
-    uint32_t *dst = f->dst;
-    if (v->kind == YAML_DOC_SCALAR && v->plain && !strcmp(v->value, "true"))
-        *dst = 1;
-    else if (v->kind == YAML_DOC_SCALAR && v->plain && !strcmp(v->value, "false"))
-        *dst = 0;
-    else
-        return plan_fail(c, v, path, "expected true or false, got %s", plan_got(v, g, sizeof g));
-    return 0;
-}
-
 static int plan_v_tls_version(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                               const struct plan_field *f)
 {
@@ -99,7 +85,7 @@ static int plan_tls_block(struct plan_ctx *c, const struct yaml_doc_node *v, con
     struct plan_field tf[] = {
         PLAN_FIELD("ca_file", plan_v_tls_file, t->ca_file, sizeof t->ca_file, 0, NULL),
         PLAN_FIELD("ca_dir", plan_v_tls_dir, t->ca_dir, sizeof t->ca_dir, 0, NULL),
-        PLAN_FIELD("insecure", plan_v_tls_bool, &t->insecure, 0, 0, NULL),
+        PLAN_FIELD("insecure", plan_v_bool, &t->insecure, 0, 0, NULL),
         PLAN_FIELD("server_name", plan_v_string, t->server_name, sizeof t->server_name,
                    PLAN_F_NONEMPTY | PLAN_F_ONELINE, NULL),
         PLAN_FIELD("cert", plan_v_tls_file, t->cert, sizeof t->cert, 0, NULL),

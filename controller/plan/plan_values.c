@@ -255,23 +255,43 @@ int plan_v_method(struct plan_ctx *c, const struct yaml_doc_node *v, const char 
     return 0;
 }
 
-/* Codes a client may send in a close frame (RFC 6455 7.4, IANA registry, 3000-4999). */
-/* true/false (YAML 1.1 yes/no/on/off too, as people write them) */
+/* The plan's one boolean rule: the plain (unquoted) words true and false, as
+ * YAML 1.2 has them. YAML 1.1's yes/no/on/off are refused rather than read,
+ * because elsewhere in a plan `off` is a value of its own (ws_ping: off) and a
+ * quoted "true" is a string: either would make a flag mean what the writer
+ * did not check (docs/plan.md "Booleans"). */
+static int plan_v_bool_yaml11(const char *s)
+{
+    static const char *const words[] = {"yes", "no", "on", "off", "y", "n"};
+    for (size_t i = 0; i < NFIELDS(words); i++)
+        if (!strcasecmp(s, words[i]))
+            return 1;
+    return 0;
+}
+
 int plan_v_bool(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                 const struct plan_field *f)
 {
-    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
     char g[PLAN_GOT_MAX];
-    if (v->kind == YAML_DOC_SCALAR && v->value)
-        for (size_t i = 0; i < NFIELDS(yes); i++) {
-            if (!strcasecmp(v->value, yes[i]) || !strcasecmp(v->value, no[i])) {
-                *(int *)f->dst = !strcasecmp(v->value, yes[i]);
-                return 0;
-            }
-        }
-    return plan_fail(c, v, path, "expected true or false, got %s", plan_got(v, g, sizeof(g)));
+    uint32_t *dst = f->dst;
+    int plain = v->kind == YAML_DOC_SCALAR && v->plain && v->value;
+    if (plain && !strcmp(v->value, "true"))
+        *dst = 1;
+    else if (plain && !strcmp(v->value, "false"))
+        *dst = 0;
+    else if (v->kind == YAML_DOC_SCALAR && v->value &&
+             (!strcmp(v->value, "true") || !strcmp(v->value, "false")))
+        return plan_fail(c, v, path, "expected true or false, got %s in quotes, which is a "
+                         "string: write it without quotes", plan_got(v, g, sizeof g));
+    else if (v->kind == YAML_DOC_SCALAR && v->plain && v->value && plan_v_bool_yaml11(v->value))
+        return plan_fail(c, v, path, "expected true or false, got %s (YAML 1.1's yes/no/on/off "
+                         "are not booleans in a plan)", plan_got(v, g, sizeof g));
+    else
+        return plan_fail(c, v, path, "expected true or false, got %s", plan_got(v, g, sizeof g));
+    return 0;
 }
 
+/* Codes a client may send in a close frame (RFC 6455 7.4, IANA registry, 3000-4999). */
 int plan_v_close_code(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                       const struct plan_field *f)
 {

@@ -14,15 +14,17 @@
 # The app heartbeat on the ready connections is a template with the captured id
 # and its reply (hostile's echo) is matched by a regex.
 # Asserts the ready/connected events, the failure reasons with their step,
-# the session_ready figures and threshold, heartbeats answered and timed, and
-# no sanitizer report.
+# the session_ready figures and threshold, heartbeats answered and timed, no
+# sanitizer report, and no socket left open.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/hostile_lib.sh"
 HOSTILE=${HOSTILE_BIN:-$ROOT/bin/hostile}
 need_build "$HOSTILE"
 
 N=5; TOTAL=$((4 * N))
 HP=$(free_port); CTL=$(free_port)
 start_listening HS "$T/hostile.log" "$HOSTILE" --port "$HP" --verbose
+fds_idle=$(ls "/proc/$HS/fd" | wc -l)
 DB=$T/session.db
 U="ws://127.0.0.1:$HP"; P="http://127.0.0.1:$HP/push"
 cat >"$T/plan.yaml" <<YAML
@@ -75,18 +77,8 @@ ctl_run "$T/plan.yaml" --local-agents 1 --agent-threads 1 >"$T/run.out" 2>"$T/ru
 cat "$T/run.out"
 last_run
 
-ends() { # ends CONN: its failed/closed events as TYPE:REASON:AUX
-  q "SELECT group_concat(t.name || ':' || coalesce(r.name, e.val) || ':' || e.aux, ' ')
-     FROM conn_events e JOIN event_types t ON t.type=e.type LEFT JOIN reasons r ON r.reason=e.val
-     WHERE e.run_id=$RUN AND e.conn=$1 AND e.type IN (2,3)"
-}
 count_type() { # count_type TARGET TYPE: connections of that target with an event of that type
   q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=$2 AND conn % $N = $1"
-}
-failures=0
-check() {
-  if [ "$2" != "$3" ]; then echo "FAIL: $1: expected $2, got $3" >&2; failures=$((failures + 1))
-  else echo "ok: $1 = $3"; fi
 }
 declare -A WANT=([0]='closed:client_close:1000' [1]='failed:session_timeout:0'
                  [2]='failed:session_mismatch:0' [3]='failed:session_mismatch:0'
@@ -129,14 +121,5 @@ check "app heartbeats sent" yes "$(q "SELECT CASE WHEN max(hb_sent) >= 8 THEN 'y
 check "app heartbeats missed" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=6")"
 check "app heartbeat RTT measured" yes "$(q "SELECT CASE WHEN max(hb_rtt_p99_us) > 0 THEN 'yes'
   ELSE 'no' END FROM samples WHERE run_id=$RUN")"
-san=$(grep -cE "AddressSanitizer|LeakSanitizer|runtime error|UndefinedBehaviorSanitizer" "$T/run.err" || true)
-check "sanitizer reports" 0 "$san"
-[ "$san" = 0 ] || head -60 "$T/run.err" >&2
-stop_pid "$HS" || true
-if [ "$failures" -gt 0 ]; then
-  echo "== hostile log (tail)"; tail -30 "$T/hostile.log"
-  echo "== controller/agent stderr (tail)"; tail -20 "$T/run.err"
-  echo "$failures session assertions failed" >&2
-  exit 1
-fi
-echo "session test passed"
+hostile_unharmed
+hostile_finish session

@@ -235,6 +235,13 @@ static void test_plan_data_errors(void **state)
                       "has no data file (connections: {data: users.csv})");
     expect_plan_error(d, ", data: users.csv, data_wrap: maybe", "{msg}",
                       "4:53: connections.data_wrap: expected true or false, got \"maybe\"");
+    /* the same boolean rule as tls.insecure (plan_v_bool): plain true/false only */
+    expect_plan_error(d, ", data: users.csv, data_wrap: yes", "{msg}",
+                      "4:53: connections.data_wrap: expected true or false, got \"yes\" (YAML "
+                      "1.1's yes/no/on/off are not booleans in a plan)");
+    expect_plan_error(d, ", data: users.csv, data_wrap: 'false'", "{msg}",
+                      "4:53: connections.data_wrap: expected true or false, got \"false\" in "
+                      "quotes, which is a string: write it without quotes");
     expect_plan_error(d, ", data: users.csv, subprotocol: x, data_warp: true", "{msg}",
                       "4:58: connections.data_warp: unknown key \"data_warp\"; did you mean "
                       "\"data_wrap\"? (allowed: total, subprotocol, headers, max_message, data, "
