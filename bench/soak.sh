@@ -56,7 +56,7 @@ rm -f "$DB" "$DB-wal" "$DB-shm" "$OUT/soak.csv"
 ( while [ ! -e "$T/stop" ]; do
     "$BIN/refpush" --port "$RPORT" --quiet >>"$OUT/refpush.log" 2>&1 &
     echo $! >"$T/refpush.pid.new"; mv "$T/refpush.pid.new" "$T/refpush.pid"
-    wait $!
+    wait $! || true    # a killed refpush is what the exec phase does (set -e is on)
     sleep 1
   done ) &
 LOOP=$!; PIDS+=("$LOOP")
@@ -67,6 +67,7 @@ soak_cleanup() {
   cleanup
 }
 trap soak_cleanup EXIT
+trap "exit 143" TERM INT   # so that a timeout or ^C still runs the cleanup
 for _ in $(seq 100); do grep -q listening "$OUT/refpush.log" 2>/dev/null && break; sleep 0.1; done
 
 {
