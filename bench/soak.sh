@@ -12,11 +12,11 @@
 #
 # Every SAMPLE seconds a sampler writes, for each process, VmRSS and the number
 # of open file descriptors (/proc/PID/status, /proc/PID/fd) to soak.csv:
-#   t_s,role,pid,rss_kb,fds
+#   t_s,epoch_s,role,pid,rss_kb,fds
 # At the end it prints the samples over time and, per process, the
-# least-squares slope of RSS (KB/min) and fds (fds/min) over the steady part
-# (after the first cycle: the ramp's growth is not a leak). Each refpush
-# process gets its own slope. A process that leaks a little per connection or
+# least-squares slope of RSS (KB/min) and fds (fds/min) over the samples
+# taken inside hold phases after the first (see soak_report), and over all
+# samples. Each refpush process gets its own slope. A process that leaks a little per connection or
 # per push shows a steady positive slope that a longer DURATION makes
 # clearer; a flat line over hours is the goal. Nothing is pass/fail except the
 # run itself (its exit status is printed and returned).
@@ -24,8 +24,67 @@
 # Usage: bench/soak.sh   (env: DURATION 10m (s, m or h), N 2000, PUSHES 300
 #        per cycle, SAMPLE 10 (s), OUT (directory for soak.csv and the logs;
 #        default the temp dir, removed unless KEEP_TMP=1))
+# bench/soak.sh --report DIR prints the figures of an earlier run's OUT again.
 # Not part of `make test` or `make bench`; docs/performance.md has a result.
 source "$(dirname "$0")/lib.sh"
+# soak_report DIR: the samples of DIR/soak.csv over time, and per process the
+# slopes over the steady samples: those taken inside a hold phase of the run
+# in DIR/soak.db (2 s in from either end), after the first one. Every hold is
+# the same state - all connections up, nothing sent - so a difference between
+# holds is growth, not load. Also printed: the steady slope of the second half
+# of those samples (a cache that warms up flattens there, a leak does not) and
+# the slope over all samples.
+soak_report() {
+  python3 - "$1/soak.csv" "$1/soak.db" <<'PY'
+import csv, math, sqlite3, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+db = sqlite3.connect(sys.argv[2])
+run = db.execute("select max(id) from runs").fetchone()[0]
+holds = [(s / 1e6 + 2, e / 1e6 - 2) for s, e in db.execute(
+    "select started_us, ended_us from phases where run_id=? and kind='hold' and ended_us is not null "
+    "order by idx", (run,))][1:]
+procs = {}
+for r in rows:
+    procs.setdefault((r["role"], r["pid"]), []).append(
+        (float(r["t_s"]), float(r["epoch_s"]), int(r["rss_kb"]), int(r["fds"])))
+order = sorted(procs, key=lambda k: (k[0], procs[k][0][0]))
+print("\nsamples (RSS KB / fds):")
+names = [f"{role} {pid}" for role, pid in order]
+print("  t_s   " + "".join(f"{n:>18}" for n in names))
+by_t = {}
+for k in order:
+    for t, _, rss, fds in procs[k]:
+        by_t.setdefault(t // 1, {})[k] = f"{rss}/{fds}"
+for t in sorted(by_t):
+    print(f"  {t:5.0f} " + "".join(f"{by_t[t].get(k, '-'):>18}" for k in order))
+def slope(pts):
+    n = len(pts)
+    if n < 3:
+        return math.nan
+    mx = sum(x for x, _ in pts) / n; my = sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    return sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else math.nan
+print(f"\nleast-squares slopes per process, over the samples inside holds 2-{len(holds) + 1} "
+      "(steady) and over all samples:")
+print(f"  {'process':<20}{'steady':>7}{'RSS first':>10}{'RSS last':>9}{'KB/min':>8}{'2nd half':>10}{'fds':>11}"
+      f"{'fds/min':>8}  {'all: KB/min':>11}{'fds/min':>8}")
+for k, name in zip(order, names):
+    all_pts = procs[k]
+    pts = [p for p in all_pts if any(a <= p[1] <= b for a, b in holds)]
+    if not pts:
+        print(f"  {name:<20} no samples inside a hold")
+        continue
+    kb = slope([(p[0] / 60, p[2]) for p in pts])
+    fd = slope([(p[0] / 60, p[3]) for p in pts])
+    late = pts[len(pts) // 2:]
+    hkb = slope([(p[0] / 60, p[2]) for p in late])
+    akb = slope([(p[0] / 60, p[2]) for p in all_pts])
+    afd = slope([(p[0] / 60, p[3]) for p in all_pts])
+    print(f"  {name:<20}{len(pts):>7}{pts[0][2]:>10}{pts[-1][2]:>9}{kb:>8.1f}{hkb:>10.1f}"
+          f"{str(pts[0][3]) + '-' + str(pts[-1][3]):>11}{fd:>8.2f}  {akb:>11.1f}{afd:>8.2f}")
+PY
+}
+if [ "${1:-}" = --report ]; then soak_report "${2:?usage: bench/soak.sh --report DIR}"; exit; fi
 [ -x "$BIN/pushstorm-agent" ] || { echo "soak: build first (make)" >&2; exit 2; }
 dur=${DURATION:-10m}
 case $dur in
@@ -63,7 +122,7 @@ LOOP=$!; PIDS+=("$LOOP")
 # on any exit: end the loop first, then the live refpush (not a child of this shell)
 soak_cleanup() {
   touch "$T/stop"
-  [ -s "$T/refpush.pid" ] && kill "$(cat "$T/refpush.pid")" 2>/dev/null
+  [ -s "$T/refpush.pid" ] && kill "$(cat "$T/refpush.pid")" 2>/dev/null || true
   cleanup
 }
 trap soak_cleanup EXIT
@@ -111,7 +170,7 @@ out, every, stop, rp_file, fixed = sys.argv[1], float(sys.argv[2]), sys.argv[3],
 roles = [r.split("=") for r in fixed]
 t0 = time.time()
 with open(out, "w") as f:
-    f.write("t_s,role,pid,rss_kb,fds\n")
+    f.write("t_s,epoch_s,role,pid,rss_kb,fds\n")
     while not os.path.exists(stop):
         now = time.time()
         procs = list(roles)
@@ -125,7 +184,7 @@ with open(out, "w") as f:
                 fds = len(os.listdir(f"/proc/{pid}/fd"))
             except (OSError, StopIteration):
                 continue        # gone (refpush between a kill and its restart)
-            f.write(f"{now - t0:.1f},{role},{pid},{rss},{fds}\n")
+            f.write(f"{now - t0:.1f},{now:.1f},{role},{pid},{rss},{fds}\n")
         f.flush()
         time.sleep(max(0.0, every - (time.time() - now)))
 PY
@@ -141,38 +200,5 @@ wait "$LOOP" 2>/dev/null || true
 tail -25 "$OUT/ctl.log"
 echo "soak: the run exited $rc"
 
-python3 - "$OUT/soak.csv" "$(( 2 + CYCLE_S ))" <<'PY'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-warm = float(sys.argv[2])
-procs = {}
-for r in rows:
-    procs.setdefault((r["role"], r["pid"]), []).append((float(r["t_s"]), int(r["rss_kb"]), int(r["fds"])))
-order = sorted(procs, key=lambda k: (k[0], procs[k][0][0]))
-print("\nsamples (RSS KB / fds):")
-times = sorted({float(r["t_s"]) // 1 for r in rows})
-print("  t_s   " + "".join(f"{role + ('' if role != 'refpush' else '#' + str(i)):>18}"
-                            for i, (role, pid) in enumerate(order)))
-by_t = {}
-for k in order:
-    for t, rss, fds in procs[k]:
-        by_t.setdefault(t // 1, {})[k] = f"{rss}/{fds}"
-for t in times:
-    print(f"  {t:5.0f} " + "".join(f"{by_t[t].get(k, '-'):>18}" for k in order))
-def slope(pts):
-    n = len(pts)
-    if n < 3:
-        return float("nan")
-    mx = sum(x for x, _ in pts) / n; my = sum(y for _, y in pts) / n
-    sxx = sum((x - mx) ** 2 for x, _ in pts)
-    return sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else float("nan")
-print(f"\nleast-squares slopes after the first cycle (t >= {warm:.0f} s):")
-print(f"  {'process':<20}{'samples':>8}{'RSS first':>12}{'RSS last':>11}{'KB/min':>10}{'fds':>10}{'fds/min':>10}")
-for k in order:
-    pts = [p for p in procs[k] if p[0] >= warm] or procs[k]
-    kb = slope([(t / 60, rss) for t, rss, _ in pts])
-    fd = slope([(t / 60, fds) for t, _, fds in pts])
-    print(f"  {k[0] + ' (' + k[1] + ')':<20}{len(pts):>8}{pts[0][1]:>12}{pts[-1][1]:>11}{kb:>10.1f}"
-          f"{str(pts[0][2]) + '-' + str(pts[-1][2]):>10}{fd:>10.2f}")
-PY
+soak_report "$OUT"
 exit $rc
