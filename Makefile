@@ -135,6 +135,46 @@ bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(CTL_LIB_SRC)) build/san/li
 	@mkdir -p bin/tests
 	$(call link,$(CTL_LIBS) $(TEST_LIBS)) $(SAN)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built by clang with their own
+# objects under build/fuzz/ and binaries in bin/fuzz/, apart from the normal
+# and sanitized builds. A target links the modules its name says:
+# fuzz_refpush_* refpush's, fuzz_plan the controller's, the others only
+# common/ and proto/. `make fuzz` builds and runs each FUZZ_SECONDS (300);
+# `make test` runs each 20 s (tests/fuzz/run.sh). clang-14 and its libFuzzer
+# runtime come from `make test-deps`.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 300
+FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  = $(patsubst tests/fuzz/%.c,bin/fuzz/%,$(FUZZ_SRC))
+fuzzobj = $(patsubst %.c,build/fuzz/%.o,$(1))
+fuzzlink = $(FUZZ_CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(1) $(SYS_LIBS) $(LDLIBS)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+build/fuzz/controller/%.o: PS_INC += $(CTL_INC)
+build/fuzz/tests/fuzz/fuzz_plan.o: PS_INC += $(CTL_INC)
+build/fuzz/tests/fuzz/fuzz_refpush_%.o: PS_INC += -Irefpush
+build/fuzz/libps.a: $(call fuzzobj,$(COMMON_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+bin/fuzz/fuzz_refpush_%: build/fuzz/tests/fuzz/fuzz_refpush_%.o $(call fuzzobj,$(REF_LIB_SRC)) build/fuzz/libps.a
+	@mkdir -p bin/fuzz
+	$(call fuzzlink,$(REF_LIBS))
+bin/fuzz/fuzz_plan: build/fuzz/tests/fuzz/fuzz_plan.o $(call fuzzobj,$(CTL_LIB_SRC)) build/fuzz/libps.a
+	@mkdir -p bin/fuzz
+	$(call fuzzlink,$(CTL_LIBS))
+bin/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libps.a
+	@mkdir -p bin/fuzz
+	$(call fuzzlink,$(call pkg,--libs,msgpack))
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@FUZZ_KEEP=1 tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
 # Man pages from the programs' own --help (help2man), so they say what the
 # option tables say; systemd units from deploy/systemd/*.in with BINDIR filled in.
 MAN = $(patsubst bin/%,build/man/%.1,$(BIN))
@@ -157,6 +197,8 @@ unit: $(UNIT_BIN)
 
 test: test-deps
 	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile $(UNIT_BIN)
+	@$(MAKE) --no-print-directory fuzz-build || echo "make test: the fuzz targets did not" \
+	  "build (they need clang and libFuzzer: make test-deps); they count as failed"
 	@tests/run-all.sh
 
 demo: deps
@@ -184,5 +226,5 @@ uninstall:
 clean:
 	rm -rf build bin demo.db demo.db-wal demo.db-shm
 
-.PHONY: all deps test-deps unit test demo bench man install uninstall clean FORCE
+.PHONY: all deps test-deps unit test fuzz fuzz-build demo bench man install uninstall clean FORCE
 -include $(shell find build -name '*.d' 2>/dev/null)

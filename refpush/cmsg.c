@@ -141,13 +141,17 @@ static int refpush_cmsg_member(struct refpush_cmsg_rd *r, struct refpush_cmsg *m
     r->p++;
     refpush_cmsg_ws(r);
     int is_str = r->p < r->end && *r->p == '"';
+    /* an unterminated string leaves s and n unset: stop there (a "type" cut
+     * short compared stale memory; tests/fuzz/corpus/refpush_http/crash-e75f...) */
     if (refpush_cmsg_is(key, kn, "type") && is_str) {
-        refpush_cmsg_string(r, &s, &n);
+        if (refpush_cmsg_string(r, &s, &n))
+            return refpush_cmsg_fail(r, "unterminated string");
         m->type = refpush_cmsg_is(s, n, "login") ? REFPUSH_CMSG_LOGIN
                 : refpush_cmsg_is(s, n, "ping")  ? REFPUSH_CMSG_PING
                 : refpush_cmsg_is(s, n, "ack")   ? REFPUSH_CMSG_ACK : REFPUSH_CMSG_OTHER;
     } else if (refpush_cmsg_is(key, kn, "token") && is_str) {
-        refpush_cmsg_string(r, &m->token, &m->token_len);
+        if (refpush_cmsg_string(r, &m->token, &m->token_len))
+            return refpush_cmsg_fail(r, "unterminated string");
         m->has_token = 1;
     } else if ((refpush_cmsg_is(key, kn, "seq") || refpush_cmsg_is(key, kn, "id")) &&
                r->p < r->end && *r->p >= '0' && *r->p <= '9') {

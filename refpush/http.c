@@ -202,13 +202,6 @@ static int refpush_http_send(struct refpush_server *s, struct lws *wsi, unsigned
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int refpush_http_send_error(struct refpush_server *s, struct lws *wsi,
-                                   const struct refpush_req *r, int close_after)
-{
-    refpush_api_error(s, r->status, "%s", r->error);
-    return refpush_http_send(s, wsi, r->status, r->status == 405 ? r->allow : NULL, close_after);
-}
-
 /* Runs the request's action (its body, if any, complete) and answers. */
 static int refpush_http_finish(struct refpush_server *s, struct lws *wsi, struct refpush_req *r,
                                int close_after)
@@ -216,9 +209,14 @@ static int refpush_http_finish(struct refpush_server *s, struct lws *wsi, struct
     if (!r->status && r->too_big)
         refpush_req_fail(r, 413, "body too large: the limit is %d bytes", REFPUSH_BODY_MAX);
     if (r->status) {
-        int rc = refpush_http_send_error(s, wsi, r, close_after);
+        /* r is released before the answer goes out: lws_http_transaction_completed()
+         * in refpush_http_send may free it (a DELETE to an unknown path on the API
+         * port was a use-after-free here; tests/fuzz/corpus/refpush_http/crash-2a1e...) */
+        unsigned status = r->status;
+        const char *allow = status == 405 ? r->allow : NULL;
+        refpush_api_error(s, status, "%s", r->error);
         refpush_req_release(s, r);
-        return rc;
+        return refpush_http_send(s, wsi, status, allow, close_after);
     }
 
     const char *body = r->body ? r->body->data : "";

@@ -12,7 +12,9 @@
 #                                  (test_tls.sh); chromium renders the HTML report
 #                                  (optional: without it that one check is
 #                                  skipped, so a failed install of it does not
-#                                  stop the tests)
+#                                  stop the tests); clang-14 and
+#                                  libclang-rt-14-dev build the libFuzzer
+#                                  targets (tests/fuzz/)
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev libcjson-dev
@@ -20,8 +22,10 @@ PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evli
 OPTIONAL=()
 # test: nodejs drives strict refpush (test_refpush_strict.sh); nginx is the TLS
 # terminator that is not ours and openssl makes its certificates (test_tls.sh) and
-# serves the bad ones (openssl s_server, test_hostile_session.sh)
-[ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl) && OPTIONAL=(chromium)
+# serves the bad ones (openssl s_server, test_hostile_session.sh); clang-14 with
+# libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) builds the fuzz
+# targets of tests/fuzz/
+[ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl clang-14 libclang-rt-14-dev) && OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do

@@ -7,7 +7,8 @@
 # What `make test` builds must be there: a unit test binary missing for a
 # tests/unit source is a failure, and PS_TEST_STRICT makes an integration test
 # fail, not skip, when a program it needs is not built. Skips remain for what
-# the machine lacks (root for namespaces, chromium, script, prlimit).
+# the machine lacks (root for namespaces, chromium, script, prlimit). The
+# libFuzzer targets run between the two, 20 s each (tests/fuzz/run.sh).
 set -u
 cd "$(dirname "$0")/.."
 pass=0; fail=0; skip=0; failed=()
@@ -34,6 +35,28 @@ for t in bin/tests/test_* bin/tests/*/test_*; do
     failed+=("$t"); echo "FAIL $t"
   else
     echo "ok   $t (${p:-0} tests)"
+  fi
+done
+
+# Each libFuzzer target (tests/fuzz/fuzz_*.c) is one test: its seed corpus
+# and regression inputs, then FUZZ_TEST_SECONDS of fuzzing without a finding.
+# One not built (no clang or libFuzzer) fails like any missing build product.
+echo "== fuzz targets"
+for src in tests/fuzz/fuzz_*.c; do
+  [ -f "$src" ] || continue
+  t=$(basename "$src" .c)
+  if [ ! -x "bin/fuzz/$t" ]; then
+    if [ -n "${PS_TEST_STRICT:-}" ]; then
+      fail=$((fail + 1)); failed+=("bin/fuzz/$t"); echo "FAIL bin/fuzz/$t: not built (clang, libFuzzer: make test-deps)"
+    else
+      skip=$((skip + 1)); echo "skip bin/fuzz/$t: not built"
+    fi
+    continue
+  fi
+  if tests/fuzz/run.sh "${FUZZ_TEST_SECONDS:-20}" "bin/fuzz/$t"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); failed+=("bin/fuzz/$t")
   fi
 done
 

@@ -24,7 +24,14 @@
 
 int plan_parse(const char *path, const char *text, size_t len, struct plan *p, char *err, size_t errlen)
 {
-    struct plan_ctx c = { .file = path, .err = err, .errlen = errlen, .p = p, .last_ramp_index = -1 };
+    return plan_parse_with_data(path, text, len, NULL, 0, p, err, errlen);
+}
+
+int plan_parse_with_data(const char *path, const char *text, size_t len, const char *data,
+                         size_t data_len, struct plan *p, char *err, size_t errlen)
+{
+    struct plan_ctx c = { .file = path, .err = err, .errlen = errlen, .p = p, .last_ramp_index = -1,
+                          .data_text = data, .data_len = data_len };
     struct yaml_doc doc;
     struct yaml_doc_error ye;
 

@@ -154,6 +154,11 @@ struct plan {
 int plan_load(const char *path, struct plan *p, char *err, size_t errlen);
 /* Same, from a string (path used only in messages). */
 int plan_parse(const char *path, const char *text, size_t len, struct plan *p, char *err, size_t errlen);
+/* Same, with the text of the connections.data file given instead of read from
+ * disk (whatever name the plan gives it): the whole parse from memory, for the
+ * fuzz target (tests/fuzz/fuzz_plan.c). data NULL reads the file as plan_parse. */
+int plan_parse_with_data(const char *path, const char *text, size_t len, const char *data,
+                         size_t data_len, struct plan *p, char *err, size_t errlen);
 /* The whole of a plan file, NUL-terminated, for the caller to free; *len is its
  * length. NULL with "path: ..." in err when it cannot be opened or read or has
  * more than PLAN_FILE_MAX bytes. Pipes and /dev/stdin work too. */

@@ -150,7 +150,9 @@ int plan_data_check(struct plan_ctx *c, const struct yaml_doc_node *root)
         return -1;
     struct plan_csv csv;
     char err[PLAN_PATH_MAX + 160];
-    if (plan_csv_load(&csv, p->connections.data, err, sizeof err) < 0)
+    if ((c->data_text ? plan_csv_parse(&csv, p->connections.data, c->data_text, c->data_len, err,
+                                       sizeof err)
+                      : plan_csv_load(&csv, p->connections.data, err, sizeof err)) < 0)
         return plan_fail(c, at, "connections.data", "%s", err);
     int rc = plan_data_node(&(struct plan_data_walk){.c = c, .csv = &csv}, root, PLAN_TOP);
     uint64_t conns = plan_max_connections(p);

@@ -61,6 +61,8 @@ struct plan_ctx {
     char        *err;
     size_t       errlen;
     struct plan *p;
+    const char  *data_text;        /* connections.data's text when given, else NULL: read it */
+    size_t       data_len;
     uint64_t     last_ramp_to;     /* ramps must go up */
     int          last_ramp_index;
     int          reconnect_set;

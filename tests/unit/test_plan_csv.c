@@ -184,6 +184,33 @@ static void test_plan_data_ok(void **state)
     assert_int_equal(d->p->connections.data_wrap, 1);
 }
 
+/* plan_parse_with_data: the data file's text given, nothing read from disk
+ * (no file of that name exists here); its errors read as a file's would. */
+static void test_plan_data_in_memory(void **state)
+{
+    static const char plan[] =
+        "name: t\n"
+        "targets:\n"
+        "  - {ws: \"ws://127.0.0.1:1/ws?uid={csv.user_id}\", push: \"http://127.0.0.1:1/p\"}\n"
+        "connections: {total: 2, data: no-such-dir/users.csv}\n"
+        "phases:\n"
+        "  - ramp: {to: 2, rate: 10/s}\n";
+    static const char good[] = "user_id\nu-1\nu-2\n", bad[] = "uid\nu-1\nu-2\n";
+    struct plan *p = malloc(sizeof *p);
+    char err[512];
+    (void)state;
+    assert_non_null(p);
+    if (plan_parse_with_data("m.yaml", plan, strlen(plan), good, strlen(good), p, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(plan_parse_with_data("m.yaml", plan, strlen(plan), bad, strlen(bad), p, err,
+                                          sizeof err), -1);
+    assert_string_equal(err, "m.yaml:3:10: targets[0].ws: {csv.user_id}: no-such-dir/users.csv has "
+                             "no such column (it has uid)");
+    assert_int_equal(plan_parse("m.yaml", plan, strlen(plan), p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no-such-dir/users.csv: cannot open"));
+    free(p);
+}
+
 /* The agent expands {csv.COL} in session sends (plan-wide and a target's own),
  * the heartbeat text and the ack as well; a session expect is not a template. */
 static void test_plan_data_session_places(void **state)
@@ -290,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_data_session_places, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_plan_data_errors, dir_setup, dir_teardown),
         cmocka_unit_test(test_tpl_source),
+        cmocka_unit_test(test_plan_data_in_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,12 @@ static void test_malformed(void **state)
     assert_string_equal(err, "text after the object at byte 22");
     parse("{\"type\":\"ping\" \"seq\":1}", &m, err);
     assert_string_equal(err, "expected ',' or '}' at byte 15");
+    /* a "type" or "token" string cut short (found by tests/fuzz: the type was
+     * compared from memory the string never set) */
+    parse("{\"type\":\"log", &m, err);
+    assert_string_equal(err, "unterminated string at byte 12");
+    assert_int_equal(parse("{\"type\":\"login\",\"token\":\"k-", &m, err), -1);
+    assert_string_equal(err, "unterminated string at byte 27");
     /* nesting is bounded */
     char deep[80] = "{\"a\":";
     for (int i = 0; i < 20; i++)

@@ -5,7 +5,7 @@
  * with the body escaped inside, and a client that cannot parse it, or parses a
  * different body out of it, sees a message the test never sent. So the
  * escaping is checked by decoding it again here (a small decoder of JSON
- * string escapes, written for the test) for every byte value, the frames for
+ * string escapes, written for the tests: json_unescape.h) for every byte value, the frames for
  * their exact text, and the response buffer for growth, reuse and the spare
  * bytes it keeps in front for lws. */
 #include <stdarg.h>
@@ -19,50 +19,7 @@
 
 #include "json.h"
 #include "msg.h"
-
-/* Decodes the JSON string escapes of s[0..len) into out; -1 on anything a
- * JSON parser would refuse inside a string (a raw control byte or quote, an
- * unknown escape). */
-static long unescape(const char *s, size_t len, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == '"')
-            return -1;
-        if (c != '\\') {
-            out[o++] = (char)c;
-            continue;
-        }
-        if (++i >= len)
-            return -1;
-        switch (s[i]) {
-        case '"': out[o++] = '"'; break;
-        case '\\': out[o++] = '\\'; break;
-        case '/': out[o++] = '/'; break;
-        case 'b': out[o++] = '\b'; break;
-        case 'f': out[o++] = '\f'; break;
-        case 'n': out[o++] = '\n'; break;
-        case 'r': out[o++] = '\r'; break;
-        case 't': out[o++] = '\t'; break;
-        case 'u': {
-            unsigned v;
-            char hex[5] = {0};
-            if (i + 4 >= len)
-                return -1;
-            memcpy(hex, s + i + 1, 4);
-            if (sscanf(hex, "%4x", &v) != 1 || v > 0xff)
-                return -1;
-            out[o++] = (char)v;
-            i += 4;
-            break;
-        }
-        default:
-            return -1;
-        }
-    }
-    return (long)o;
-}
+#include "json_unescape.h"
 
 static void test_escape_every_byte(void **state)
 {
@@ -74,7 +31,7 @@ static void test_escape_every_byte(void **state)
     /* 32 control bytes: 5 with two-byte forms, 27 as \u00XX; quote and backslash */
     assert_int_equal(n, 256 + 5 * 1 + 27 * 5 + 2);
     assert_int_equal(refpush_json_escape(esc, src, sizeof src), n);
-    assert_int_equal(unescape(esc, n, back), 256);
+    assert_int_equal(json_unescape(esc, n, back), 256);
     assert_memory_equal(back, src, 256);
     /* bytes from 0x80 pass as they are: UTF-8 stays UTF-8 */
     assert_memory_equal(esc + n - 128, src + 128, 128);
@@ -174,7 +131,7 @@ static void test_wrapped_frames(void **state)
     const char *data = f + strlen("{\"type\":\"push\",\"uid\":0,\"data\":\"");
     size_t dlen = strlen(data) - 2;   /* without the closing "} */
     assert_string_equal(data + dlen, "\"}");
-    assert_int_equal(unescape(data, dlen, body), (long)strlen(text));
+    assert_int_equal(json_unescape(data, dlen, body), (long)strlen(text));
     assert_memory_equal(body, text, strlen(text));
     refpush_msg_ref(m);
     refpush_msg_unref(m);
