@@ -150,6 +150,7 @@ struct agent_counters {
     uint64_t opened, failed, closed, messages, foreign;
     uint64_t pings, pongs, pong_missed, hb_sent, hb_missed, reconnects;
     uint64_t acks, acks_dropped;
+    uint64_t tls_full, tls_resumed;   /* TLS handshakes done, by kind (tls.c) */
 };
 
 struct agent_second {
@@ -218,6 +219,7 @@ struct agent_worker {
     const struct ps_tls *tls_loading;     /* during lws_create_vhost() only */
     int tls_load_failed;
     uint32_t tls_generation;              /* vhost names stay unique */
+    SSL_SESSION *tls_sess[PS_MAX_TARGETS]; /* per target: the session the next connect offers */
     /* pings, heartbeats and session sends are built here: a template and every captured value fit */
     unsigned char txbuf[LWS_PRE + AGENT_TX_MAX];
     int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
