@@ -399,6 +399,7 @@ void agent_tls_close(struct agent_worker *w);
 void agent_tls_load_extra(struct agent_worker *w, SSL_CTX *ctx);
 /* The description of the TLS alert the server sent on wsi's handshake, or -1. */
 int  agent_tls_alert(struct lws *wsi);
+void agent_tls_trim(struct lws *wsi);
 /* Sets ci's TLS flags, vhost and (server_name) host for a connection to target. */
 void agent_tls_conn(const struct agent_worker *w, uint32_t target,
                     struct lws_client_connect_info *ci);

@@ -63,30 +63,39 @@ static struct agent_conn *agent_tls_conn_of(struct agent_worker *w, const SSL *s
     return *target < PS_MAX_TARGETS ? c : NULL;
 }
 
-/* OpenSSL's new-session callback: the latest session of a target replaces the
- * one kept; returning 1 keeps OpenSSL's reference. */
+/* OpenSSL's new-session callback: a copy of the latest session of a target
+ * replaces the one kept. A copy, because OpenSSL marks a connection's own
+ * session not resumable when that connection ends without a close_notify
+ * (as every connection of a disconnect storm may), which would turn the
+ * reconnections into full handshakes until another ticket came in. */
 static int agent_tls_keep(SSL *ssl, SSL_SESSION *sess)
 {
     struct agent_worker *w = agent_tls_worker(ssl);
     uint32_t target;
-    if (!agent_tls_conn_of(w, ssl, &target))
+    SSL_SESSION *copy;
+    if (!agent_tls_conn_of(w, ssl, &target) || !(copy = SSL_SESSION_dup(sess)))
         return 0;
     if (w->tls_sess[target])
         SSL_SESSION_free(w->tls_sess[target]);
-    w->tls_sess[target] = sess;
-    return 1;
+    w->tls_sess[target] = copy;
+    return 0;
 }
 
 /* Only a reconnection (attempt > 0) offers the target's session: a first
  * connect is a new client, which has none, so a ramp costs the server what a
- * crowd of new clients would, and only a reconnect storm is cheaper. */
+ * crowd of new clients would, and only a reconnect storm is cheaper. Each
+ * connection gets its own copy (the SSL holds the reference): the kept one is
+ * never a connection's own, so no connection's bad end can spoil it. */
 static void agent_tls_offer(SSL *ssl)
 {
     struct agent_worker *w = agent_tls_worker(ssl);
     uint32_t target;
     const struct agent_conn *c = agent_tls_conn_of(w, ssl, &target);
-    if (c && c->attempt && w->tls_sess[target] && SSL_SESSION_is_resumable(w->tls_sess[target]))
-        SSL_set_session(ssl, w->tls_sess[target]);
+    SSL_SESSION *copy;
+    if (!c || !c->attempt || !w->tls_sess[target] || !(copy = SSL_SESSION_dup(w->tls_sess[target])))
+        return;
+    SSL_set_session(ssl, copy);
+    SSL_SESSION_free(copy);
 }
 
 static void agent_tls_info(const SSL *ssl, int where, int ret)
@@ -203,6 +212,18 @@ void agent_tls_load_extra(struct agent_worker *w, SSL_CTX *ctx)
     const struct ps_tls *t = w ? w->tls_loading : NULL;
     if (t && t->ca_dir[0] && SSL_CTX_load_verify_locations(ctx, NULL, t->ca_dir) != 1)
         w->tls_load_failed = 1;
+}
+
+/* After the upgrade: OpenSSL keeps a connection's 16.7 KB read buffer
+ * while the last record it read in is not followed by a read that found the
+ * socket empty, which on an idle push connection can be for ever;
+ * SSL_MODE_RELEASE_BUFFERS (set by lws) does not cover it. SSL_free_buffers()
+ * frees both buffers when nothing is pending in them, and refuses otherwise. */
+void agent_tls_trim(struct lws *wsi)
+{
+    SSL *ssl = lws_get_ssl(wsi);
+    if (ssl)
+        SSL_free_buffers(ssl);
 }
 
 void agent_tls_conn(const struct agent_worker *w, uint32_t target,
