@@ -22,7 +22,7 @@ WERROR  ?= 1
 # and its TLS stack, which cost resident memory per process.)
 CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1
 AGENT_PKGS = libwebsockets libuv msgpack openssl libcjson
-REF_PKGS   = libwebsockets libuv
+REF_PKGS   = libwebsockets libuv openssl
 CTL_LIBS   = $(call pkg,--libs,$(CTL_PKGS)) -lnng
 AGENT_LIBS = $(call pkg,--libs,$(AGENT_PKGS)) -lnng
 REF_LIBS   = $(call pkg,--libs,$(REF_PKGS))

@@ -152,6 +152,7 @@ struct agent_counters {
     uint64_t opened, failed, closed, messages, foreign;
     uint64_t pings, pongs, pong_missed, hb_sent, hb_missed, reconnects;
     uint64_t acks, acks_dropped;
+    uint64_t tls_full, tls_resumed;   /* TLS handshakes done, by kind (tls.c) */
 };
 
 struct agent_second {
@@ -229,6 +230,7 @@ struct agent_worker {
     const struct ps_tls *tls_loading;     /* during lws_create_vhost() only */
     int tls_load_failed;
     uint32_t tls_generation;              /* vhost names stay unique */
+    SSL_SESSION *tls_sess[PS_MAX_TARGETS]; /* per target: the session the next connect offers */
     /* pings, heartbeats and session sends are built here: a template and every captured value fit */
     unsigned char txbuf[LWS_PRE + AGENT_TX_MAX];
     int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
@@ -414,6 +416,7 @@ void agent_tls_close(struct agent_worker *w);
 void agent_tls_load_extra(struct agent_worker *w, SSL_CTX *ctx);
 /* The description of the TLS alert the server sent on wsi's handshake, or -1. */
 int  agent_tls_alert(struct lws *wsi);
+void agent_tls_trim(struct lws *wsi);
 /* Sets ci's TLS flags, vhost and (server_name) host for a connection to target. */
 void agent_tls_conn(const struct agent_worker *w, uint32_t target,
                     struct lws_client_connect_info *ci);

@@ -438,6 +438,7 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         int64_t hs = ps_time_mono_us() - c->mark_us;
         c->wsi = wsi;
         c->flags = 0;
+        agent_tls_trim(wsi);
         ps_hist_record(&w->cur.hs, (uint64_t)hs);
         if (!agent_session_begin(w, slot, hs))
             agent_conn_ready(w, slot, hs, 0);

@@ -163,8 +163,9 @@ static void ctl_self_sample(struct agent *ag)
     ag->rss_bytes = p.rss;
 }
 
-static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second *tmp)
+static void ctl_stats(struct agent *ag, struct ps_tick *tick, struct agent_second *tmp)
 {
+    struct ps_stats *s = &tick->stats;
     memset(s, 0, sizeof *s);
     struct ps_hist rtt, hs, lat, hb_rtt;
     ps_hist_init(&rtt);
@@ -193,6 +194,8 @@ static void ctl_stats(struct agent *ag, struct ps_stats *s, struct agent_second 
         s->hb_missed += tmp->c.hb_missed;
         s->acks += tmp->c.acks;
         s->acks_dropped += tmp->c.acks_dropped;
+        tick->tls_full += tmp->c.tls_full;
+        tick->tls_resumed += tmp->c.tls_resumed;
         if (tmp->lag_max_us > s->lag_max_us)
             s->lag_max_us = tmp->lag_max_us;
         ps_hist_merge(&rtt, &tmp->rtt);
@@ -381,7 +384,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
     for (uint32_t i = 0; i < ag->n_workers; i++)
         t->batch_seq[i] = ag->retained[i].last_seq;
     t->stopped = ctl_all_stopped(ag);
-    ctl_stats(ag, &t->stats, tmp);
+    ctl_stats(ag, t, tmp);
     t->host = ag->host;
     if (ag->opts.monitor && !t->stats.second)
         t->stats.second = agent_clock_wall(ag) / 1000000 - 1;   /* no workers: stamp the sample */

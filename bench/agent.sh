@@ -19,8 +19,14 @@
 # connects, <= 3% of a core holding, <= 8 us per message.
 # With TLS=1 the connections are wss:// to refpush --tls-cert (a throwaway
 # ECDSA P-256 certificate signed by a CA made here), every handshake a full
-# one (bench/tls.sh compares the two).
-# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS, TLS)
+# one (bench/tls.sh compares the two). With RESUME=1 as well, the broadcasts
+# are followed by a disconnect of every connection and their reconnection
+# (1-2 s backoff), which resumes the TLS sessions:
+#   CPU per 1,000 resumed   agent CPU from the disconnect to the last
+#                           reconnection - the holding cost / reconnections
+#                           (each one a close and a resumed connect)
+# FIGS=FILE writes the figures as JSON too (bench/tls.sh reads them).
+# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS, TLS, RESUME, FIGS)
 source "$(dirname "$0")/lib.sh"
 N=${1:-15000}
 HOLD=${HOLD:-30}
@@ -41,6 +47,12 @@ else
   TLS_KEY=""
 fi
 REFPUSH=$RP
+RECONNECT=""; RESUME_PHASES=""
+if [ "${RESUME:-0}" = 1 ]; then
+  RECONNECT="reconnect: {min: 1s, max: 2s}"
+  RESUME_PHASES="  - disconnect: {fraction: 100%}
+  - wait_reconnect: {fraction: 100%, within: 120s}"
+fi
 CTL=$(free_port)
 DB=$T/bench.db
 cat >"$T/plan.yaml" <<P
@@ -51,10 +63,12 @@ targets:
 agents: {expect: 1, wait: 20s}
 connections: {total: $N}
 heartbeat: {ws_ping: 30s}
+$RECONNECT
 phases:
   - ramp: {to: $N, rate: $RATE/s}
   - hold: ${HOLD}s
   - push: {mode: broadcast, count: $BCAST, rate: 1/s}
+$RESUME_PHASES
 P
 "$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" >"$T/ctl.log" 2>&1 &
 CTLPID=$!; PIDS+=("$CTLPID")
@@ -69,9 +83,9 @@ kill "$REFPUSH" 2>/dev/null || true; wait "$REFPUSH" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 if [ "$rc" != 0 ]; then echo "bench: the run failed (exit $rc)" >&2; tail -30 "$T/ctl.log" >&2; exit 1; fi
 
-python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" "${TLS:-0}" <<'PY'
-import sqlite3, sys
-db, samples, agent, refpush, n, threads, tls = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7]
+python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" "${TLS:-0}" "${FIGS:-}" <<'PY'
+import json, sqlite3, sys
+db, samples, agent, refpush, n, threads, tls, figs_out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7], sys.argv[8]
 HZ = 100
 c = sqlite3.connect(db)
 run = c.execute("select max(id) from runs").fetchone()[0]
@@ -88,8 +102,10 @@ def at(s, t):       # last sample at or before t (first one if none)
     return best
 def cpu(s, t0, t1): return (at(s, t1)[1] - at(s, t0)[1]) / HZ
 def sys_cpu(s, t0, t1): return (at(s, t1)[4] - at(s, t0)[4]) / HZ
+# the ramp's connects: the ones before the broadcasts (reconnections come after)
 first_conn, last_conn, nconn = c.execute(
-    "select min(ts_us), max(ts_us), count(*) from conn_events where run_id=? and type=1", (run,)).fetchone()
+    "select min(ts_us), max(ts_us), count(*) from conn_events where run_id=? and type=1 and ts_us<?",
+    (run, push[0])).fetchone()
 msgs = c.execute("select count(*) from deliveries where run_id=?", (run,)).fetchone()[0]
 expected = c.execute("select sum(expected) from pushes where run_id=?", (run,)).fetchone()[0]
 peak = max(x[3] for x in a) * 1024
@@ -109,10 +125,37 @@ print(f"agent benchmark: N={n}, {threads} thread(s), one agent process, refpush 
 print(f"  connections opened                 {nconn} of {n}; broadcast deliveries {msgs} of {expected}")
 line("peak RSS per connection", f"{peak / n:.0f} B (incl. {base/2**20:.1f} MiB base)", "<= 2048 B", peak / n <= 2048)
 line("RSS growth per connection", f"{(peak - base) / n:.0f} B", "", True)
+held = at(a, hold[1])[2] * 1024    # once the handshakes' transients are gone
+line("  at the end of the hold", f"{(held - base) / n:.0f} B", "", True)
 line("connect rate", f"{n / ramp_s:,.0f}/s", ">= 8000/s", n / ramp_s >= 8000)
 line("CPU per 1,000 connects", f"{ramp_cpu / n * 1000:.3f} s ({sys_cpu(a, ramp[0], ramp[1]) / max(ramp_cpu, 0.01) * 100:.0f}% kernel)", "<= 0.08 s", ramp_cpu / n * 1000 <= 0.08)
 line("CPU holding N, 30 s pings", f"{hold_cpu / hold_s * 100:.2f}% of a core", "<= 3%", hold_cpu / hold_s * 100 <= 3)
 line("CPU per received message", f"{per_msg:.2f} us", "<= 8 us", per_msg <= 8)
+def fig(name):
+    row = c.execute("select value from figures where run_id=? and name=?", (run, name)).fetchone()
+    return row[0] if row else None
+out = {"n": n, "tls": tls == "1", "rss_growth_per_conn": (peak - base) / n,
+       "rss_held_per_conn": (held - base) / n,
+       "ramp_cpu_per_1000": ramp_cpu / n * 1000, "cpu_per_msg_us": per_msg,
+       "tls_full": fig("tls_handshakes_full"), "tls_resumed": fig("tls_handshakes_resumed")}
+if tls == "1":
+    print(f"  TLS handshakes                     full {out['tls_full']:.0f}, resumed {out['tls_resumed'] or 0:.0f}")
+    line("full handshakes per agent core", f"{n / ramp_cpu:,.0f}/s (whole connect)", ">= 2000/s", n / ramp_cpu >= 2000)
+disc = [k for k in ph if k.startswith("disconnect")]
+if disc:
+    d = ph[disc[0]]
+    wr = ph[[k for k in ph if k.startswith("wait_reconnect")][0]]
+    nrec = c.execute("select count(*) from conn_events where run_id=? and type=1 and ts_us>=?",
+                     (run, d[0])).fetchone()[0]
+    rec_cpu = cpu(a, d[0], wr[1]) - hold_cpu / hold_s * (wr[1] - d[0]) / 1e6
+    out["reconnects"] = nrec
+    out["reconnect_cpu_per_1000"] = rec_cpu / max(nrec, 1) * 1000
+    print(f"  reconnections                      {nrec} of {n}")
+    line("CPU per 1,000 reconnects", f"{out['reconnect_cpu_per_1000']:.3f} s (close + connect)", "", True)
+    if tls == "1":
+        line("resumed handshakes per agent core", f"{nrec / max(rec_cpu, 0.01):,.0f}/s (close + connect)", "", True)
 print(f"  (refpush CPU during the ramp: {rp_ramp:.2f} s for {ramp_s:.2f} s: "
       f"{'the server is the limit' if rp_ramp / ramp_s > 0.9 else 'the server kept up'})")
+if figs_out:
+    json.dump(out, open(figs_out, "w"))
 PY

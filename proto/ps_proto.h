@@ -176,7 +176,10 @@ struct ps_hostmon { PS_HOSTMON_FIELDS(PS_FIELD_DECL) };
     X(U64S, batch_seq, n_threads, PS_MAX_THREADS)  /* last batch sequence sent, per thread */ \
     X(FLAG, stopped)          /* 1 = all connections closed and events flushed */ \
     X(SUB, stats, stats)                                                        \
-    X(SUB, host, hostmon)
+    X(SUB, host, hostmon)                                                       \
+    /* TLS session resumption: cumulative TLS handshakes finished this run */   \
+    X(U64, tls_full)          /* a full handshake (certificate, key exchange) */ \
+    X(U64, tls_resumed)       /* resumed from a ticket or session of the target */
 struct ps_tick { PS_TICK_FIELDS(PS_FIELD_DECL) };
 
 /* ---- commands carried by REPLY ---- */

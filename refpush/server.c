@@ -98,6 +98,20 @@ static int refpush_server_signals(struct refpush_server *s)
     return rc ? -1 : 0;
 }
 
+/* Session resumption for reconnecting clients: stateless tickets (OpenSSL's
+ * default, kept: the server stores nothing per session, so a reconnect storm
+ * of N clients costs no memory), one per connection instead of OpenSSL's two
+ * (a client resumes with one; the second is a second encryption here and a
+ * second session parsed by every client). The ticket key is random per
+ * process: after a restart of refpush, reconnections are full handshakes. */
+void refpush_server_tls_ctx(SSL_CTX *ctx)
+{
+    if (!ctx)
+        return;
+    SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 1);
+}
+
 static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const char *name, int port,
                                               struct lws_protocols *protocols,
                                               const struct lws_protocol_vhost_options *pvo,

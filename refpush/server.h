@@ -151,6 +151,8 @@ int  refpush_server_init(struct refpush_server *s, const struct refpush_config *
 int  refpush_server_start(struct refpush_server *s);
 void refpush_server_stop(struct refpush_server *s);
 void refpush_server_close(struct refpush_server *s);
+/* the wss vhost's OpenSSL context, once lws made it (session tickets) */
+void refpush_server_tls_ctx(SSL_CTX *ctx);
 
 /* ws.c: the WebSocket protocol and delivery. */
 int    refpush_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

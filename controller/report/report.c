@@ -52,6 +52,10 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
         fprintf(out, "TLS INSECURE  certificate and host name checks were OFF for %.0f target(s) "
                      "(tls: {insecure: true}): these connections prove nothing about the "
                      "server's certificate\n", report_fig(r, "tls_insecure_targets"));
+    double v;
+    if (report_data_fig(r, "tls_handshakes_full", &v))
+        fprintf(out, "TLS           handshakes full %.0f, resumed %.0f\n",
+                report_fig(r, "tls_handshakes_full"), report_fig(r, "tls_handshakes_resumed"));
     fprintf(out, "handshake     p50 %s  p99 %s\n", report_dur(r, "handshake_p50_us", a, sizeof a),
             report_dur(r, "handshake_p99_us", b, sizeof b));
     fprintf(out, "ping rtt      p50 %s  p99 %s\n", report_dur(r, "rtt_p50_us", a, sizeof a),

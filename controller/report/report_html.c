@@ -421,6 +421,12 @@ static void report_html_header(FILE *o, const struct report_run *r)
     report_html_fig(o, "connect success", report_html_frac(r, "connect_success", a, sizeof a));
     report_html_fig(o, "handshake p50", report_html_figv(r, "handshake_p50_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "handshake p99", report_html_figv(r, "handshake_p99_us", REPORT_CHART_US, a, sizeof a));
+    double full, resumed;   /* wss runs: TLS handshakes full / resumed */
+    if (report_data_fig(r, "tls_handshakes_full", &full) &&
+        report_data_fig(r, "tls_handshakes_resumed", &resumed)) {
+        snprintf(a, sizeof a, "%.0f / %.0f", full, resumed);
+        report_html_fig(o, "TLS handshakes full / resumed", a);
+    }
     report_html_fig(o, "pushes sent", report_html_figv(r, "pushes_sent", REPORT_CHART_COUNT, a, sizeof a));
     if (report_data_fig(r, "push_expected", &exp) && report_data_fig(r, "push_delivered", &del))
         snprintf(a, sizeof a, "%.0f / %.0f", del, exp);

@@ -183,6 +183,8 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
         a->n_threads = t.n_threads;
         memcpy(a->reported, t.batch_seq, sizeof a->reported);
         a->stopped = t.stopped;
+        a->tls_full = t.tls_full;
+        a->tls_resumed = t.tls_resumed;
         if (t.cmd_done > a->cmd_done && t.cmd_done <= a->cmd_last) {
             a->cmd_done = t.cmd_done;
             if (t.cmd_error[0] && !a->cmd_error[0]) {

@@ -64,6 +64,7 @@ struct run_agent {
     int      has_skew;
     struct ps_stats stats;
     int64_t  stored_second;
+    uint64_t tls_full, tls_resumed;   /* TLS handshakes, from its latest TICK */
     struct ps_assign assign;     /* command id 1 */
     uint32_t assign_cmds;        /* 1 + the DATA commands after it (ids 2..assign_cmds) */
     struct { uint32_t k, j; uint64_t at; } data_pos;  /* value (row k, column j) starts at byte at */

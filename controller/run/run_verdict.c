@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ps_hist.h"
 #include "ps_time.h"
@@ -36,6 +37,24 @@ void run_settle(struct run *r, uint32_t first, uint32_t last)
 static double run_fraction(uint64_t a, uint64_t b)
 {
     return b ? (double)a / (double)b : 0.0;
+}
+
+/* A run with wss targets: how many TLS handshakes were full and how many
+ * resumed a session, the agents' cumulative counts from their last TICK. */
+static void run_verdict_handshakes(struct run *r)
+{
+    int any_wss = 0;
+    for (uint32_t t = 0; t < r->plan->n_targets; t++)
+        any_wss |= strncmp(r->plan->targets[t].ws, "wss://", 6) == 0;
+    if (!any_wss)
+        return;
+    uint64_t full = 0, resumed = 0;
+    for (uint32_t i = 0; i < r->n_agents; i++) {
+        full += r->agents[i].tls_full;
+        resumed += r->agents[i].tls_resumed;
+    }
+    store_figure(&r->store, r->run_id, "tls_handshakes_full", (double)full);
+    store_figure(&r->store, r->run_id, "tls_handshakes_resumed", (double)resumed);
 }
 
 /* A quantile, or NAN when nothing was measured (reports print "-", not 0us). */
@@ -158,6 +177,7 @@ static void run_store_figures(struct run *r, double connect_success, double deli
         insecure += r->plan->tls[r->plan->targets[k].tls].insecure != 0;
     if (insecure)
         store_figure(&r->store, r->run_id, "tls_insecure_targets", (double)insecure);
+    run_verdict_handshakes(r);
     /* tls_verify is stored by cause (reason_tls_verify_unknown_ca, ...), so the
      * summary and every report name what was wrong with the certificate */
     for (uint32_t k = 0; k < PS_TLS_CAUSE_COUNT; k++)

@@ -2,13 +2,16 @@
 # a test CA signs an ECDSA P-256 server certificate for 127.0.0.1/localhost.
 #  1. refpush --tls-cert: a campaign over wss with pushes over https, both
 #     trusting the test CA through the plan's tls block: every connection up,
-#     every push delivered once.
+#     every push delivered once; then half of them are closed and reconnect:
+#     the first connects were full TLS handshakes, every reconnection resumed
+#     (session resumption), and the summary says so.
 #  2. one run, one target per failure: a CA that did not sign the server
 #     (tls_verify, unknown CA), a server name the certificate does not carry
 #     (tls_verify, hostname), a plain-HTTP port (tls_handshake); and an
 #     insecure target that connects, which the summary reports.
 #  3. nginx from Debian (not ours) terminating TLS in front of a plain refpush,
-#     WebSocket upgrade proxied: wss and https through it; and a second nginx
+#     WebSocket upgrade proxied: wss and https through it, reconnections
+#     resumed with nginx's own session tickets; and a second nginx
 #     server speaking TLS 1.2 only and requiring a client certificate: the
 #     plan's cert/key get through (mTLS), no certificate is nginx's 400, and
 #     min_version 1.3 is refused with a TLS alert (tls_alert).
@@ -49,6 +52,19 @@ ends() { q "SELECT DISTINCT r.name || ':' || e.aux FROM conn_events e JOIN reaso
 fails() { q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2 AND conn % $NT = $1"; }
 ups() { q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1 AND conn % $NT = $1"; }
 
+# The last run's TLS handshakes: the first connects full, every reconnection
+# (a connected event beyond the first of its connection) resumed.
+# Sets UPS: every connect of the run.
+resumed() {
+  local first=$1 out=$2
+  UPS=$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=1")
+  expect_eq "$3: full TLS handshakes = first connects" "$first" "$(fig tls_handshakes_full)"
+  [ "$UPS" -gt "$first" ] || fail "$3: nothing reconnected ($UPS connects)"
+  expect_eq "$3: resumed TLS handshakes = reconnections" "$((UPS - first))" "$(fig tls_handshakes_resumed)"
+  grep -q "^TLS           handshakes full $first, resumed $((UPS - first))$" "$out" ||
+    fail "$3: the summary lacks the handshakes line"
+}
+
 # ---- 1. wss + https, CA from the plan
 cat >"$T/ok.yaml" <<YAML
 name: tls-ok
@@ -60,11 +76,14 @@ targets:
 agents: {expect: 1, wait: 20s}
 connections: {total: 200}
 heartbeat: {ws_ping: 1s, pong_timeout: 2s}
+reconnect: {min: 100ms, max: 300ms}
 phases:
   - ramp: {to: 200, rate: 400/s}
   - hold: 1s
   - push: {mode: unicast, rate: 200/s, count: 200, body: '{"id":"{msg}"}'}
   - push: {mode: broadcast, count: 1}
+  - disconnect: {fraction: 50%}
+  - wait_reconnect: {fraction: 100%, within: 10s}
 thresholds:
   connect_success: ">= 100%"
   push_lost: "== 0"
@@ -85,8 +104,13 @@ expect_eq "unicast delivered exactly once to its uid" 200 "$(q "
 expect_eq "deliveries (200 unicast + 200 broadcast)" 400 \
   "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=0")"
 expect_eq "lost" 0 "$(q "SELECT sum(lost) FROM pushes WHERE run_id=$RUN")"
-expect_eq "refpush saw the TLS connections" 200 "$(stats "$WS" connections_total)"
+resumed 200 "$T/ok.out" "refpush"
+expect_eq "refpush saw the TLS connections (200 and the reconnections)" "$UPS" \
+  "$(stats "$WS" connections_total)"
 grep -q "TLS INSECURE" "$T/ok.out" && fail "a verified run is reported insecure"
+"$BIN/pushstorm" report "$RUN" --db "$DB" --json "$T/ok.json" >/dev/null 2>&1 ||
+  fail "report --json failed"
+grep -q '"tls_handshakes_resumed"' "$T/ok.json" || fail "the JSON report lacks tls_handshakes_resumed"
 
 # ---- 2. one target per failure, and one insecure
 cat >"$T/bad.yaml" <<YAML
@@ -150,6 +174,7 @@ http {
     listen 127.0.0.1:$NG ssl;
     ssl_certificate $T/srv.pem;
     ssl_certificate_key $T/srv.key;
+    ssl_session_tickets on;   # what the reconnections resume with (nginx's default)
     location / {
       proxy_pass http://127.0.0.1:$PLAIN;
       proxy_http_version 1.1;
@@ -188,10 +213,13 @@ targets:
   - {ws: "wss://localhost:$NG/ws?uid={conn}", push: "https://localhost:$NG/push?uid={conn}"}
 agents: {expect: 1, wait: 20s}
 connections: {total: 100}
+reconnect: {min: 100ms, max: 300ms}
 phases:
   - ramp: {to: 100, rate: 200/s}
   - hold: 1s
   - push: {mode: unicast, rate: 100/s, count: 100, body: '{"id":"{msg}"}'}
+  - disconnect: {fraction: 50%}
+  - wait_reconnect: {fraction: 100%, within: 10s}
 thresholds:
   connect_success: ">= 100%"
   push_lost: "== 0"
@@ -205,7 +233,9 @@ expect_eq "through nginx: connections opened" 100 \
   "$(q "SELECT count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=1")"
 expect_eq "through nginx: delivered once" 100 \
   "$(q "SELECT count(*) FROM deliveries WHERE run_id=$RUN AND duplicate=0")"
-expect_eq "refpush behind nginx saw them" 100 "$(stats_field "$PLAIN" connections_total)"
+resumed 100 "$T/nginx.out" "through nginx"
+expect_eq "refpush behind nginx saw them (100 and the reconnections)" "$UPS" \
+  "$(stats_field "$PLAIN" connections_total)"
 grep -q '"GET /ws?uid=' "$T/nginx/access.log" || fail "nginx did not carry the upgrades"
 
 cat >"$T/mtls.yaml" <<YAML

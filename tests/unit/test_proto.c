@@ -134,6 +134,9 @@ static void make_tick(struct ps_tick *m)
     m->host.proc_rss = 30;
     m->host.proc_fds = 31;
     m->host.proc_threads = 32;
+    /* TLS session resumption */
+    m->tls_full = 1ull << 40;
+    m->tls_resumed = 33;
 }
 
 static void make_assign(struct ps_assign *a)
@@ -430,14 +433,15 @@ static uint64_t fnv1a(const void *p, size_t n)
  * wire is unchanged but for what versions 2 and 3 added (the version byte, the
  * per-connection data fields, TLS settings and scripted sessions of ASSIGN,
  * the app heartbeat RTT of TICK; 3: acks of the service's own ids in ASSIGN,
- * the acks event). A change to the wire must show up here and
+ * the acks event, TLS handshakes full/resumed of TICK). A change to the wire
+ * must show up here and
  * in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
         { "hello", 3236, 0xc9dcfc683865117cull },
         { "welcome", 179, 0x8e2c8315573fbca4ull },
-        { "tick", 843, 0x86ee18745131e0a6ull },
+        { "tick", 853, 0x057fe65b7d771287ull },
         { "reply none", 604, 0x0638537a00803a54ull },
         { "reply assign", 58008, 0x861cec2be85a1957ull },
         { "reply ramp", 625, 0xf7ce07091cea8fbdull },
@@ -922,7 +926,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 12, PS_PROTO_VERSION, PS_MSG_TICK);
+    raw_begin(r, 14, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -937,6 +941,8 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
     for (i = 0; i < n_stats; i++) msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_array(&r->pk, n_host);
     for (i = 0; i < n_host; i++) msgpack_pack_uint32(&r->pk, 1);
+    msgpack_pack_uint64(&r->pk, 8);   /* TLS handshakes full, resumed */
+    msgpack_pack_uint64(&r->pk, 9);
 }
 
 static void test_tick_errors(void **state)
