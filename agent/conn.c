@@ -222,42 +222,8 @@ static void agent_conn_on_token(void *ctx, const struct ps_token *tok)
         ps_hist_record(&w->cur.lat, (uint64_t)lat);
 }
 
-/* What every message must pass, in a session or open: the size cap and, for
- * text, UTF-8 (RFC 6455 8.1). Returns -1 when it failed and the close is under
- * way; the caller then ignores the rest of the message. */
-static int agent_conn_rx_check(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p)
-{
-    const struct ps_assign *a = &w->agent->assign.a;
-    struct agent_conn *c = &w->conns[slot];
-    if (p->first) {
-        c->msg_bytes = 0;
-        c->utf8 = PS_UTF8_ACCEPT;
-        c->flags &= (uint8_t)~AGENT_CF_TEXT;
-        if (!p->binary)
-            c->flags |= AGENT_CF_TEXT;
-    }
-    c->msg_bytes += (uint32_t)p->len;
-    if (a->max_message && (uint64_t)c->msg_bytes + p->remaining > a->max_message) {
-        /* Not by returning -1 to lws: lws 4.1.6 still holds the rest of the
-         * read in its buffer list, and closing from inside the rx path with
-         * data pending leaves the loop's poll state broken (the next
-         * lws_callback_on_writable() on any connection crashes in libuv).
-         * Close from the writeable callback instead and ignore the rest. */
-        agent_conn_close(w, slot, PS_REASON_TOO_BIG, 1009);
-        return -1;
-    }
-    if (c->flags & AGENT_CF_TEXT) {
-        c->utf8 = ps_utf8_step(c->utf8, p->in, p->len);
-        if (c->utf8 == PS_UTF8_REJECT || (p->final && c->utf8 != PS_UTF8_ACCEPT)) {
-            agent_conn_close(w, slot, PS_REASON_BAD_UTF8, 1007);   /* see above */
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* One piece of a received message, as lws describes it; apart from lws so
- * that the receive path can be driven piece by piece by the unit tests. */
+/* One piece of a received message, as lws describes it (open or in its
+ * session); apart from lws so that the unit tests can drive it piece by piece. */
 void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p)
 {
     const struct ps_assign *a = &w->agent->assign.a;
@@ -265,15 +231,40 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
     const unsigned char *in = p->in;
     size_t len = p->len;
     if (p->first) {
+        c->msg_bytes = 0;
         ps_token_reset(&c->tok);
-        c->flags &= (uint8_t)~AGENT_CF_HB_CAND;
+        c->utf8 = PS_UTF8_ACCEPT;
+        c->flags &= (uint8_t)~(AGENT_CF_TEXT | AGENT_CF_HB_CAND);
+        if (!p->binary)
+            c->flags |= AGENT_CF_TEXT;
         if (a->hb_expect[0] && (c->flags & AGENT_CF_HB_OUT))
             c->flags |= AGENT_CF_HB_CAND;
     }
-    uint32_t before = p->first ? 0 : c->msg_bytes;
-    if (agent_conn_rx_check(w, slot, p) < 0)
+    uint32_t before = c->msg_bytes;
+    c->msg_bytes += (uint32_t)len;
+    if (a->max_message && (uint64_t)c->msg_bytes + p->remaining > a->max_message) {
+        /* Not by returning -1 here: lws 4.1.6 still holds the rest of the read
+         * in its buffer list, and closing from inside the rx path with data
+         * pending leaves the loop's poll state broken (the next
+         * lws_callback_on_writable() on any connection crashes in libuv).
+         * Close from the writeable callback instead and ignore the rest. */
+        agent_conn_close(w, slot, PS_REASON_TOO_BIG, 1009);
         return;
+    }
     int final = p->final;
+    if (c->flags & AGENT_CF_TEXT) {
+        c->utf8 = ps_utf8_step(c->utf8, in, len);
+        if (c->utf8 == PS_UTF8_REJECT || (final && c->utf8 != PS_UTF8_ACCEPT)) {
+            agent_conn_close(w, slot, PS_REASON_BAD_UTF8, 1007);   /* see above */
+            return;
+        }
+    }
+    if (c->state == AGENT_CONN_SESSION) {
+        /* held to the same rules (a 1 GiB frame, bad UTF-8 name themselves
+         * rather than wait out a step's timeout), then matched whole */
+        agent_session_rx(w, slot, p);
+        return;
+    }
     agent_ack_piece(w, slot, p);
     if (c->flags & AGENT_CF_HB_CAND) {
         int reply = 0;
@@ -308,13 +299,7 @@ static int agent_conn_receive(struct agent_worker *w, struct lws *wsi, uint32_t 
         .final = (uint8_t)!!lws_is_final_fragment(wsi),
         .binary = (uint8_t)!!lws_frame_is_binary(wsi),
     };
-    if (w->conns[slot].state == AGENT_CONN_SESSION) {
-        /* a session's messages are held to the same rules: a 1 GiB frame or
-         * bad UTF-8 names itself, rather than waiting out the step's timeout */
-        if (agent_conn_rx_check(w, slot, &p) == 0)
-            agent_session_rx(w, slot, &p);
-    } else
-        agent_conn_rx(w, slot, &p);
+    agent_conn_rx(w, slot, &p);
     return 0;
 }
 
