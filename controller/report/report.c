@@ -102,8 +102,8 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
             report_dur(r, "push_latency_p99_us", b, sizeof b),
             report_dur(r, "push_latency_max_us", c, sizeof c));
     if (!r->n_thr)
-        fprintf(out, "thresholds    NONE: the plan sets no threshold, so this verdict checked "
-                     "nothing\n");
+        fprintf(out, "thresholds    NONE: the plan sets no threshold; only failed push calls "
+                     "and phases cut short were checked\n");
     for (size_t i = 0; i < r->n_thr; i++) {
         const struct report_thr *t = &r->thr[i];
         char val[32];

@@ -211,9 +211,11 @@ int run_verdict(struct run *r)
 
     /* Failed push calls never pass silently: a plan with push phases that
      * judges neither push_failed nor delivered_fraction gets push_failed
-     * "== 0" (docs/plan.md). */
+     * "== 0" (docs/plan.md), a guard stored only when it fails so that the
+     * plan's own thresholds stay what the reports list. */
     struct plan_threshold push_failed = p->thresholds.push_failed;
-    if (!push_failed.set && !p->thresholds.delivered_fraction.set && run_has_push_phase(p))
+    if (!push_failed.set && !p->thresholds.delivered_fraction.set && run_has_push_phase(p) &&
+        t->push_failed)
         push_failed = (struct plan_threshold){1, PLAN_CMP_EQ, 0, "== 0 (default)"};
     const struct { const char *name; const struct plan_threshold *th; double v; } checks[] = {
         {"connect_success", &p->thresholds.connect_success, connect_success},

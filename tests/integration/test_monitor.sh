@@ -38,6 +38,9 @@ expect_eq "no sample for a load agent" 0 \
 "$BIN/pushstorm" report "$RUN" --db "$DB" --html "$T/r.html" >/dev/null
 grep -qi "server" "$T/r.html"
 grep -q "proc_cpu_pct\|proc cpu\|process CPU" "$T/r.html"
-stop_pid "$MON"
+# started with --once: it leaves by itself when the run ends
+for _ in $(seq 50); do kill -0 "$MON" 2>/dev/null || break; sleep 0.1; done
+wait_rc "$MON"
+expect_eq "monitor --once exit after its run" 0 "$RC"
 stop_pid "$RP"
 echo "monitor test passed"

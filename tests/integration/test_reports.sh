@@ -174,10 +174,15 @@ expect_eq "monitor_samples.csv rows" 61 "$(wc -l <"$T/moncsv/monitor_samples.csv
 ! grep -q 'id="server"' "$T/mon3.html" || { echo "FAIL: server section for a run without monitor rows"; exit 1; }
 echo "ok: server metrics only where monitor_samples has rows"
 
-# 5. compare: exit 0 within the limit, 1 past it, 2 for an unknown run.
-rc=0; "$PS" compare 2 3 --db "$DB" >"$T/cmp.txt" || rc=$?
+# 5. compare: exit 0 within the limit, 1 past it, 2 for an unknown run. The
+# limit without the noise floor first (5% slower is within the default floor);
+# then with it.
+rc=0; "$PS" compare 2 3 --db "$DB" --noise-floor 0 --noise-floor-rel 0 >"$T/cmp.txt" || rc=$?
 cat "$T/cmp.txt"; expect_eq "compare 5% slower" 0 "$rc"
 grep -q 'push latency p99 .*worse, within limit' "$T/cmp.txt"
+rc=0; "$PS" compare 2 3 --db "$DB" >"$T/cmp.txt" || rc=$?
+expect_eq "compare 5% slower, default noise floor" 0 "$rc"
+grep -q 'push latency p99 .*same (within noise)' "$T/cmp.txt"
 rc=0; "$PS" compare 2 4 --db "$DB" >"$T/cmp.txt" || rc=$?
 cat "$T/cmp.txt"; expect_eq "compare 70% slower" 1 "$rc"
 grep -q 'push latency p99 .*REGRESSED' "$T/cmp.txt"
