@@ -135,10 +135,13 @@ static int store_count_tables(struct store *s, int *n)
     return 0;
 }
 
-static int store_create(struct store *s, char *err, size_t errlen)
+/* The names of event types and reasons, rewritten on every open for writing:
+ * a reason added to the wire (unreachable) is named in a database created
+ * before it, for the reports that join on these tables. */
+static int store_names(struct store *s, char *err, size_t errlen)
 {
     char sql[256];
-    if (store_exec(s, "BEGIN", err, errlen) || store_exec(s, SCHEMA, err, errlen))
+    if (store_exec(s, "BEGIN", err, errlen))
         return -1;
     for (uint32_t t = 1; t <= PS_EV_READY; t++) {
         snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO event_types VALUES(%u,'%s')", t,
@@ -152,6 +155,14 @@ static int store_create(struct store *s, char *err, size_t errlen)
         if (store_exec(s, sql, err, errlen))
             return -1;
     }
+    return store_exec(s, "COMMIT", err, errlen);
+}
+
+static int store_create(struct store *s, char *err, size_t errlen)
+{
+    char sql[256];
+    if (store_exec(s, "BEGIN", err, errlen) || store_exec(s, SCHEMA, err, errlen))
+        return -1;
     snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')",
              STORE_SCHEMA_VERSION);
     return store_exec(s, sql, err, errlen) || store_exec(s, "COMMIT", err, errlen) ? -1 : 0;
@@ -213,7 +224,8 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
      * the version is raised. A change to an existing table would add its
      * ALTER TABLE step here, keyed on `version`. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
-        (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e))) {
+        (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e)) ||
+        store_names(s, e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);
         store_close(s);
         return -1;

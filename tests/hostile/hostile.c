@@ -18,6 +18,10 @@
  *   /closenostatus  Close frame with no payload; socket closed on the client's Close
  *   /close1011      Close 1011 with a reason; socket closed on the client's Close
  *   /badopcode      a frame with the reserved opcode 0x3
+ *   /garbage        bytes that are not HTTP instead of the response, then a
+ *                   half-close (a port that speaks another protocol)
+ *   /close1005      Close with the code 1005, which no endpoint may send
+ *   /close999       Close with the code 999, below the defined range
  *   /welcome        a session's server: a noise frame {"type":"noise"}, then the
  *                   welcome {"type":"welcome","session":{"id":"s-SERIAL"}};
  *                   every text frame the client sends is answered "ack:" + it
@@ -170,7 +174,8 @@ static void hostile_accept_key(const char *key, size_t keylen, char *out)
 enum hostile_kind {
     HOSTILE_OK, HOSTILE_REJECT401, HOSTILE_REJECT503, HOSTILE_BADACCEPT, HOSTILE_OVERSIZE,
     HOSTILE_BADUTF8, HOSTILE_MASKED, HOSTILE_RSTMIDFRAME, HOSTILE_NOHANDSHAKE,
-    HOSTILE_CLOSENOSTATUS, HOSTILE_CLOSE1011, HOSTILE_BADOPCODE, HOSTILE_WELCOME, HOSTILE_UNKNOWN
+    HOSTILE_CLOSENOSTATUS, HOSTILE_CLOSE1011, HOSTILE_BADOPCODE, HOSTILE_WELCOME,
+    HOSTILE_GARBAGE, HOSTILE_CLOSE1005, HOSTILE_CLOSE999, HOSTILE_UNKNOWN
 };
 
 static const char *const hostile_paths[] = {
@@ -180,6 +185,8 @@ static const char *const hostile_paths[] = {
     [HOSTILE_RSTMIDFRAME] = "/rstmidframe", [HOSTILE_NOHANDSHAKE] = "/nohandshake",
     [HOSTILE_CLOSENOSTATUS] = "/closenostatus", [HOSTILE_CLOSE1011] = "/close1011",
     [HOSTILE_BADOPCODE] = "/badopcode", [HOSTILE_WELCOME] = "/welcome",
+    [HOSTILE_GARBAGE] = "/garbage", [HOSTILE_CLOSE1005] = "/close1005",
+    [HOSTILE_CLOSE999] = "/close999",
     [HOSTILE_UNKNOWN] = "(unknown)",
 };
 
@@ -381,6 +388,13 @@ static void hostile_request(struct hostile_server *s, struct hostile_conn *c, in
     case HOSTILE_NOHANDSHAKE:
         c->state = HOSTILE_ST_DRAIN;
         return;
+    case HOSTILE_GARBAGE: {
+        static const char junk[] = "SSH-2.0-hostile\r\n\x00\xff\xfe\x01 not http \x7f\r\n\r\n";
+        hostile_queue(c, junk, sizeof junk - 1);
+        c->shut_after_flush = 1;
+        c->state = HOSTILE_ST_DRAIN;
+        return;
+    }
     default:
         break;
     }
@@ -493,6 +507,14 @@ static int hostile_act(struct hostile_server *s, struct hostile_conn *c, int64_t
     case HOSTILE_CLOSE1011: {
         static const char close[] = "\x03\xF3" "hostile: internal error";
         hostile_send_frame(c, 0x88, close, sizeof close - 1);
+        c->sent_close = 1;
+        break;
+    }
+    case HOSTILE_CLOSE1005:
+    case HOSTILE_CLOSE999: {
+        uint16_t code = c->kind == HOSTILE_CLOSE1005 ? 1005 : 999;
+        uint8_t close[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        hostile_send_frame(c, 0x88, close, sizeof close);
         c->sent_close = 1;
         break;
     }
@@ -749,7 +771,8 @@ static void hostile_usage(FILE *f)
     fprintf(f, "usage: hostile --port P [--bind 127.0.0.1] [--max-conns N] [--verbose]\n"
                "A deliberately misbehaving WebSocket server for tests; the upgrade path\n"
                "chooses the misbehaviour: /ok /reject401 /reject503 /badaccept /oversize\n"
-               "/badutf8 /masked /rstmidframe /nohandshake /closenostatus /close1011 /badopcode\n");
+               "/badutf8 /masked /rstmidframe /nohandshake /closenostatus /close1011 /badopcode\n"
+               "/garbage /close1005 /close999\n");
 }
 
 static int hostile_parse_uint(const char *opt, const char *v, long lo, long hi, long *out)
