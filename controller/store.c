@@ -301,8 +301,15 @@ static void store_begin(struct store *s)
 int store_commit(struct store *s)
 {
     int rc = 0;
-    if (s->in_txn && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (s->in_txn && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = store_fail(s, "database commit");
+        /* A COMMIT refused for a full disk leaves its transaction open: roll
+         * it back (its rows are lost either way, and the sticky error says
+         * so), so that the run's failed status can still go in on its own,
+         * in the space the rolled-back pages leave in the WAL. */
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     s->in_txn = 0;
     s->last_commit_us = ps_time_mono_us();
     return rc;
@@ -369,10 +376,26 @@ int store_run_begin(struct store *s, const char *name, const char *plan_path, co
 int store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char *status,
                   int exit_code, const char *reason)
 {
+    static const char sql[] = "UPDATE runs SET ended_us=?, status=?, exit_code=?, reason=? WHERE id=?";
+    if (s->failed) {
+        /* after a refused write, keep what the open transaction holds if the
+         * file still takes it, else drop it; then the status alone */
+        if (!sqlite3_get_autocommit(s->db) &&
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_txn = 0;
+        return store_write(s, sql, "isisi", ended_us, status, (int64_t)exit_code, reason,
+                           (int64_t)run_id);
+    }
     store_begin(s);
-    int rc = store_write(s, "UPDATE runs SET ended_us=?, status=?, exit_code=?, reason=? WHERE id=?",
-                         "isisi", ended_us, status, (int64_t)exit_code, reason, (int64_t)run_id);
+    int rc = store_write(s, sql, "isisi", ended_us, status, (int64_t)exit_code, reason, (int64_t)run_id);
     store_commit(s);
+    /* The WAL into the database file: a disk that fills here fails the run
+     * too (what the WAL holds stays readable; SQLite replays it on open). */
+    int log, done;
+    int ck = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (ck != SQLITE_OK && ck != SQLITE_BUSY)
+        rc = store_fail(s, "database checkpoint");
     /* Query indexes for reports: built once, after ingest (see file comment). */
     store_exec(s,
                "CREATE INDEX IF NOT EXISTS deliveries_msg ON deliveries(run_id, msg_id);"
