@@ -514,6 +514,19 @@ void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason);
 void agent_conn_ping(struct agent_worker *w, uint32_t slot);
 void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot);
 
+/* conn_reason.c: what a failed attempt's socket and lws said, and the reason
+ * it makes (aux: the errno when the socket's error decided it, else 0). */
+struct agent_conn_why {
+    int         sock_err;        /* SO_ERROR, or errno once lws had closed the socket; 0 */
+    int         syn_sent;        /* the TCP handshake was still waiting for the server */
+    const char *msg;             /* lws's text, or NULL */
+};
+uint8_t agent_conn_classify(const struct agent_conn_why *why, uint32_t *aux);
+int     agent_close_code_valid(uint32_t code);   /* may a server send it (RFC 6455 7.4)? */
+uint8_t agent_close_reason(uint32_t code);        /* server_close, or protocol for a bad code */
+/* The kernel's verdict on the route to a numeric address (ENETUNREACH...), 0 = a route. */
+int     agent_conn_route_errno(const char *addr, int port);
+
 /* ctl.c */
 int  agent_ctl_start(struct agent *ag, char *err, size_t errlen);
 int  agent_ctl_run(struct agent *ag);

@@ -28,6 +28,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "ps_time.h"
@@ -122,30 +124,25 @@ void agent_conn_ready(struct agent_worker *w, uint32_t slot, int64_t hs_us, int6
         agent_conn_close(w, slot, PS_REASON_CLIENT_CLOSE, 1000);
 }
 
-/* lws 4.1.6 reports pre-upgrade failures as a string; map the ones it has. */
+/* A failure before the upgrade: what the socket says, while lws still has it
+ * (SO_ERROR, and TCP_INFO for a SYN never answered), or the errno lws left
+ * when it closed the socket itself first; conn_reason.c decides. */
 static uint8_t agent_conn_classify_error(struct lws *wsi, const char *msg, uint32_t *aux)
 {
-    *aux = 0;
-    if (!msg)
-        return PS_REASON_OTHER;
-    if (strstr(msg, "unauthorized") || strstr(msg, "not 101")) {
-        *aux = wsi ? lws_http_client_http_response(wsi) : 0;
-        return PS_REASON_HTTP_STATUS;
+    struct agent_conn_why why = {.sock_err = errno, .msg = msg};
+    int fd = wsi ? (int)lws_get_socket_fd(wsi) : -1;
+    if (fd >= 0) {
+        int e = 0;
+        struct tcp_info ti;
+        socklen_t el = sizeof e, tl = sizeof ti;
+        why.sock_err = getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0 ? e : 0;
+        why.syn_sent = !why.sock_err && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+                       ti.tcpi_state == TCP_SYN_SENT;
     }
-    if (strstr(msg, "Accept hash"))
-        return PS_REASON_BAD_ACCEPT;
-    if (strstr(msg, "refused") || strstr(msg, "connect failed") || strstr(msg, "conn fail"))
-        return PS_REASON_REFUSED;
-    if (strstr(msg, "timeout") || strstr(msg, "timed out"))
-        return PS_REASON_TIMEOUT;
-    if (!strncmp(msg, "HS:", 3))
-        return PS_REASON_HANDSHAKE;
-    /* certificate rejections and the server's alerts were caught in their own
-     * callbacks (lws 4.1.6 passes on no OpenSSL detail: "connect SSL err 1:
-     * error:00000001:lib(0)::reason(1)"): what is left is the handshake */
-    if (strstr(msg, "SSL") || strstr(msg, "ssl") || strstr(msg, "tls"))
-        return PS_REASON_TLS_HANDSHAKE;
-    return PS_REASON_OTHER;
+    uint8_t r = agent_conn_classify(&why, aux);
+    if (r == PS_REASON_HTTP_STATUS)
+        *aux = wsi ? lws_http_client_http_response(wsi) : 0;
+    return r;
 }
 
 /* A connection that ended with no Close frame from either side: either the
@@ -471,8 +468,8 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         if (!c->reason) {
             if (len >= 2) {
                 const unsigned char *b = in;
-                c->reason = PS_REASON_SERVER_CLOSE;
                 c->close_code = (uint16_t)(b[0] << 8 | b[1]);
+                c->reason = agent_close_reason(c->close_code);   /* 1005, 999: protocol */
             } else {
                 c->reason = PS_REASON_NO_STATUS;
             }
@@ -550,8 +547,14 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
         ci.iface = ag->opts.src_ips[(id - a->conn_first) % ag->opts.n_src];
     struct lws *wsi = lws_client_connect_via_info(&ci);
     if (!wsi && c->state == AGENT_CONN_CONNECTING) {
+        /* connect() failed at once and lws closed the socket without a callback
+         * or an errno we could trust (no route, usually): ask the kernel for the
+         * route, which is what such a connect() fails on */
+        struct agent_conn_why why = {.sock_err = agent_conn_route_errno(t->addr, t->port)};
+        uint32_t aux;
+        uint8_t r = agent_conn_classify(&why, &aux);
         c->wsi = NULL;
-        agent_conn_ended(w, slot, PS_REASON_REFUSED, 0);
+        agent_conn_ended(w, slot, r, aux);
     }
 }
 

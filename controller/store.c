@@ -135,10 +135,13 @@ static int store_count_tables(struct store *s, int *n)
     return 0;
 }
 
-static int store_create(struct store *s, char *err, size_t errlen)
+/* The names of event types and reasons, rewritten on every open for writing:
+ * a reason added to the wire (unreachable) is named in a database created
+ * before it, for the reports that join on these tables. */
+static int store_names(struct store *s, char *err, size_t errlen)
 {
     char sql[256];
-    if (store_exec(s, "BEGIN", err, errlen) || store_exec(s, SCHEMA, err, errlen))
+    if (store_exec(s, "BEGIN", err, errlen))
         return -1;
     for (uint32_t t = 1; t <= PS_EV_LAST; t++) {
         snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO event_types VALUES(%u,'%s')", t,
@@ -152,6 +155,14 @@ static int store_create(struct store *s, char *err, size_t errlen)
         if (store_exec(s, sql, err, errlen))
             return -1;
     }
+    return store_exec(s, "COMMIT", err, errlen);
+}
+
+static int store_create(struct store *s, char *err, size_t errlen)
+{
+    char sql[256];
+    if (store_exec(s, "BEGIN", err, errlen) || store_exec(s, SCHEMA, err, errlen))
+        return -1;
     snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')",
              STORE_SCHEMA_VERSION);
     return store_exec(s, sql, err, errlen) || store_exec(s, "COMMIT", err, errlen) ? -1 : 0;
@@ -213,7 +224,8 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
      * the version is raised. A change to an existing table would add its
      * ALTER TABLE step here, keyed on `version`. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
-        (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e))) {
+        (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e)) ||
+        store_names(s, e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);
         store_close(s);
         return -1;
@@ -289,8 +301,15 @@ static void store_begin(struct store *s)
 int store_commit(struct store *s)
 {
     int rc = 0;
-    if (s->in_txn && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (s->in_txn && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = store_fail(s, "database commit");
+        /* A COMMIT refused for a full disk leaves its transaction open: roll
+         * it back (its rows are lost either way, and the sticky error says
+         * so), so that the run's failed status can still go in on its own,
+         * in the space the rolled-back pages leave in the WAL. */
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     s->in_txn = 0;
     s->last_commit_us = ps_time_mono_us();
     return rc;
@@ -357,10 +376,26 @@ int store_run_begin(struct store *s, const char *name, const char *plan_path, co
 int store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char *status,
                   int exit_code, const char *reason)
 {
+    static const char sql[] = "UPDATE runs SET ended_us=?, status=?, exit_code=?, reason=? WHERE id=?";
+    if (s->failed) {
+        /* after a refused write, keep what the open transaction holds if the
+         * file still takes it, else drop it; then the status alone */
+        if (!sqlite3_get_autocommit(s->db) &&
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_txn = 0;
+        return store_write(s, sql, "isisi", ended_us, status, (int64_t)exit_code, reason,
+                           (int64_t)run_id);
+    }
     store_begin(s);
-    int rc = store_write(s, "UPDATE runs SET ended_us=?, status=?, exit_code=?, reason=? WHERE id=?",
-                         "isisi", ended_us, status, (int64_t)exit_code, reason, (int64_t)run_id);
+    int rc = store_write(s, sql, "isisi", ended_us, status, (int64_t)exit_code, reason, (int64_t)run_id);
     store_commit(s);
+    /* The WAL into the database file: a disk that fills here fails the run
+     * too (what the WAL holds stays readable; SQLite replays it on open). */
+    int log, done;
+    int ck = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (ck != SQLITE_OK && ck != SQLITE_BUSY)
+        rc = store_fail(s, "database checkpoint");
     /* Query indexes for reports: built once, after ingest (see file comment). */
     store_exec(s,
                "CREATE INDEX IF NOT EXISTS deliveries_msg ON deliveries(run_id, msg_id);"

@@ -66,6 +66,7 @@ static const char *const proto_reason_names[PS_REASON_COUNT] = {
     [PS_REASON_TLS_ALERT]    = "tls_alert",
     [PS_REASON_SESSION_TIMEOUT]  = "session_timeout",
     [PS_REASON_SESSION_MISMATCH] = "session_mismatch",
+    [PS_REASON_UNREACHABLE]  = "unreachable",
 };
 
 const char *ps_reason_name(uint32_t reason)

@@ -361,6 +361,8 @@ enum ps_reason {
     PS_REASON_TLS_ALERT,        /* the server ended the handshake with a TLS alert */
     PS_REASON_SESSION_TIMEOUT,  /* a session step's expect timed out; aux = step */
     PS_REASON_SESSION_MISMATCH, /* a frame failed a step (others: fail); aux = step */
+    /* connect failures by the socket's error (issue 11): refused and timeout above */
+    PS_REASON_UNREACHABLE,      /* no route to the host or network; aux = errno */
     PS_REASON_COUNT
 };
 const char *ps_reason_name(uint32_t reason);

@@ -23,6 +23,7 @@
 #define PLAN_MAX_PHASES   64
 #define PLAN_ERR_MAX      512
 #define PLAN_RECIPIENTS_MAX 1024   /* connections named in one multicast call */
+#define PLAN_AGENTS_MAX   1024     /* agents.expect: the controller's agent slots (run.c) */
 #define PLAN_FILE_MAX     (1 << 20) /* bytes in a plan file (docs/plan.md) */
 
 struct plan_target {

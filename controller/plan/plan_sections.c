@@ -90,7 +90,7 @@ static int plan_v_agents(struct plan_ctx *c, const struct yaml_doc_node *v, cons
     (void)f;
     struct plan *p = c->p;
     struct plan_field af[] = {
-        PLAN_FIELD("expect", plan_v_count32, &p->agents.expect, 0, 0, NULL),
+        PLAN_FIELD_MAX("expect", plan_v_count32, &p->agents.expect, 0, PLAN_AGENTS_MAX),
         PLAN_FIELD("wait", plan_v_duration, &p->agents.wait_us, 0, 0, NULL),
         PLAN_FIELD("split", plan_v_split, &p->agents.by_capacity, 0, 0, NULL),
     };

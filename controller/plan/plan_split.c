@@ -47,12 +47,17 @@ void plan_agent_range(uint64_t total, uint32_t n_agents, uint32_t i, uint64_t *f
     *first = base * i + (i < extra ? i : extra);
 }
 
+/* Each ramp's shares are worked out once for all agents (rows of one array,
+ * ramp-major), not once per agent printed: one plan_split per agent would make
+ * check quadratic in agents.expect. */
 void plan_print_split(const struct plan *p, FILE *out)
 {
-    uint32_t n = p->agents.expect;
+    uint32_t n = p->agents.expect, n_ramps = 0;
     uint64_t total = plan_max_connections(p);
+    for (uint32_t ph = 0; ph < p->n_phases; ph++)
+        n_ramps += p->phases[ph].kind == PLAN_PHASE_RAMP;
     uint64_t *weight = calloc(n ? n : 1, sizeof *weight);
-    uint64_t *share = calloc(n ? n : 1, sizeof *share);
+    uint64_t *share = calloc((size_t)(n ? n : 1) * (n_ramps ? n_ramps : 1), sizeof *share);
     if (!weight || !share) {
         fprintf(out, "  (out of memory for the split)\n");
         free(weight);
@@ -71,6 +76,9 @@ void plan_print_split(const struct plan *p, FILE *out)
         free(share);
         return;
     }
+    for (uint32_t ph = 0, r = 0; ph < p->n_phases; ph++)
+        if (p->phases[ph].kind == PLAN_PHASE_RAMP)
+            plan_split(p->phases[ph].u.ramp.to, weight, n, share + (size_t)n * r++);
     fprintf(out, "split over %u agents (ramps are shared in proportion to the connections):\n", n);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t first, count;
@@ -93,11 +101,9 @@ void plan_print_split(const struct plan *p, FILE *out)
         for (uint32_t ph = 0; ph < p->n_phases; ph++) {
             if (p->phases[ph].kind != PLAN_PHASE_RAMP)
                 continue;
-            uint64_t to = p->phases[ph].u.ramp.to;
-            plan_split(to, weight, n, share);
+            uint64_t to = p->phases[ph].u.ramp.to, mine = share[(size_t)n * r + i];
             fprintf(out, "%s phase %u ramp: %llu at %.4g/s", r++ ? "," : ";", ph + 1,
-                    (unsigned long long)share[i],
-                    p->phases[ph].u.ramp.rate * (double)share[i] / (double)to);
+                    (unsigned long long)mine, p->phases[ph].u.ramp.rate * (double)mine / (double)to);
         }
         fputc('\n', out);
     }

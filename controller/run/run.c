@@ -465,13 +465,21 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     int pass = run_verdict(r);
     run_check_store(r);
     exit_code = r->failed ? 2 : pass ? 0 : 1;
-    store_run_end(&r->store, r->run_id, ps_time_wall_us(),
-                  r->failed ? "failed" : pass ? "pass" : "fail", exit_code,
-                  r->failed ? r->reason : NULL);
-    if (run_check_store(r))
+    int recorded = store_run_end(&r->store, r->run_id, ps_time_wall_us(),
+                                 r->failed ? "failed" : pass ? "pass" : "fail", exit_code,
+                                 r->failed ? r->reason : NULL) == 0;
+    if (run_check_store(r) && exit_code != 2) {
+        /* the verdict went in, then the checkpoint failed: say failed instead */
         exit_code = 2;
+        recorded = store_run_end(&r->store, r->run_id, ps_time_wall_us(), "failed", 2,
+                                 r->reason) == 0;
+    }
     progress_done(&r->progress);
-    report_print_summary(&r->store, r->run_id, stdout);
+    if (recorded)
+        report_print_summary(&r->store, r->run_id, stdout);
+    else   /* a summary read back now would show the run as still running */
+        fprintf(stderr, "pushstorm: run %u could not be marked failed in %s either; what was "
+                "committed before stays readable\n", r->run_id, opts->db_path);
 out_sockets:
     metrics_close(&r->metrics);
     local_agents_stop(&r->local, 4000);

@@ -32,7 +32,7 @@
 #include "run.h"
 #include "store.h"
 
-#define RUN_MAX_AGENTS        1024
+#define RUN_MAX_AGENTS        PLAN_AGENTS_MAX   /* check refuses more (plan.h) */
 #define RUN_MAX_MONITORS      64
 #define RUN_MONITOR_BASE      1000000   /* monitor agents' ids: base + 1, + 2, ... */
 #define RUN_CMD_QUEUE         16

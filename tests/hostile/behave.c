@@ -14,6 +14,10 @@
  *   /closenostatus  Close frame with no payload; socket closed on the client's Close
  *   /close1011      Close 1011 with a reason; socket closed on the client's Close
  *   /badopcode      a frame with the reserved opcode 0x3
+ *   /garbage        bytes that are not HTTP instead of the response, then a
+ *                   half-close (a port that speaks another protocol)
+ *   /close1005      Close with the code 1005, which no endpoint may send
+ *   /close999       Close with the code 999, below the defined range
  *   /welcome        a session's server: a noise frame {"type":"noise"}, then the
  *                   welcome {"type":"welcome","session":{"id":"s-SERIAL"}};
  *                   every text frame the client sends is answered "ack:" + it
@@ -53,6 +57,8 @@ static const char *const hostile_paths[] = {
     [HOSTILE_BADOPCODE] = "/badopcode", [HOSTILE_WELCOME] = "/welcome",
     [HOSTILE_SILENT] = "/silent", [HOSTILE_JUNK] = "/junk", [HOSTILE_HUGE] = "/huge",
     [HOSTILE_DEEPJSON] = "/deepjson", [HOSTILE_WELCOMECLOSE] = "/welcomeclose",
+    [HOSTILE_GARBAGE] = "/garbage", [HOSTILE_CLOSE1005] = "/close1005",
+    [HOSTILE_CLOSE999] = "/close999",
     [HOSTILE_UNKNOWN] = "(unknown)",
 };
 
@@ -112,6 +118,13 @@ void hostile_request(struct hostile_server *s, struct hostile_conn *c, int64_t n
     case HOSTILE_NOHANDSHAKE:
         c->state = HOSTILE_ST_DRAIN;
         return;
+    case HOSTILE_GARBAGE: {
+        static const char junk[] = "SSH-2.0-hostile\r\n\x00\xff\xfe\x01 not http \x7f\r\n\r\n";
+        hostile_queue(c, junk, sizeof junk - 1);
+        c->shut_after_flush = 1;
+        c->state = HOSTILE_ST_DRAIN;
+        return;
+    }
     default:
         break;
     }
@@ -247,6 +260,14 @@ int hostile_act(struct hostile_server *s, struct hostile_conn *c, int64_t now)
     case HOSTILE_CLOSE1011: {
         static const char close[] = "\x03\xF3" "hostile: internal error";
         hostile_send_frame(c, 0x88, close, sizeof close - 1);
+        c->sent_close = 1;
+        break;
+    }
+    case HOSTILE_CLOSE1005:
+    case HOSTILE_CLOSE999: {
+        uint16_t code = c->kind == HOSTILE_CLOSE1005 ? 1005 : 999;
+        uint8_t close[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        hostile_send_frame(c, 0x88, close, sizeof close);
         c->sent_close = 1;
         break;
     }

@@ -43,6 +43,8 @@ enum hostile_kind {
     HOSTILE_CLOSENOSTATUS, HOSTILE_CLOSE1011, HOSTILE_BADOPCODE, HOSTILE_WELCOME,
     /* garbage during a session: what a session script must survive or name */
     HOSTILE_SILENT, HOSTILE_JUNK, HOSTILE_HUGE, HOSTILE_DEEPJSON, HOSTILE_WELCOMECLOSE,
+    /* connect-failure classification: not HTTP, Close codes no endpoint may send */
+    HOSTILE_GARBAGE, HOSTILE_CLOSE1005, HOSTILE_CLOSE999,
     HOSTILE_UNKNOWN
 };
 

@@ -167,7 +167,8 @@ static void hostile_usage(FILE *f)
                "A deliberately misbehaving WebSocket server for tests; the upgrade path\n"
                "chooses the misbehaviour: /ok /reject401 /reject503 /badaccept /oversize\n"
                "/badutf8 /masked /rstmidframe /nohandshake /closenostatus /close1011 /badopcode\n"
-               "/welcome, and for session scripts /silent /junk /huge /deepjson /welcomeclose\n");
+               "/garbage /close1005 /close999 /welcome, and for session scripts /silent /junk\n"
+               "/huge /deepjson /welcomeclose\n");
 }
 
 static int hostile_parse_uint(const char *opt, const char *v, long lo, long hi, long *out)

@@ -131,12 +131,66 @@ static void test_print_split(void **state)
     free(s);
 }
 
+/* agents.expect is bounded by the controller's agent slots at check time, with
+ * file:line:col, so check never accepts what a run refuses. At the cap, the
+ * split printed is whole: every agent has its line and each ramp's shares add
+ * up to the ramp. (check once worked each ramp out again for every agent
+ * printed: 40k agents took 10 s, 1.5M never ended; the ctest timeout of the
+ * unit run bounds this test.) */
+static void test_print_split_agent_cap(void **state)
+{
+    (void)state;
+    static const char *refused[] = {"1025", "40k", "1.5M"};
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        char yaml[512], err[PLAN_ERR_MAX] = "";
+        struct plan *p = calloc(1, sizeof *p);
+        assert_non_null(p);
+        int n = snprintf(yaml, sizeof yaml, "name: s\ntargets:\n" TARGET("a")
+                         "agents: {expect: %s}\nconnections: {total: 10M}\nphases:\n"
+                         "  - ramp: {to: 10M, rate: 1000/s}\n", refused[k]);
+        assert_int_equal(plan_parse("t.yaml", yaml, (size_t)n, p, err, sizeof err), -1);
+        if (strncmp(err, "t.yaml:4:18: agents.expect: too large", 37) || !strstr(err, "at most 1024")) {
+            print_error("expect %s: %s\n", refused[k], err);
+            fail();
+        }
+        free(p);
+    }
+    char *s = print_split("name: s\ntargets:\n" TARGET("a")
+                          "agents: {expect: 1024}\nconnections: {total: 1.5M}\nphases:\n"
+                          "  - ramp: {to: 1000, rate: 100/s}\n  - hold: 1s\n"
+                          "  - ramp: {to: 1.5M, rate: 1000/s}\n");
+    uint32_t lines = 0;
+    unsigned long long sum1 = 0, sum3 = 0;
+    for (char *line = strchr(s, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        unsigned long long a, b;
+        char *r1 = strstr(line, "phase 1 ramp: "), *r3 = strstr(line, "phase 3 ramp: ");
+        assert_non_null(r1);
+        assert_non_null(r3);
+        assert_int_equal(sscanf(r1, "phase 1 ramp: %llu", &a), 1);
+        assert_int_equal(sscanf(r3, "phase 3 ramp: %llu", &b), 1);
+        sum1 += a;
+        sum3 += b;
+        lines++;
+    }
+    assert_int_equal(lines, 1024);
+    assert_int_equal(sum1, 1000);
+    assert_int_equal(sum3, 1500000);
+    /* 1.5M = 1024 * 1464 + 864: the first 864 agents hold one more; the ramp to
+     * 1000 rounds every share down to 0, then one each to the first 1000 */
+    assert_non_null(strstr(s, "  agent 1000: connections 1463400-1464863 (1464); "
+                              "phase 1 ramp: 1 at 0.1/s, phase 3 ramp: 1464 at 0.976/s\n"));
+    assert_non_null(strstr(s, "  agent 1024: connections 1498536-1499999 (1464); "
+                              "phase 1 ramp: 0 at 0/s, phase 3 ramp: 1464 at 0.976/s\n"));
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agent_range_tiles),
         cmocka_unit_test(test_split_exhaustive),
         cmocka_unit_test(test_print_split),
+        cmocka_unit_test(test_print_split_agent_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
