@@ -233,6 +233,7 @@ static int run_listen(struct run *r, char *err, size_t errlen)
     }
     nng_pipe_notify(r->rep, NNG_PIPE_EV_REM_POST, run_on_pipe_closed, &r->pipes);
     nng_socket_set_size(r->pull, NNG_OPT_RECVMAXSZ, 16 << 20);
+    nng_socket_set_size(r->rep, NNG_OPT_RECVMAXSZ, RUN_CTL_RECV_MAX);
     nng_socket_set_int(r->pull, NNG_OPT_RECVBUF, 1024);
     if ((rv = nng_listen(r->rep, r->opts->listen, NULL, 0))) {
         snprintf(err, errlen, "cannot listen on %s: %s", r->opts->listen, nng_strerror(rv));
@@ -381,7 +382,8 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         fprintf(stderr, "pushstorm: out of memory\n");
         goto out_store;
     }
-    if (run_listen(r, err, sizeof err) != 0 ||
+    if (run_auth_init(&r->auth, opts->auth_key, err, sizeof err) != 0 ||
+        run_listen(r, err, sizeof err) != 0 ||
         (opts->metrics && metrics_listen(&r->metrics, opts->metrics, err, sizeof err) != 0)) {
         fprintf(stderr, "pushstorm: %s\n", err);
         goto out_sockets;
@@ -400,7 +402,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         char dial[PS_URL_MAX];
         run_local_dial_url(opts->listen, dial, sizeof dial);
         if (local_agents_start(&r->local, opts->local_agents, opts->agent_bin, dial,
-                               opts->local_threads, err, sizeof err) != 0) {
+                               opts->local_threads, opts->auth_key, err, sizeof err) != 0) {
             run_fail(r, "%s", err);
             store_run_end(&r->store, r->run_id, ps_time_wall_us(), "failed", 2, r->reason);
             goto out_sockets;
@@ -425,6 +427,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         exit_code = 2;
     progress_done(&r->progress);
     report_print_summary(&r->store, r->run_id, stdout);
+    run_auth_summary(&r->auth, stdout);
 out_sockets:
     metrics_close(&r->metrics);
     local_agents_stop(&r->local, 4000);

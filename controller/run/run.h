@@ -21,6 +21,7 @@ struct run_opts {
     const char *agent_bin;       /* path of pushstorm-agent for local agents */
     int         quiet;
     const char *metrics;         /* --metrics [HOST:]PORT, NULL = off */
+    const char *auth_key;        /* --auth-key FILE, NULL = agents are not authenticated */
 };
 
 /* Exit status: 0 every threshold passed, 1 a threshold failed, 2 the run could

@@ -30,6 +30,7 @@
 #include "ps_tpl.h"
 #include "pusher.h"
 #include "run.h"
+#include "run_auth.h"
 #include "store.h"
 
 #define RUN_MAX_AGENTS        1024
@@ -73,6 +74,7 @@ struct run_agent {
     uint32_t stopped;
     uint32_t pipe;               /* nng pipe id its last control request came on */
     int64_t  pipe_closed_mono;   /* that pipe closed at; 0 = open */
+    char     token[PS_AUTH_HEX]; /* session token of its hello (run_auth.h) */
 };
 
 /* Control pipes that closed, noted by nng's pipe callback (on an nng thread)
@@ -112,6 +114,7 @@ struct run_monitor {
     int64_t  last_second;        /* controller-clock second of the last stored sample */
     int64_t  last_tick_mono;
     struct ps_hostmon last;
+    char     token[PS_AUTH_HEX]; /* session token of its hello (run_auth.h) */
 };
 
 struct run {
@@ -150,6 +153,7 @@ struct run {
     struct metrics metrics;      /* --metrics: Prometheus scrapes */
     struct run_pipes pipes;
     uint32_t cur_pipe;           /* pipe of the control request being handled */
+    struct run_auth auth;        /* --auth-key, pending challenges, complaints (run_auth.c) */
 };
 
 /* The clocks a phase step sees: taken once per step. */
