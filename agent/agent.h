@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "ps_hist.h"
+#include "ps_link.h"
 #include "ps_proto.h"
 #include "ps_tpl.h"
 
@@ -302,6 +303,7 @@ struct agent_opts {
     char src_ips[PS_MAX_IPS][PS_IP_MAX];
     int once, quiet, monitor;
     uint32_t lag_threshold_us;
+    struct ps_link_tls tls;       /* --tls-cert, --tls-ca, --tls-server-name (tls+tcp://) */
 };
 
 /* hostmon.c: one process's figures from /proc, and a CPU-rate meter over them */

@@ -30,6 +30,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "ps_link.h"
 #include "ps_time.h"
 
 #define CTL_TICK_US          200000
@@ -75,11 +76,9 @@ int agent_ctl_start(struct agent *ag, char *err, size_t errlen)
     nng_socket_set_ms(ag->push, NNG_OPT_RECONNMAXT, 1000);
     nng_socket_set_int(ag->push, NNG_OPT_SENDBUF, 256);
     /* nonblocking dials keep retrying in the background: the controller may start later */
-    if ((rc = nng_dial(ag->req, ag->opts.controller, NULL, NNG_FLAG_NONBLOCK)) ||
-        (rc = nng_dial(ag->push, data_url, NULL, NNG_FLAG_NONBLOCK))) {
-        snprintf(err, errlen, "cannot dial %s: %s", ag->opts.controller, nng_strerror(rc));
+    if (ps_link_dial(ag->req, ag->opts.controller, &ag->opts.tls, err, errlen) ||
+        ps_link_dial(ag->push, data_url, &ag->opts.tls, err, errlen))
         return -1;
-    }
     return 0;
 }
 
