@@ -14,9 +14,15 @@
  *   fakeagent big URL MB              one control request of MB megabytes;
  *                                     prints "answered" or "no answer"
  * Exit 2 on a usage or local error. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
@@ -137,27 +143,64 @@ static int fake_spoof(const char *url, char **argv)
     return 0;
 }
 
+/* Raw TCP, so nothing of nng's own (a REQ socket resends a request on every
+ * reconnect) stands between the test and what the controller does: the SP
+ * header of a REQ peer, then one message of MB megabytes, written until the
+ * controller hangs up or takes it all; then up to 5 s for an answer. */
 static int fake_big(const char *url, const char *mb)
 {
-    size_t len = (size_t)atoi(mb) << 20;
-    char *buf = calloc(1, len);
-    nng_socket s;
-    if (!buf || fake_dial_req(&s, url))
+    char host[256];
+    int port;
+    if (sscanf(url, "tcp://%255[^:]:%d", host, &port) != 2)
         return 2;
-    nng_msg *m;
-    if (nng_send(s, buf, len, 0) == 0 && nng_recvmsg(s, &m, 0) == 0) {
-        printf("answered (%zu bytes)\n", nng_msg_len(m));
-        nng_msg_free(m);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        perror("fakeagent: connect");
+        return 2;
+    }
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static const unsigned char sp_req[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+    unsigned char peer[8], head[12];
+    uint64_t len = ((uint64_t)atoi(mb) << 20) + 4;   /* + the request id */
+    for (int i = 0; i < 8; i++)
+        head[i] = (unsigned char)(len >> (56 - 8 * i));
+    memcpy(head + 8, "\x80\0\0\x01", 4);
+    if (write(fd, sp_req, 8) != 8 || read(fd, peer, 8) != 8 || write(fd, head, 12) != 12) {
+        printf("no answer\n");
+        return 0;
+    }
+    static char chunk[1 << 16];
+    uint64_t sent = 4;
+    while (sent < len) {
+        ssize_t n = write(fd, chunk, len - sent < sizeof chunk ? (size_t)(len - sent) : sizeof chunk);
+        if (n <= 0)
+            break;   /* the controller hung up (or stopped reading) */
+        sent += (uint64_t)n;
+    }
+    fprintf(stderr, "fakeagent: %llu of %llu bytes written\n", (unsigned long long)sent,
+            (unsigned long long)len);
+    unsigned char rhead[8];
+    ssize_t n = sent == len ? read(fd, rhead, sizeof rhead) : -1;
+    if (n == (ssize_t)sizeof rhead) {
+        uint64_t rlen = 0;
+        for (int i = 0; i < 8; i++)
+            rlen = rlen << 8 | rhead[i];
+        printf("answered (%llu bytes)\n", (unsigned long long)rlen);
     } else {
         printf("no answer\n");
     }
-    free(buf);
-    nng_close(s);
+    close(fd);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN);
+    alarm(60);   /* whatever happens, a test never waits on the impostor for ever */
     if (argc == 4 && !strcmp(argv[1], "hello"))
         return fake_hello(argv[2], argv[3]);
     if (argc == 8 && !strcmp(argv[1], "spoof"))
