@@ -20,7 +20,7 @@ WERROR  ?= 1
 # Each program links the libraries it calls, by pkg-config name; nng has no
 # .pc file on Debian 12. (--as-needed as well: the agent has no use for libcurl
 # and its TLS stack, which cost resident memory per process.)
-CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1
+CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1 libcrypto
 AGENT_PKGS = libwebsockets libuv msgpack openssl libcjson
 REF_PKGS   = libwebsockets libuv openssl
 CTL_LIBS   = $(call pkg,--libs,$(CTL_PKGS)) -lnng
@@ -120,6 +120,11 @@ bin/hostile: $(HOSTILE_SRC) tests/hostile/hostile.h
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) $(SAN) $(LDFLAGS) -o $@ $(HOSTILE_SRC) $(LDLIBS)
 
+# The impostor agent of tests/integration/test_security.sh (wrong key, spoofed batches, huge requests).
+bin/fakeagent: build/tests/security/fakeagent.o build/libps.a
+	@mkdir -p bin
+	$(call link,$(call pkg,--libs,msgpack libcrypto) -lnng)
+
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 # tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
 UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $(UNIT_REF_SRC))
@@ -196,7 +201,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile bin/fakeagent $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-build || echo "make test: the fuzz targets did not" \
 	  "build (they need clang and libFuzzer: make test-deps); they count as failed"
 	@tests/run-all.sh

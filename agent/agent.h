@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "ps_hist.h"
+#include "ps_link.h"
 #include "ps_proto.h"
 #include "ps_tpl.h"
 
@@ -130,6 +131,7 @@ struct agent_assign {
     /* Targets whose URL has no {conn}/{agent} in the host part are resolved once
      * here; per-connection paths are expanded at connect time. */
     struct agent_target targets[PS_MAX_TARGETS];
+    char token[PS_AUTH_HEX];      /* the session token its event batches carry (auth.c) */
 };
 
 /* per-connection data (csv.c): one arena per agent, filled by the ASSIGN's
@@ -320,6 +322,7 @@ struct agent_opts {
     char src_ips[PS_MAX_IPS][PS_IP_MAX];
     int once, quiet, monitor;
     uint32_t lag_threshold_us;
+    struct ps_link_tls tls;       /* --tls-cert, --tls-ca, --tls-server-name (tls+tcp://) */
 };
 
 /* hostmon.c: one process's figures from /proc, and a CPU-rate meter over them */
@@ -345,8 +348,30 @@ struct agent_retained {              /* per thread: batches sent, not yet acked 
     uint64_t last_seq;               /* last sequence handed to nng */
 };
 
+/* --allow-targets (allow.c) */
+#define AGENT_ALLOW_MAX 64
+struct agent_allow_rule {
+    int family;                   /* AF_INET, AF_INET6, 0 = a host name */
+    unsigned char addr[16];
+    int bits, has_bits;
+    int port;                     /* 0 = any */
+    char host[256];
+};
+struct agent_allow {
+    int set;                      /* 0 = no list: any target */
+    uint32_t n;
+    struct agent_allow_rule rules[AGENT_ALLOW_MAX];
+    char text[1024];              /* as given, for error messages */
+};
+
 struct agent {
     struct agent_opts opts;
+    /* security (issue 11): the shared key, the session token of the last
+     * hello, why the last controller was not joined, where load may go */
+    struct ps_auth_key auth_key;
+    char token[PS_AUTH_HEX];
+    char ctl_refusal[PS_REASON_MAX];
+    struct agent_allow allow;
     int64_t clock_skew_us;           /* test builds only: added to the wall clock */
     struct ps_hello hello;
 
@@ -380,6 +405,14 @@ struct agent {
     struct agent_worker *workers;
     uint32_t n_workers;
 };
+
+/* auth.c: the hello handshake (ctl.c sends, these check and answer) */
+void agent_auth_begin(struct agent *ag);
+int  agent_auth_challenge(struct agent *ag, const void *buf, size_t len);
+/* allow.c */
+int  agent_allow_parse(struct agent_allow *al, const char *list, char *err, size_t errlen);
+int  agent_allow_check(const struct agent_allow *al, const struct agent_target *t, const char *url,
+                       char *err, size_t errlen);
 
 /* clock.c */
 int64_t agent_clock_wall(const struct agent *ag);

@@ -30,6 +30,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "ps_link.h"
 #include "ps_time.h"
 
 #define CTL_TICK_US          200000
@@ -37,6 +38,7 @@
 #define CTL_LOST_US          30000000
 #define CTL_CMD_WAIT_MS      10000
 #define CTL_QUIT_GRACE_US    4000000
+#define AGENT_CTL_RECV_MAX   (1 << 20)
 
 /* tcp://host:7700 -> tcp://host:7701 */
 static int ctl_data_url(const char *control, char *out, size_t len)
@@ -68,15 +70,15 @@ int agent_ctl_start(struct agent *ag, char *err, size_t errlen)
     nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, 2000);
     nng_socket_set_ms(ag->req, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(ag->req, NNG_OPT_RECONNMAXT, 1000);
+    /* a reply (an ASSIGN with every table full) is under 64 KiB: no more is read */
+    nng_socket_set_size(ag->req, NNG_OPT_RECVMAXSZ, AGENT_CTL_RECV_MAX);
     nng_socket_set_ms(ag->push, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(ag->push, NNG_OPT_RECONNMAXT, 1000);
     nng_socket_set_int(ag->push, NNG_OPT_SENDBUF, 256);
     /* nonblocking dials keep retrying in the background: the controller may start later */
-    if ((rc = nng_dial(ag->req, ag->opts.controller, NULL, NNG_FLAG_NONBLOCK)) ||
-        (rc = nng_dial(ag->push, data_url, NULL, NNG_FLAG_NONBLOCK))) {
-        snprintf(err, errlen, "cannot dial %s: %s", ag->opts.controller, nng_strerror(rc));
+    if (ps_link_dial(ag->req, ag->opts.controller, &ag->opts.tls, err, errlen) ||
+        ps_link_dial(ag->push, data_url, &ag->opts.tls, err, errlen))
         return -1;
-    }
     return 0;
 }
 
@@ -259,7 +261,9 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
         uint32_t i;
         for (i = 0; i < a->n_targets; i++)
             if (agent_target_resolve(&targets[i], a->targets[i], ag->cmd_error,
-                                     sizeof ag->cmd_error))
+                                     sizeof ag->cmd_error) ||
+                agent_allow_check(&ag->allow, &targets[i], a->targets[i], ag->cmd_error,
+                                  sizeof ag->cmd_error))
                 break;
         if (i < a->n_targets)
             break;
@@ -271,6 +275,7 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
         ag->assign.a = *a;
         ag->assign.agent_id = ag->agent_id;
         memcpy(ag->assign.targets, targets, sizeof targets);
+        memcpy(ag->assign.token, ag->token, sizeof ag->token);
         ag->run_id = a->run_id;
         ctl_free_retained(ag);
         ag->stop_done = 0;
@@ -315,13 +320,37 @@ static nng_msg *ctl_rpc(struct agent *ag)
     return m;
 }
 
+/* HELLO, then (the answer being a CHALLENGE, see auth.c) HELLO again with the
+ * proof; the second round trip also samples the clock. */
+static nng_msg *ctl_hello_rpc(struct agent *ag, int64_t *t1)
+{
+    agent_auth_begin(ag);
+    for (int round = 0; round < 2; round++) {
+        *t1 = ag->hello.t_send = agent_clock_wall(ag);
+        msgpack_sbuffer_clear(&ag->sbuf);
+        ps_proto_encode_hello(&ag->sbuf, &ag->hello);
+        nng_msg *m = ctl_rpc(ag);
+        uint32_t type = 0;
+        char err[160];
+        if (!m || round || ps_proto_peek_type(nng_msg_body(m), nng_msg_len(m), &type, err,
+                                              sizeof err) || type != PS_MSG_CHALLENGE)
+            return m;
+        int bad = agent_auth_challenge(ag, nng_msg_body(m), nng_msg_len(m));
+        nng_msg_free(m);
+        if (bad)
+            return NULL;
+    }
+    return NULL;
+}
+
 static void ctl_hello(struct agent *ag, char *last_reason, size_t rlen)
 {
-    ag->hello.t_send = agent_clock_wall(ag);
-    int64_t t1 = ag->hello.t_send;
-    msgpack_sbuffer_clear(&ag->sbuf);
-    ps_proto_encode_hello(&ag->sbuf, &ag->hello);
-    nng_msg *m = ctl_rpc(ag);
+    int64_t t1;
+    nng_msg *m = ctl_hello_rpc(ag, &t1);
+    if (ag->ctl_refusal[0] && strcmp(last_reason, ag->ctl_refusal)) {
+        fprintf(stderr, "pushstorm-agent: %s (retrying every second)\n", ag->ctl_refusal);
+        snprintf(last_reason, rlen, "%s", ag->ctl_refusal);
+    }
     if (!m)
         return;
     int64_t t4 = agent_clock_wall(ag);
@@ -333,6 +362,8 @@ static void ctl_hello(struct agent *ag, char *last_reason, size_t rlen)
     }
     nng_msg_free(m);
     ag->last_reply_us = ps_time_mono_us();
+    if (ag->ctl_refusal[0])
+        return;   /* an unproven controller: its welcome is not taken */
     if (!w.agent_id) {
         if (strcmp(last_reason, w.reason)) {
             fprintf(stderr, "pushstorm-agent: controller refused: %s (retrying every second)\n",
@@ -386,6 +417,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
     t->stopped = ctl_all_stopped(ag);
     ctl_stats(ag, t, tmp);
     t->host = ag->host;
+    memcpy(t->token, ag->token, sizeof t->token);
     if (ag->opts.monitor && !t->stats.second)
         t->stats.second = agent_clock_wall(ag) / 1000000 - 1;   /* no workers: stamp the sample */
     t->t_send = agent_clock_wall(ag);

@@ -21,6 +21,7 @@
 enum agent_opt_key {
     AGENT_CONTROLLER, AGENT_NAME, AGENT_THREADS, AGENT_SOURCE_IPS, AGENT_LAG_THRESHOLD,
     AGENT_MONITOR, AGENT_PID, AGENT_PROCESS, AGENT_ONCE, AGENT_QUIET, AGENT_VERBOSE,
+    AGENT_AUTH_KEY, AGENT_ALLOW_TARGETS, AGENT_TLS_CERT, AGENT_TLS_CA, AGENT_TLS_SERVER_NAME,
 };
 
 static const struct ps_cli_opt agent_opts[] = {
@@ -38,6 +39,17 @@ static const struct ps_cli_opt agent_opts[] = {
     {"--pid", PS_CLI_VALUE, "P", "with --monitor: the process to follow", AGENT_PID},
     {"--process", PS_CLI_VALUE, "NAME", "with --monitor: follow the newest process with this\n"
      "command name, across restarts", AGENT_PROCESS},
+    {"--auth-key", PS_CLI_VALUE, "FILE", "the key shared with the controller (a file only its\n"
+     "owner can read); see docs/security.md", AGENT_AUTH_KEY},
+    {"--allow-targets", PS_CLI_VALUE, "LIST", "refuse assignments aimed elsewhere: CIDRs, addresses,\n"
+     "host names, each with an optional :PORT (10.0.0.0/8,push.example.com:443)",
+     AGENT_ALLOW_TARGETS},
+    {"--tls-cert", PS_CLI_VALUE, "FILE", "with a tls+tcp:// --controller: this agent's certificate\n"
+     "and key (PEM, one file)", AGENT_TLS_CERT},
+    {"--tls-ca", PS_CLI_VALUE, "FILE", "with a tls+tcp:// --controller: the CA the controller's\n"
+     "certificate must be signed by", AGENT_TLS_CA},
+    {"--tls-server-name", PS_CLI_VALUE, "NAME", "the name the controller's certificate must carry\n"
+     "(default: the --controller host)", AGENT_TLS_SERVER_NAME},
     {"--once", PS_CLI_FLAG, NULL, "exit after one run", AGENT_ONCE},
     {"--quiet", PS_CLI_FLAG, NULL, "no progress lines", AGENT_QUIET},
     {"--verbose", PS_CLI_FLAG, NULL, "libwebsockets warnings too", AGENT_VERBOSE},
@@ -65,7 +77,18 @@ static int agent_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
     case AGENT_QUIET: o->quiet = 1; break;
     case AGENT_VERBOSE: *args->verbose = 1; break;
     case AGENT_CONTROLLER: o->controller = v; break;
+    case AGENT_TLS_CERT: o->tls.cert = v; break;
+    case AGENT_TLS_CA: o->tls.ca = v; break;
+    case AGENT_TLS_SERVER_NAME: o->tls.server_name = v; break;
     case AGENT_NAME: snprintf(o->name, sizeof o->name, "%s", v); break;
+    case AGENT_AUTH_KEY:
+    case AGENT_ALLOW_TARGETS:
+        if (opt->key == AGENT_AUTH_KEY ? ps_auth_key_load(&ag->auth_key, v, err, sizeof err)
+                                       : agent_allow_parse(&ag->allow, v, err, sizeof err)) {
+            fprintf(stderr, "pushstorm-agent: %s\n", err);
+            return -1;
+        }
+        break;
     case AGENT_THREADS:
         if (ps_units_parse_count(v, &n, err, sizeof err) || n < 1 || n > PS_MAX_THREADS) {
             fprintf(stderr, "pushstorm-agent: --threads %s: want 1..%d\n", v, PS_MAX_THREADS);
@@ -134,8 +157,14 @@ static enum ps_cli_rc agent_parse(struct agent *ag, int argc, char **argv, int *
         fprintf(stderr, "pushstorm-agent: --controller tcp://HOST:PORT is required\n");
         return PS_CLI_ERROR;
     }
-    if (strncmp(o->controller, "tcp://", 6)) {
-        fprintf(stderr, "pushstorm-agent: --controller %s: want tcp://HOST:PORT\n", o->controller);
+    char err[400];
+    if (strncmp(o->controller, "tcp://", 6) && strncmp(o->controller, "tls+tcp://", 10)) {
+        fprintf(stderr, "pushstorm-agent: --controller %s: want tcp://HOST:PORT or "
+                        "tls+tcp://HOST:PORT\n", o->controller);
+        return PS_CLI_ERROR;
+    }
+    if (ps_link_check(o->controller, &o->tls, err, sizeof err)) {
+        fprintf(stderr, "pushstorm-agent: --controller %s\n", err);
         return PS_CLI_ERROR;
     }
     if (o->threads > PS_MAX_THREADS)

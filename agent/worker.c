@@ -73,6 +73,7 @@ static void agent_worker_flush(struct agent_worker *w)
     w->batch.agent_id = w->agent->assign.agent_id;
     w->batch.thread = w->index;
     w->batch.run_id = w->agent->assign.a.run_id;
+    memcpy(w->batch.token, w->agent->assign.token, sizeof w->batch.token);
     w->batch.seq = ++w->batch_seq;
     msgpack_sbuffer_clear(&w->sbuf);
     if (ps_proto_encode_events(&w->sbuf, &w->batch) == 0) {

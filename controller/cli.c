@@ -26,6 +26,8 @@
 enum ctl_opt_key {
     CTL_DB, CTL_LISTEN, CTL_LOCAL_AGENTS, CTL_AGENT_THREADS, CTL_QUIET, CTL_METRICS,
     CTL_BASELINE, CTL_MAX_REGRESSION, CTL_NOISE_FLOOR, CTL_NOISE_FLOOR_REL, CTL_HTML, CTL_JSON, CTL_CSV, CTL_JUNIT,
+    CTL_AUTH_KEY,
+    CTL_TLS_CERT, CTL_TLS_CA,
 };
 
 #define CTL_OPT_DB {"--db", PS_CLI_VALUE, "FILE", "the results database (default " DEFAULT_DB ")", CTL_DB}
@@ -45,6 +47,12 @@ static const struct ps_cli_opt run_opts[] = {
     {"--agent-threads", PS_CLI_VALUE, "N", "event loops of each local agent", CTL_AGENT_THREADS},
     {"--quiet", PS_CLI_FLAG, NULL, "no live progress, the summary only", CTL_QUIET},
     {"--metrics", PS_CLI_VALUE, "[HOST:]PORT", "serve live Prometheus metrics here", CTL_METRICS},
+    {"--auth-key", PS_CLI_VALUE, "FILE", "agents must prove this shared key (a file only its owner\n"
+     "can read); see docs/security.md", CTL_AUTH_KEY},
+    {"--tls-cert", PS_CLI_VALUE, "FILE", "with a tls+tcp:// --listen: this controller's certificate\n"
+     "and key (PEM, one file)", CTL_TLS_CERT},
+    {"--tls-ca", PS_CLI_VALUE, "FILE", "with a tls+tcp:// --listen: the CA agents' certificates\n"
+     "must be signed by", CTL_TLS_CA},
     {"--baseline", PS_CLI_VALUE, "last-pass|RUN", "compare the run with this one at its end",
      CTL_BASELINE},
     CTL_OPT_MAX_REGRESSION,
@@ -90,6 +98,9 @@ static int run_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
     case CTL_DB: r->o.db_path = v; break;
     case CTL_LISTEN: r->o.listen = v; break;
     case CTL_METRICS: r->o.metrics = v; break;
+    case CTL_AUTH_KEY: r->o.auth_key = v; break;
+    case CTL_TLS_CERT: r->o.tls.cert = v; break;
+    case CTL_TLS_CA: r->o.tls.ca = v; break;
     case CTL_BASELINE: r->baseline = v; break;
     case CTL_QUIET: r->o.quiet = 1; break;
     case CTL_LOCAL_AGENTS: return parse_u32(opt->name, v, 64, &r->o.local_agents);

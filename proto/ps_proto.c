@@ -40,6 +40,7 @@ static const char *proto_msg_name(uint32_t type)
     case PS_MSG_TICK:    return "tick";
     case PS_MSG_REPLY:   return "reply";
     case PS_MSG_EVENTS:  return "events";
+    case PS_MSG_CHALLENGE: return "challenge";
     default:             return "unknown";
     }
 }
@@ -369,6 +370,7 @@ PROTO_CODEC(welcome, PS_WELCOME_FIELDS, proto_check_none)
 PROTO_CODEC(tick, PS_TICK_FIELDS, proto_check_none)
 PROTO_CODEC(reply, PS_REPLY_FIELDS, proto_check_none)
 PROTO_CODEC(events, PS_EVENTS_FIELDS, proto_check_none)
+PROTO_CODEC(challenge, PS_CHALLENGE_FIELDS, proto_check_none)
 
 /* ------------------------------------------------- commands */
 
@@ -483,7 +485,7 @@ static int proto_read_head(const unsigned char *p, size_t len, uint32_t *arity,
             return ps_mpack_err(err, errlen, "protocol version %" PRIu64 ", expected %d",
                                 v[0], PS_PROTO_VERSION);
     }
-    if (v[1] < PS_MSG_HELLO || v[1] > PS_MSG_EVENTS)
+    if (v[1] < PS_MSG_HELLO || v[1] > PS_MSG_CHALLENGE)
         return ps_mpack_err(err, errlen, "unknown message type %" PRIu64, v[1]);
     *type = (uint32_t)v[1];
     return 0;
@@ -525,3 +527,4 @@ PROTO_MESSAGE(welcome, PS_MSG_WELCOME, sizeof *m)
 PROTO_MESSAGE(tick, PS_MSG_TICK, sizeof *m)
 PROTO_MESSAGE(reply, PS_MSG_REPLY, sizeof *m)
 PROTO_MESSAGE(events, PS_MSG_EVENTS, offsetof(struct ps_events, ev))
+PROTO_MESSAGE(challenge, PS_MSG_CHALLENGE, sizeof *m)

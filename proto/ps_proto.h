@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <msgpack.h>
 
+#include "ps_auth.h"
+
 #define PS_PROTO_VERSION   3
 #define PS_VERSION_STRING  "0.1.0"
 
@@ -52,6 +54,8 @@ enum ps_msg_type {
     PS_MSG_TICK    = 3, /* agent -> controller (control) */
     PS_MSG_REPLY   = 4, /* controller -> agent (control) */
     PS_MSG_EVENTS  = 5, /* agent -> controller (data) */
+    /* authentication (issue 11) */
+    PS_MSG_CHALLENGE = 6, /* controller -> agent (control): answers a first HELLO */
 };
 
 /* ---- the field tables ----
@@ -103,7 +107,11 @@ enum ps_msg_type {
     X(U32, port_hi)                                                             \
     X(FLAG, monitor)                      /* 1 = monitor agent (holds no connections) */ \
     X(STRS, ips, n_ips, PS_MAX_IPS, PS_IP_MAX)  /* local or --source-ips addresses */ \
-    X(I64, t_send)                        /* agent wall clock, us */
+    X(I64, t_send)                        /* agent wall clock, us */        \
+    /* authentication (issue 11): common/ps_auth.h */                          \
+    X(STR, auth_nonce, PS_AUTH_HEX)       /* na: fresh per hello exchange */    \
+    X(STR, auth_challenge, PS_AUTH_HEX)   /* nc from the CHALLENGE; "" = first hello */ \
+    X(STR, auth_mac, PS_AUTH_HEX)         /* HMAC(K, agent, na, nc); "" = first hello */
 struct ps_hello { PS_HELLO_FIELDS(PS_FIELD_DECL) };
 
 /* ---- WELCOME: the controller registered the agent. ---- */
@@ -113,6 +121,14 @@ struct ps_hello { PS_HELLO_FIELDS(PS_FIELD_DECL) };
     X(I64, t_send)                                                              \
     X(STR, reason, PS_REASON_MAX)
 struct ps_welcome { PS_WELCOME_FIELDS(PS_FIELD_DECL) };
+
+/* ---- CHALLENGE (authentication, issue 11): the controller's nonce and its
+ * proof of the key; the agent answers with a second HELLO. ---- */
+#define PS_CHALLENGE_FIELDS(X)                                                  \
+    X(STR, nonce, PS_AUTH_HEX)            /* nc */                              \
+    X(STR, mac, PS_AUTH_HEX)              /* HMAC(K, controller, na, nc) */     \
+    X(FLAG, keyed)                        /* 0 = the controller has no key */
+struct ps_challenge { PS_CHALLENGE_FIELDS(PS_FIELD_DECL) };
 
 /* ---- per-second statistics an agent reports (one closed second); also the
  * columns of the store's samples table, after run_id and agent_id. ---- */
@@ -179,7 +195,9 @@ struct ps_hostmon { PS_HOSTMON_FIELDS(PS_FIELD_DECL) };
     X(SUB, host, hostmon)                                                       \
     /* TLS session resumption: cumulative TLS handshakes finished this run */   \
     X(U64, tls_full)          /* a full handshake (certificate, key exchange) */ \
-    X(U64, tls_resumed)       /* resumed from a ticket or session of the target */
+    X(U64, tls_resumed)       /* resumed from a ticket or session of the target */ \
+    /* authentication (issue 11): the session token of this agent's hello */   \
+    X(STR, token, PS_AUTH_HEX)
 struct ps_tick { PS_TICK_FIELDS(PS_FIELD_DECL) };
 
 /* ---- commands carried by REPLY ---- */
@@ -393,6 +411,8 @@ struct ps_event { PS_EVENT_FIELDS(PS_FIELD_DECL) };
     X(UMAX, thread, PS_MAX_THREADS - 1)                                         \
     X(SEQ, seq)               /* per (agent, thread), from 1, contiguous */     \
     X(U32, run_id)                                                              \
+    /* authentication (issue 11): the session token of this agent's hello */   \
+    X(STR, token, PS_AUTH_HEX)                                                  \
     X(SUBS, ev, n, PS_EVENTS_MAX, event)
 struct ps_events { PS_EVENTS_FIELDS(PS_FIELD_DECL) };
 
@@ -402,6 +422,7 @@ int ps_proto_encode_welcome(msgpack_sbuffer *out, const struct ps_welcome *m);
 int ps_proto_encode_tick(msgpack_sbuffer *out, const struct ps_tick *m);
 int ps_proto_encode_reply(msgpack_sbuffer *out, const struct ps_reply *m);
 int ps_proto_encode_events(msgpack_sbuffer *out, const struct ps_events *m);
+int ps_proto_encode_challenge(msgpack_sbuffer *out, const struct ps_challenge *m);
 
 /* ---- decoding: peek the type, then decode into the matching struct ---- */
 int ps_proto_peek_type(const void *buf, size_t len, uint32_t *type, char *err, size_t errlen);
@@ -410,6 +431,8 @@ int ps_proto_decode_welcome(const void *buf, size_t len, struct ps_welcome *m, c
 int ps_proto_decode_tick(const void *buf, size_t len, struct ps_tick *m, char *err, size_t errlen);
 int ps_proto_decode_reply(const void *buf, size_t len, struct ps_reply *m, char *err, size_t errlen);
 int ps_proto_decode_events(const void *buf, size_t len, struct ps_events *m, char *err, size_t errlen);
+int ps_proto_decode_challenge(const void *buf, size_t len, struct ps_challenge *m, char *err,
+                              size_t errlen);
 
 /* ---- the token embedded in every pushed message ----
  * Text form: "~ps.<run>.<msg>.<t_send_us>~" using only characters that JSON,

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 int local_agents_start(struct local_agents *la, uint32_t n, const char *agent_bin,
-                       const char *controller, uint32_t threads, char *err, size_t errlen)
+                       const char *controller, uint32_t threads, const char *auth_key,
+                       char *err, size_t errlen)
 {
     memset(la, 0, sizeof *la);
     if (n > LOCAL_MAX_AGENTS) {
@@ -36,12 +37,18 @@ int local_agents_start(struct local_agents *la, uint32_t n, const char *agent_bi
             return -1;
         }
         if (pid == 0) {
-            if (threads)
-                execl(agent_bin, agent_bin, "--controller", controller, "--name", name, "--once",
-                      "--quiet", "--threads", thr, (char *)NULL);
-            else
-                execl(agent_bin, agent_bin, "--controller", controller, "--name", name, "--once",
-                      "--quiet", (char *)NULL);
+            const char *argv[12] = {agent_bin, "--controller", controller, "--name", name,
+                                    "--once", "--quiet"};
+            int k = 7;
+            if (threads) {
+                argv[k++] = "--threads";
+                argv[k++] = thr;
+            }
+            if (auth_key) {
+                argv[k++] = "--auth-key";
+                argv[k++] = auth_key;
+            }
+            execv(agent_bin, (char *const *)argv);
             fprintf(stderr, "pushstorm: exec %s: %s\n", agent_bin, strerror(errno));
             _exit(127);
         }

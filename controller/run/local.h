@@ -12,9 +12,11 @@ struct local_agents {
     pid_t    pids[LOCAL_MAX_AGENTS];
 };
 
-/* Starts n agents dialling `controller`; returns 0 or -1 with err. */
+/* Starts n agents dialling `controller` (with the key file auth_key unless
+ * NULL); returns 0 or -1 with err. */
 int  local_agents_start(struct local_agents *la, uint32_t n, const char *agent_bin,
-                        const char *controller, uint32_t threads, char *err, size_t errlen);
+                        const char *controller, uint32_t threads, const char *auth_key,
+                        char *err, size_t errlen);
 /* Asks every agent still running to stop (SIGTERM), waits up to timeout_ms,
  * then kills what is left. Only the PIDs we started are touched. */
 void local_agents_stop(struct local_agents *la, int timeout_ms);

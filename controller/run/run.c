@@ -278,14 +278,12 @@ static int run_listen(struct run *r, char *err, size_t errlen)
     }
     nng_pipe_notify(r->rep, NNG_PIPE_EV_REM_POST, run_on_pipe_closed, &r->pipes);
     nng_socket_set_size(r->pull, NNG_OPT_RECVMAXSZ, 16 << 20);
+    nng_socket_set_size(r->rep, NNG_OPT_RECVMAXSZ, RUN_CTL_RECV_MAX);
     nng_socket_set_int(r->pull, NNG_OPT_RECVBUF, 1024);
-    if ((rv = nng_listen(r->rep, r->opts->listen, NULL, 0))) {
-        snprintf(err, errlen, "cannot listen on %s: %s", r->opts->listen, nng_strerror(rv));
+    if (ps_link_listen(r->rep, r->opts->listen, &r->opts->tls, err, errlen))
         return -1;
-    }
-    if ((rv = nng_listen(r->pull, data_url, NULL, 0))) {
-        snprintf(err, errlen, "cannot listen on %.200s (data channel, control port + 1): %s", data_url,
-                 nng_strerror(rv));
+    if (ps_link_listen(r->pull, data_url, &r->opts->tls, err, errlen)) {
+        snprintf(err + strlen(err), errlen - strlen(err), " (data channel, control port + 1)");
         return -1;
     }
     if (nng_socket_get_int(r->rep, NNG_OPT_RECVFD, &r->rep_fd) ||
@@ -428,7 +426,8 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         fprintf(stderr, "pushstorm: out of memory\n");
         goto out_store;
     }
-    if (run_listen(r, err, sizeof err) != 0 ||
+    if (run_auth_init(&r->auth, opts->auth_key, err, sizeof err) != 0 ||
+        run_listen(r, err, sizeof err) != 0 ||
         (opts->metrics && metrics_listen(&r->metrics, opts->metrics, err, sizeof err) != 0)) {
         fprintf(stderr, "pushstorm: %s\n", err);
         goto out_sockets;
@@ -443,11 +442,16 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     if (!opts->quiet)
         progress_say(&r->progress, "run %u \"%s\": %llu connections, %u phases; results in %s\n", r->run_id, plan->name,
                (unsigned long long)total, plan->n_phases, opts->db_path);
-    if (opts->local_agents) {
+    if (opts->local_agents && ps_link_is_tls(opts->listen)) {
+        run_fail(r, "--local-agents cannot join a tls+tcp:// controller (they have no "
+                    "certificate): start the agents with --tls-cert and --tls-ca");
+        store_run_end(&r->store, r->run_id, ps_time_wall_us(), "failed", 2, r->reason);
+        goto out_sockets;
+    } else if (opts->local_agents) {
         char dial[PS_URL_MAX];
         run_local_dial_url(opts->listen, dial, sizeof dial);
         if (local_agents_start(&r->local, opts->local_agents, opts->agent_bin, dial,
-                               opts->local_threads, err, sizeof err) != 0) {
+                               opts->local_threads, opts->auth_key, err, sizeof err) != 0) {
             run_fail(r, "%s", err);
             store_run_end(&r->store, r->run_id, ps_time_wall_us(), "failed", 2, r->reason);
             goto out_sockets;
@@ -480,6 +484,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     else   /* a summary read back now would show the run as still running */
         fprintf(stderr, "pushstorm: run %u could not be marked failed in %s either; what was "
                 "committed before stays readable\n", r->run_id, opts->db_path);
+    run_auth_summary(&r->auth, stdout);
 out_sockets:
     metrics_close(&r->metrics);
     local_agents_stop(&r->local, 4000);

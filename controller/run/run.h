@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include "plan.h"
+#include "ps_link.h"
 
 struct run_opts {
     const char *db_path;         /* default pushstorm.db */
@@ -21,6 +22,8 @@ struct run_opts {
     const char *agent_bin;       /* path of pushstorm-agent for local agents */
     int         quiet;
     const char *metrics;         /* --metrics [HOST:]PORT, NULL = off */
+    const char *auth_key;        /* --auth-key FILE, NULL = agents are not authenticated */
+    struct ps_link_tls tls;      /* --tls-cert, --tls-ca: for a tls+tcp:// --listen */
 };
 
 /* Exit status: 0 every threshold passed, 1 a threshold failed, 2 the run could

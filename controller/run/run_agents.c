@@ -104,10 +104,21 @@ static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_r
 {
     struct ps_welcome w = {0};
     struct ps_hello h;
-    char err[160];
+    struct ps_challenge ch;
+    char err[160], token[PS_AUTH_HEX] = "";
+    enum run_auth_verdict auth = RUN_AUTH_REFUSE;
     w.t_recv = t_recv;
     if (ps_proto_decode_hello(buf, len, &h, err, sizeof err) != 0) {
         snprintf(w.reason, sizeof w.reason, "bad hello: %.140s", err);
+        run_auth_bad(&r->auth, r->cur_pipe, "hello", err);
+    } else if ((auth = run_auth_hello(&r->auth, r->cur_pipe, &h, &ch, w.reason, sizeof w.reason,
+                                      token)) == RUN_AUTH_CHALLENGE) {
+        msgpack_sbuffer_clear(&r->sbuf);
+        ps_proto_encode_challenge(&r->sbuf, &ch);
+        run_send_reply(r, r->sbuf.data, r->sbuf.size);
+        return;
+    } else if (auth == RUN_AUTH_REFUSE) {
+        /* refused and logged by run_auth_hello */
     } else if (h.monitor) {
         if (r->n_monitors >= RUN_MAX_MONITORS || r->state == RUN_DONE) {
             snprintf(w.reason, sizeof w.reason, "no room for another monitor (%d)", RUN_MAX_MONITORS);
@@ -117,6 +128,7 @@ static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_r
             m->id = RUN_MONITOR_BASE + r->n_monitors;
             snprintf(m->name, sizeof m->name, "%s", h.name);
             m->last_tick_mono = ps_time_mono_us();
+            memcpy(m->token, token, sizeof m->token);
             w.agent_id = m->id;
             store_agent(&r->store, r->run_id, m->id, &h, t_recv);
             if (!r->opts->quiet)
@@ -135,16 +147,30 @@ static void run_on_hello(struct run *r, const void *buf, size_t len, int64_t t_r
         a->hello = h;
         a->joined_at = t_recv;
         a->last_tick_mono = ps_time_mono_us();
+        a->pipe = r->cur_pipe;
+        memcpy(a->token, token, sizeof a->token);
         w.agent_id = a->id;
         store_agent(&r->store, r->run_id, a->id, &h, t_recv);
         if (!r->opts->quiet)
             progress_say(&r->progress, "agent %u joined: %s (%s, %u cores, %u threads, fd limit %llu)\n", a->id, h.name,
                    h.host, h.cores, h.threads, (unsigned long long)h.fd_soft);
     }
-    if (w.reason[0] && !r->opts->quiet)
+    if (w.reason[0] && !r->opts->quiet && auth == RUN_AUTH_REGISTER)
         fprintf(stderr, "pushstorm: refused an agent: %s\n", w.reason);
     w.t_send = ps_time_wall_us();
     run_send_welcome(r, &w);
+}
+
+/* A tick naming a known agent or monitor must carry its session token (it
+ * may come on a new pipe: nng redials after a network blip). */
+static int run_tick_token_ok(struct run *r, const struct ps_tick *t)
+{
+    const char *want = NULL;
+    if (t->agent_id > RUN_MONITOR_BASE && t->agent_id <= RUN_MONITOR_BASE + r->n_monitors)
+        want = r->monitors[t->agent_id - RUN_MONITOR_BASE - 1].token;
+    else if (t->agent_id && t->agent_id <= r->n_agents)
+        want = r->agents[t->agent_id - 1].token;
+    return !want || run_auth_token_ok(&r->auth, want, t->token, "a tick", t->agent_id, r->cur_pipe);
 }
 
 static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_recv)
@@ -154,8 +180,10 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
     struct ps_tick t;
     char err[160];
     if (ps_proto_decode_tick(buf, len, &t, err, sizeof err) != 0) {
-        fprintf(stderr, "pushstorm: bad tick: %s\n", err);
+        run_auth_bad(&r->auth, r->cur_pipe, "tick", err);
         rep = unknown;
+    } else if (!run_tick_token_ok(r, &t)) {
+        rep = unknown;   /* a known agent's id without its token: dropped, logged */
     } else if (t.agent_id > RUN_MONITOR_BASE && t.agent_id <= RUN_MONITOR_BASE + r->n_monitors) {
         struct run_monitor *m = &r->monitors[t.agent_id - RUN_MONITOR_BASE - 1];
         m->last_tick_mono = ps_time_mono_us();
@@ -223,7 +251,7 @@ void run_drain_control(struct run *r)
         const void *body = nng_msg_body(m);
         size_t len = nng_msg_len(m);
         if (ps_proto_peek_type(body, len, &type, err, sizeof err) != 0) {
-            fprintf(stderr, "pushstorm: bad control message: %s\n", err);
+            run_auth_bad(&r->auth, r->cur_pipe, "control message", err);
             /* rep0 needs an answer before it takes the next request. */
             struct ps_welcome w = {.t_recv = t_recv, .t_send = t_recv};
             snprintf(w.reason, sizeof w.reason, "bad message: %.140s", err);
@@ -291,10 +319,15 @@ void run_drain_data(struct run *r)
             return;
         char err[160];
         struct ps_events *e = r->events;
+        uint32_t pipe = nng_pipe_id(nng_msg_get_pipe(m));
         if (ps_proto_decode_events(nng_msg_body(m), nng_msg_len(m), e, err, sizeof err) != 0) {
-            fprintf(stderr, "pushstorm: bad event batch: %s\n", err);
-        } else if (e->agent_id == 0 || e->agent_id > r->n_agents || e->thread >= PS_MAX_THREADS) {
-            r->bogus_events += e->n;
+            run_auth_bad(&r->auth, pipe, "event batch", err);
+        } else if (!run_auth_token_ok(&r->auth,
+                                      e->agent_id && e->agent_id <= r->n_agents
+                                          ? r->agents[e->agent_id - 1].token : "",
+                                      e->token, "an event batch", e->agent_id, pipe)) {
+            /* not from an agent that said hello: dropped and counted apart, so
+             * that no one else's batch can move a figure of the verdict */
         } else {
             struct run_agent *a = &r->agents[e->agent_id - 1];
             /* In sequence only; anything else is a repeat or follows a gap the resend fills. */

@@ -30,6 +30,7 @@
 #include "ps_tpl.h"
 #include "pusher.h"
 #include "run.h"
+#include "run_auth.h"
 #include "store.h"
 
 #define RUN_MAX_AGENTS        PLAN_AGENTS_MAX   /* check refuses more (plan.h) */
@@ -78,6 +79,7 @@ struct run_agent {
     /* verdict: seconds it reported itself saturated (its --lag-threshold), pongs seen */
     uint32_t saturated_s;
     uint64_t pongs;
+    char     token[PS_AUTH_HEX]; /* session token of its hello (run_auth.h) */
 };
 
 /* Control pipes that closed, noted by nng's pipe callback (on an nng thread)
@@ -120,6 +122,7 @@ struct run_monitor {
     int64_t  last_tick_mono;
     struct ps_hostmon last;
     int      told_over;          /* answered "run over" while stopping (--monitor --once exits) */
+    char     token[PS_AUTH_HEX]; /* session token of its hello (run_auth.h) */
 };
 
 struct run {
@@ -163,6 +166,7 @@ struct run {
     struct ps_hist rtt_p50, rtt_p99;
     uint64_t saturated_s;
     uint32_t phases_cut;
+    struct run_auth auth;        /* --auth-key, pending challenges, complaints (run_auth.c) */
 };
 
 /* The clocks a phase step sees: taken once per step. */

@@ -45,6 +45,7 @@ struct all_msgs {
     struct ps_tick tick;
     struct ps_reply reply;
     struct ps_events events;
+    struct ps_challenge challenge;
 };
 
 
@@ -68,6 +69,10 @@ static void make_hello(struct ps_hello *m)
     m->n_ips = PS_MAX_IPS;
     for (i = 0; i < PS_MAX_IPS; i++) fill_str(m->ips[i], sizeof m->ips[i], 10 + i);
     m->t_send = INT64_MIN;
+    /* authentication (issue 11) */
+    fill_str(m->auth_nonce, sizeof m->auth_nonce, 80);
+    fill_str(m->auth_challenge, sizeof m->auth_challenge, 81);
+    fill_str(m->auth_mac, sizeof m->auth_mac, 82);
 }
 
 static void make_welcome(struct ps_welcome *m)
@@ -77,6 +82,14 @@ static void make_welcome(struct ps_welcome *m)
     m->t_recv = INT64_MAX;
     m->t_send = -1;
     fill_str(m->reason, sizeof m->reason, 5);
+}
+
+static void make_challenge(struct ps_challenge *m)
+{
+    memset(m, 0, sizeof *m);
+    fill_str(m->nonce, sizeof m->nonce, 85);
+    fill_str(m->mac, sizeof m->mac, 86);
+    m->keyed = 1;
 }
 
 static void make_tick(struct ps_tick *m)
@@ -137,6 +150,7 @@ static void make_tick(struct ps_tick *m)
     /* TLS session resumption */
     m->tls_full = 1ull << 40;
     m->tls_resumed = 33;
+    fill_str(m->token, sizeof m->token, 83);   /* authentication (issue 11) */
 }
 
 static void make_assign(struct ps_assign *a)
@@ -245,6 +259,7 @@ static void make_events(struct ps_events *m, uint32_t n, uint64_t seed)
     m->thread = PS_MAX_THREADS - 1;
     m->seq = UINT64_MAX;
     m->run_id = 42;
+    fill_str(m->token, sizeof m->token, 84);   /* authentication (issue 11) */
     m->n = n;
     for (i = 0; i < n; i++) {
         struct ps_event *e = &m->ev[i];
@@ -299,6 +314,29 @@ static void test_welcome_roundtrip(void **state)
     memset(&out, 0xa5, sizeof out);
     if (ps_proto_decode_welcome(sb.data, sb.size, &out, err, sizeof err)) fail_msg("%s", err);
     assert_memory_equal(&in, &out, sizeof in);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_challenge_roundtrip(void **state)
+{
+    struct ps_challenge in, out;
+    msgpack_sbuffer sb;
+    char err[ERR_LEN] = "";
+    uint32_t type = 0;
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    make_challenge(&in);
+    assert_int_equal(ps_proto_encode_challenge(&sb, &in), 0);
+    assert_int_equal(ps_proto_peek_type(sb.data, sb.size, &type, err, sizeof err), 0);
+    assert_int_equal(type, PS_MSG_CHALLENGE);
+    memset(&out, 0xa5, sizeof out);
+    if (ps_proto_decode_challenge(sb.data, sb.size, &out, err, sizeof err)) fail_msg("%s", err);
+    assert_memory_equal(&in, &out, sizeof in);
+    /* a welcome is not a challenge: the agent tells them apart by type */
+    assert_int_equal(ps_proto_decode_welcome(sb.data, sb.size, &(struct ps_welcome){0}, err,
+                                             sizeof err), -1);
+    assert_non_null(strstr(err, "expected a welcome message (type 2), got challenge (type 6)"));
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -389,7 +427,8 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x97, 0x03, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [3, 5, agent 3, thread 2, seq 1, run 9, */
+        0x98, 0x03, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [3, 5, agent 3, thread 2, seq 1, run 9, */
+        0xa0,                                         /*  token "" (none), */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
     struct ps_events *m = calloc(1, sizeof *m);
@@ -409,12 +448,13 @@ static void test_events_wire_form(void **state)
     assert_memory_equal(sb.data, want, sizeof want);
 
     m->seq = 12345;
+    memset(m->token, 'f', PS_AUTH_HEX - 1);          /* a session token: str8 of 64 */
     m->n = PS_EVENTS_MAX;
     for (i = 0; i < PS_EVENTS_MAX; i++)
         m->ev[i] = (struct ps_event){ .conn = 100000 + i, .type = PS_EV_MESSAGE,
                                       .ts = 1764583200000000LL + i, .val = 50000 + i, .aux = 3 };
     assert_int_equal(ps_proto_encode_events(&sb, m), 0);
-    assert_int_equal(sb.size, 12 + 20 * PS_EVENTS_MAX);
+    assert_int_equal(sb.size, 12 + 66 + 20 * PS_EVENTS_MAX);
     msgpack_sbuffer_destroy(&sb);
     free(m);
 }
@@ -433,24 +473,27 @@ static uint64_t fnv1a(const void *p, size_t n)
  * wire is unchanged but for what versions 2 and 3 added (the version byte, the
  * per-connection data fields, TLS settings and scripted sessions of ASSIGN,
  * the app heartbeat RTT of TICK; 3: acks of the service's own ids in ASSIGN,
- * the acks event, TLS handshakes full/resumed of TICK). A change to the wire
+ * the acks event, TLS handshakes full/resumed of TICK, the authentication
+ * fields of HELLO, TICK and EVENTS, and CHALLENGE). A change to the wire
  * must show up here and
  * in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3236, 0xc9dcfc683865117cull },
+        { "hello", 3434, 0x89e9083a5586dca8ull },
         { "welcome", 179, 0x8e2c8315573fbca4ull },
-        { "tick", 853, 0x057fe65b7d771287ull },
+        { "tick", 919, 0xe7c6287c7e7502afull },
         { "reply none", 604, 0x0638537a00803a54ull },
         { "reply assign", 58008, 0x861cec2be85a1957ull },
         { "reply ramp", 625, 0xf7ce07091cea8fbdull },
         { "reply disconnect", 617, 0x3b7d372851976f32ull },
         { "reply stop", 604, 0x06384f7a00803388ull },
-        { "events 0", 16, 0x4228abade3ea6d3full },
-        { "events 1", 46, 0x805053603b900c45ull },
-        { "events 7", 226, 0xbe4eac91aa9963e2ull },
-        { "events 1024", 27836, 0xd48a5c7d09e3e97eull },
+        { "events 0", 82, 0x845c3dedab4e7d95ull },
+        { "events 1", 112, 0x0e3ab9d4c278d137ull },
+        { "events 7", 292, 0x30656b8ba7507628ull },
+        { "events 1024", 27902, 0xd9b189c77ded3214ull },
+        /* authentication (issue 11) */
+        { "challenge", 136, 0xb24b6611b914e656ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -476,9 +519,12 @@ static void test_golden_bytes(void **state)
         } else if (k < 8) {
             make_reply(&m->reply, kinds[k - 3]);
             rc = ps_proto_encode_reply(&sb, &m->reply);
-        } else {
+        } else if (k < 12) {
             make_events(&m->events, sizes[k - 8], 1000 + k);
             rc = ps_proto_encode_events(&sb, &m->events);
+        } else {
+            make_challenge(&m->challenge);
+            rc = ps_proto_encode_challenge(&sb, &m->challenge);
         }
         assert_int_equal(rc, 0);
         if (sb.size != want[k].size || fnv1a(sb.data, sb.size) != want[k].fnv) {
@@ -771,11 +817,12 @@ static void test_field_errors(void **state)
 /* Packs an EVENTS header; the caller packs the event array. */
 static void raw_events_head(struct raw *r, uint64_t thread, uint64_t seq)
 {
-    raw_begin(r, 7, PS_PROTO_VERSION, PS_MSG_EVENTS);
+    raw_begin(r, 8, PS_PROTO_VERSION, PS_MSG_EVENTS);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_uint64(&r->pk, thread);
     msgpack_pack_uint64(&r->pk, seq);
     msgpack_pack_uint32(&r->pk, 1);
+    raw_str(r, "", 0);   /* token */
 }
 
 static void raw_event(struct raw *r, uint32_t type)
@@ -926,7 +973,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 14, PS_PROTO_VERSION, PS_MSG_TICK);
+    raw_begin(r, 15, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -943,6 +990,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
     for (i = 0; i < n_host; i++) msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_uint64(&r->pk, 8);   /* TLS handshakes full, resumed */
     msgpack_pack_uint64(&r->pk, 9);
+    raw_str(r, "", 0);   /* token */
 }
 
 static void test_tick_errors(void **state)
@@ -1028,10 +1076,10 @@ static void test_hostile_sizes(void **state)
 {
     static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, PS_PROTO_VERSION, 0x05 };
     static const unsigned char huge_inner[] = {
-        0x97, PS_PROTO_VERSION, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
+        0x98, PS_PROTO_VERSION, 0x05, 0x01, 0x00, 0x01, 0x01, 0xa0, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
     };
     static const unsigned char huge_map[] = {
-        0x97, PS_PROTO_VERSION, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
+        0x98, PS_PROTO_VERSION, 0x05, 0x01, 0x00, 0x01, 0x01, 0xa0, 0xdf, 0x7f, 0xff, 0xff, 0xff,
     };
     static const unsigned char huge_str[] = {
         0x96, PS_PROTO_VERSION, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
@@ -1312,6 +1360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_roundtrip),
         cmocka_unit_test(test_welcome_roundtrip),
+        cmocka_unit_test(test_challenge_roundtrip),
         cmocka_unit_test(test_tick_roundtrip),
         cmocka_unit_test(test_reply_roundtrip_every_kind),
         cmocka_unit_test(test_events_roundtrip),
