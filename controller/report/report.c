@@ -31,8 +31,14 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
 {
     double dur = (r->ended_us - r->started_us) / 1e6;
     char a[32], b[32], c[32];
-    fprintf(out, "\n== run %u \"%s\": %s (exit %d) in %.1fs ==\n", r->id, r->name, r->status,
-            r->exit_code < 0 ? 0 : r->exit_code, r->ended_us ? dur : 0.0);
+    /* a run without an exit code has not ended (or its controller died
+     * where this host cannot tell): it never reads as "exit 0" */
+    if (r->exit_code < 0)
+        fprintf(out, "\n== run %u \"%s\": %s (no exit status yet: the run has not ended) ==\n",
+                r->id, r->name, r->status);
+    else
+        fprintf(out, "\n== run %u \"%s\": %s (exit %d) in %.1fs ==\n", r->id, r->name, r->status,
+                r->exit_code, r->ended_us ? dur : 0.0);
     if (r->reason[0])
         fprintf(out, "reason        %s\n", r->reason);
     fprintf(out, "agents        %.0f joined, %.0f lost\n", report_fig(r, "agents"),
