@@ -37,7 +37,7 @@
 #define AGENT_TICK_MS          10      /* worker timer: ramp, pings, sweeps */
 #define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
 #define AGENT_RESEND_US        2000000 /* unacknowledged batches go again after this */
-#define AGENT_RETAIN_MAX       (64u << 20)
+#define AGENT_RETAIN_MAX       (64u << 20)  /* event buffer until an ASSIGN sets agents.buffer */
 #define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
 #define AGENT_STOP_BATCH       500     /* closes started per 10 ms tick when stopping */
 #define AGENT_FD_MARGIN        256     /* fds beyond the connections: nng, lws, stdio */
@@ -165,6 +165,7 @@ struct agent_second {
 struct agent_blob {
     struct agent_blob *next;
     uint64_t seq;
+    uint32_t n_events;            /* counted when the buffer discards it */
     int64_t  sent_us;             /* mono; 0 = not sent yet */
     size_t   len;
     char     data[];
@@ -324,6 +325,7 @@ struct agent_hostmon {               /* hostmon.c: state between samples */
 struct agent_retained {              /* per thread: batches sent, not yet acked */
     struct agent_blob *head, *tail;
     uint64_t last_seq;               /* last sequence handed to nng */
+    uint64_t dropped_seq;            /* highest sequence the full buffer discarded */
 };
 
 struct agent {
@@ -340,9 +342,13 @@ struct agent {
     char cmd_error[PS_REASON_MAX];
     int stop_done;                   /* the last STOP completed */
     int64_t last_reply_us;
-    struct agent_retained retained[PS_MAX_THREADS];
+    struct agent_retained retained[PS_MAX_THREADS];   /* ctl_buffer.c */
     size_t retained_bytes;
-    uint64_t overflow_batches;
+    uint64_t buffer_max;             /* agents.buffer of the run */
+    uint64_t dropped_batches, dropped_events;
+    /* control-link liveness (ctl_link.c) */
+    int64_t grace_us;                /* agents.grace of the run: no answer this long, stop */
+    int64_t pipe_closed_us;          /* mono; the control pipe closed (nng thread, __atomic) */
 
     /* clock sync: ring of (offset, delay) samples */
     int64_t clk_offset[64], clk_delay[64];
@@ -361,6 +367,19 @@ struct agent {
     struct agent_worker *workers;
     uint32_t n_workers;
 };
+
+/* ctl_buffer.c: event batches kept until acknowledged (main thread) */
+void agent_buffer_reset(struct agent *ag, uint64_t max_bytes);
+void agent_buffer_pump(struct agent *ag);
+void agent_buffer_ack(struct agent *ag, uint32_t thread, uint64_t acked);
+void agent_buffer_tick(const struct agent *ag, struct ps_tick *t);
+int  agent_buffer_empty(const struct agent *ag);
+
+/* ctl_link.c: is the controller still there? */
+int  agent_link_start(struct agent *ag);
+/* 1 when the run's load must stop: the control pipe closed and no answer
+ * came since (the controller process is gone), or no answer for the grace. */
+int  agent_link_lost(const struct agent *ag, char *why, size_t len);
 
 /* clock.c */
 int64_t agent_clock_wall(const struct agent *ag);

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
-#define PS_PROTO_VERSION   2
+#define PS_PROTO_VERSION   3
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -176,7 +176,13 @@ struct ps_hostmon { PS_HOSTMON_FIELDS(PS_FIELD_DECL) };
     X(U64S, batch_seq, n_threads, PS_MAX_THREADS)  /* last batch sequence sent, per thread */ \
     X(FLAG, stopped)          /* 1 = all connections closed and events flushed */ \
     X(SUB, stats, stats)                                                        \
-    X(SUB, host, hostmon)
+    X(SUB, host, hostmon)                                                       \
+    /* control-link liveness (issue 11): batches the agent's buffer (ASSIGN     \
+     * buffer_bytes) discarded unacknowledged, oldest first; the controller     \
+     * takes a thread's next batch after dropped_seq and counts the loss */    \
+    X(U64S, dropped_seq, n_dropped, PS_MAX_THREADS)  /* highest sequence discarded, per thread */ \
+    X(U64, dropped_batches)   /* cumulative, this run */                        \
+    X(U64, dropped_events)
 struct ps_tick { PS_TICK_FIELDS(PS_FIELD_DECL) };
 
 /* ---- commands carried by REPLY ---- */
@@ -271,7 +277,10 @@ struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
     X(STRS, session_vars, n_session_vars, PS_SESSION_VARS_MAX, PS_VAR_NAME_MAX) \
     X(UMAX, vars_bytes, PS_SESSION_VARS_BYTES_MAX)  /* arena bytes per connection */ \
     X(UMAX, hb_match, PS_MATCH_JSON)  /* 0: hb_expect is the whole reply; else enum ps_match */ \
-    X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */
+    X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */ \
+    /* control-link liveness (issue 11): plan agents.grace and agents.buffer */ \
+    X(U32, grace_ms)          /* no answer from the controller this long: stop the load */ \
+    X(U64, buffer_bytes)      /* unacknowledged event batches kept for resending */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 /* DATA: the next piece of the values, row-major, each value ended by 0x1f

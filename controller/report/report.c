@@ -41,8 +41,17 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
                 r->exit_code, r->ended_us ? dur : 0.0);
     if (r->reason[0])
         fprintf(out, "reason        %s\n", r->reason);
-    fprintf(out, "agents        %.0f joined, %.0f lost\n", report_fig(r, "agents"),
+    fprintf(out, "agents        %.0f joined, %.0f lost", report_fig(r, "agents"),
             report_fig(r, "agents_lost"));
+    /* control-link liveness: silences that did not cost the run an agent */
+    if (report_fig(r, "agents_suspect") > 0)
+        fprintf(out, ", %.0f time(s) suspect, %.0f rejoined", report_fig(r, "agents_suspect"),
+                report_fig(r, "agents_rejoined"));
+    fputc('\n', out);
+    if (report_fig(r, "agent_events_discarded") > 0 || report_fig(r, "agent_batches_discarded") > 0)
+        fprintf(out, "EVENTS LOST   agents' buffers (agents.buffer) overflowed: %.0f events in %.0f "
+                     "batches discarded, never stored\n", report_fig(r, "agent_events_discarded"),
+                report_fig(r, "agent_batches_discarded"));
     double target = report_fig(r, "conn_target"), opened = report_fig(r, "conn_opened");
     fprintf(out, "connections   opened %.0f/%.0f (%.2f%%), failure events %.0f, closes %.0f\n",
             opened, target, target > 0 ? 100.0 * opened / target : 0.0,

@@ -203,7 +203,9 @@ static void run_step(struct run *r)
                 continue;
             all &= a->stopped && a->cmd_done == a->cmd_last;
         }
-        if ((all && run_drained(r, 0)) || now - r->state_since_mono > RUN_STOP_TIMEOUT_US ||
+        /* a suspect agent holds its events until it rejoins or is lost */
+        if ((all && run_drained(r, 0)) ||
+            (now - r->state_since_mono > RUN_STOP_TIMEOUT_US && !run_link_suspects(r)) ||
             (r->stop_requested > 1))
             run_set_state(r, RUN_DONE);
         break;

@@ -89,6 +89,7 @@ int run_verdict(struct run *r)
     };
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
         store_figure(&r->store, r->run_id, figs[i].name, figs[i].v);
+    run_link_figures(r);
     /* targets whose wss/https certificates are not checked: the summary says so */
     uint32_t insecure = 0;
     for (uint32_t t = 0; t < r->plan->n_targets; t++)

@@ -133,6 +133,12 @@ static void make_tick(struct ps_tick *m)
     m->host.proc_cpu_pct_x100 = 29;
     m->host.proc_rss = 30;
     m->host.proc_fds = 31;
+    /* control-link liveness */
+    m->n_dropped = PS_MAX_THREADS;
+    for (i = 0; i < PS_MAX_THREADS; i++) m->dropped_seq[i] = (uint64_t)i * 977;
+    m->dropped_seq[7] = UINT64_MAX;
+    m->dropped_batches = 1ull << 40;
+    m->dropped_events = 12345;
     m->host.proc_threads = 32;
 }
 
@@ -198,6 +204,9 @@ static void make_assign(struct ps_assign *a)
     a->vars_bytes = PS_SESSION_VARS_BYTES_MAX;
     a->hb_match = PS_MATCH_REGEX;
     fill_str(a->ack, sizeof a->ack, 700);
+    /* control-link liveness */
+    a->grace_ms = 30000;
+    a->buffer_bytes = 1ull << 36;
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -384,7 +393,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x97, 0x02, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [2, 5, agent 3, thread 2, seq 1, run 9, */
+        0x97, 0x03, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [3, 5, agent 3, thread 2, seq 1, run 9, */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
     struct ps_events *m = calloc(1, sizeof *m);
@@ -427,23 +436,25 @@ static uint64_t fnv1a(const void *p, size_t n)
  * before the field tables of ps_proto.h replaced the hand-written codec: the
  * wire is unchanged but for what version 2 added (the version byte, the
  * per-connection data fields, TLS settings and scripted sessions of ASSIGN,
- * the app heartbeat RTT of TICK). A change to the wire must show up here and
+ * the app heartbeat RTT of TICK) and version 3 (every value: the version
+ * byte; control-link liveness: grace and buffer in ASSIGN, the discarded
+ * batches in TICK). A change to the wire must show up here and
  * in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3236, 0x5c856efa883d3777ull },
-        { "welcome", 179, 0x5e64d16547f5b1a5ull },
-        { "tick", 843, 0x61a10b210e2f0473ull },
-        { "reply none", 604, 0x330cecb3c2bbcf3bull },
-        { "reply assign", 57750, 0xe6042f81cebb7bbbull },
-        { "reply ramp", 625, 0x1e495d79c3ae9b00ull },
-        { "reply disconnect", 617, 0x7dbda6d7710fb417ull },
-        { "reply stop", 604, 0x330cf0b3c2bbd607ull },
-        { "events 0", 16, 0xf2b09464723e6b5cull },
-        { "events 1", 46, 0x8c947b08165ea859ull },
-        { "events 7", 226, 0x8f173820275b7af3ull },
-        { "events 1024", 27836, 0xfb0299aac162b101ull },
+        { "hello", 3236, 0xc9dcfc683865117cull },
+        { "welcome", 179, 0x8e2c8315573fbca4ull },
+        { "tick", 1054, 0x8b522bdc2db88fddull },
+        { "reply none", 604, 0x0638537a00803a54ull },
+        { "reply assign", 57762, 0xc2a04db9d98a3a1dull },
+        { "reply ramp", 625, 0xf7ce07091cea8fbdull },
+        { "reply disconnect", 617, 0x3b7d372851976f32ull },
+        { "reply stop", 604, 0x06384f7a00803388ull },
+        { "events 0", 16, 0x4228abade3ea6d3full },
+        { "events 1", 46, 0x9365b34c0effd99eull },
+        { "events 7", 226, 0xbcf9d34ee9305c20ull },
+        { "events 1024", 27836, 0x781415a7697a2f82ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -597,14 +608,14 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 2");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 3");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 2");
+    assert_string_equal(err, "protocol version 7, expected 3");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
     raw_begin(&r, 2, PS_PROTO_VERSION + 1, 99);
-    expect_err(&r, dec_hello, h, "protocol version 3, expected 2");
+    expect_err(&r, dec_hello, h, "protocol version 4, expected 3");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_begin(&r, 2, PS_PROTO_VERSION, 99);
@@ -919,7 +930,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 12, PS_PROTO_VERSION, PS_MSG_TICK);
+    raw_begin(r, 15, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -934,6 +945,11 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
     for (i = 0; i < n_stats; i++) msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_array(&r->pk, n_host);
     for (i = 0; i < n_host; i++) msgpack_pack_uint32(&r->pk, 1);
+    /* control-link liveness: dropped_seq, dropped_batches, dropped_events */
+    msgpack_pack_array(&r->pk, 1);
+    msgpack_pack_uint32(&r->pk, 0);
+    msgpack_pack_uint32(&r->pk, 0);
+    msgpack_pack_uint32(&r->pk, 0);
 }
 
 static void test_tick_errors(void **state)
@@ -1017,15 +1033,15 @@ static void test_assign_tls_index(void **state)
  * 5-byte array32 claiming 2^32-1 elements must be refused before that. */
 static void test_hostile_sizes(void **state)
 {
-    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x02, 0x05 };
+    static const unsigned char huge_top[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x03, 0x05 };
     static const unsigned char huge_inner[] = {
-        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
+        0x97, 0x03, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x95,
     };
     static const unsigned char huge_map[] = {
-        0x97, 0x02, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
+        0x97, 0x03, 0x05, 0x01, 0x00, 0x01, 0x01, 0xdf, 0x7f, 0xff, 0xff, 0xff,
     };
     static const unsigned char huge_str[] = {
-        0x96, 0x02, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
+        0x96, 0x03, 0x02, 0x01, 0x01, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a',
     };
     struct ps_events *m = malloc(sizeof *m);
     struct ps_welcome w;
