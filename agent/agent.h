@@ -349,6 +349,8 @@ struct agent {
     /* control-link liveness (ctl_link.c) */
     int64_t grace_us;                /* agents.grace of the run: no answer this long, stop */
     int64_t pipe_closed_us;          /* mono; the control pipe closed (nng thread, __atomic) */
+    uint32_t req_pipe, push_pipe;    /* newest pipes (nng thread, __atomic) */
+    int64_t redial_us;               /* mono; the last redial after a silence */
 
     /* clock sync: ring of (offset, delay) samples */
     int64_t clk_offset[64], clk_delay[64];
@@ -378,8 +380,9 @@ int  agent_buffer_empty(const struct agent *ag);
 /* ctl_link.c: is the controller still there? */
 int  agent_link_start(struct agent *ag);
 /* 1 when the run's load must stop: the control pipe closed and no answer
- * came since (the controller process is gone), or no answer for the grace. */
-int  agent_link_lost(const struct agent *ag, char *why, size_t len);
+ * came since (the controller process is gone), or no answer for the grace;
+ * after a shorter silence it dials the controller afresh, once. */
+int  agent_link_lost(struct agent *ag, char *why, size_t len);
 
 /* clock.c */
 int64_t agent_clock_wall(const struct agent *ag);

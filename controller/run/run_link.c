@@ -3,7 +3,9 @@
  * Two signs, two answers (the agent's side is agent/ctl_link.c):
  *  - Its control connection closed and no tick came over a new one within
  *    RUN_PIPE_GRACE_US: the agent process is gone (its kernel closed the
- *    socket), so it is lost at once.
+ *    socket), so it is lost at once. Not so for a suspect: the agent redials
+ *    after a silence, and its old connection's close may arrive when the
+ *    link returns.
  *  - Silence without a close (a partition, a stalled host): after
  *    RUN_AGENT_SUSPECT_US the agent is *suspect*, not lost. It keeps its
  *    share of the run, its connections stay up in the ledger and its
@@ -111,8 +113,10 @@ void run_check_agents(struct run *r)
         if (a->lost_at || r->state == RUN_DONE)
             continue;
         int64_t quiet = now - a->last_tick_mono;
+        /* a suspect's old connection closing is the partition ending (the
+         * agent redials after a silence), not the agent dying */
         int hung_up = a->pipe_closed_mono && a->last_tick_mono < a->pipe_closed_mono &&
-                      now - a->pipe_closed_mono >= RUN_PIPE_GRACE_US;
+                      now - a->pipe_closed_mono >= RUN_PIPE_GRACE_US && !a->suspect_since_mono;
         if (hung_up || quiet >= grace) {
             run_link_lose(r, a, !hung_up);
         } else if (quiet >= suspect_after && !a->suspect_since_mono) {
