@@ -38,7 +38,7 @@
 #define AGENT_TICK_MS          10      /* worker timer: ramp, pings, sweeps */
 #define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
 #define AGENT_RESEND_US        2000000 /* unacknowledged batches go again after this */
-#define AGENT_RETAIN_MAX       (64u << 20)
+#define AGENT_RETAIN_MAX       (64u << 20)  /* event buffer until an ASSIGN sets agents.buffer */
 #define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
 #define AGENT_STOP_BATCH       500     /* closes started per 10 ms tick when stopping */
 #define AGENT_FD_MARGIN        256     /* fds beyond the connections: nng, lws, stdio */
@@ -170,6 +170,7 @@ struct agent_second {
 struct agent_blob {
     struct agent_blob *next;
     uint64_t seq;
+    uint32_t n_events;            /* counted when the buffer discards it */
     int64_t  sent_us;             /* mono; 0 = not sent yet */
     size_t   len;
     char     data[];
@@ -346,6 +347,7 @@ struct agent_hostmon {               /* hostmon.c: state between samples */
 struct agent_retained {              /* per thread: batches sent, not yet acked */
     struct agent_blob *head, *tail;
     uint64_t last_seq;               /* last sequence handed to nng */
+    uint64_t dropped_seq;            /* highest sequence the full buffer discarded */
 };
 
 /* --allow-targets (allow.c) */
@@ -384,9 +386,15 @@ struct agent {
     char cmd_error[PS_REASON_MAX];
     int stop_done;                   /* the last STOP completed */
     int64_t last_reply_us;
-    struct agent_retained retained[PS_MAX_THREADS];
+    struct agent_retained retained[PS_MAX_THREADS];   /* ctl_buffer.c */
     size_t retained_bytes;
-    uint64_t overflow_batches;
+    uint64_t buffer_max;             /* agents.buffer of the run */
+    uint64_t dropped_batches, dropped_events;
+    /* control-link liveness (ctl_link.c) */
+    int64_t grace_us;                /* agents.grace of the run: no answer this long, stop */
+    int64_t pipe_closed_us;          /* mono; the control pipe closed (nng thread, __atomic) */
+    uint32_t req_pipe, push_pipe;    /* newest pipes (nng thread, __atomic) */
+    int64_t redial_us;               /* mono; the last redial after a silence */
 
     /* clock sync: ring of (offset, delay) samples */
     int64_t clk_offset[64], clk_delay[64];
@@ -413,6 +421,19 @@ int  agent_auth_challenge(struct agent *ag, const void *buf, size_t len);
 int  agent_allow_parse(struct agent_allow *al, const char *list, char *err, size_t errlen);
 int  agent_allow_check(const struct agent_allow *al, const struct agent_target *t, const char *url,
                        char *err, size_t errlen);
+/* ctl_buffer.c: event batches kept until acknowledged (main thread) */
+void agent_buffer_reset(struct agent *ag, uint64_t max_bytes);
+void agent_buffer_pump(struct agent *ag);
+void agent_buffer_ack(struct agent *ag, uint32_t thread, uint64_t acked);
+void agent_buffer_tick(const struct agent *ag, struct ps_tick *t);
+int  agent_buffer_empty(const struct agent *ag);
+
+/* ctl_link.c: is the controller still there? */
+int  agent_link_start(struct agent *ag);
+/* 1 when the run's load must stop: the control pipe closed and no answer
+ * came since (the controller process is gone), or no answer for the grace;
+ * after a shorter silence it dials the controller afresh, once. */
+int  agent_link_lost(struct agent *ag, char *why, size_t len);
 
 /* clock.c */
 int64_t agent_clock_wall(const struct agent *ag);

@@ -7,16 +7,13 @@
  * it, and moves finished event batches from the workers' outboxes to the data
  * socket.
  *
- * Reliable events over push/pull (which has no end-to-end acknowledgement):
- * each batch keeps its per-thread sequence number and stays in `retained`
- * until a REPLY acknowledges it; batches not acknowledged within 2 s are sent
- * again. The controller stores only the next expected sequence, so resends and
- * duplicates are harmless. Retention is capped (64 MiB); the oldest batches go
- * first and are counted, never dropped silently.
+ * Events wait in ctl_buffer.c until the controller acknowledges them.
  *
- * Losing the controller: if no REPLY comes for 30 s the agent stops its
- * connections (a load generator nobody watches must not keep hammering a
- * server) and says HELLO again, or exits with --once. */
+ * Losing the controller (ctl_link.c): its control connection closes and it
+ * does not answer for a second, or no REPLY comes for the plan's
+ * agents.grace: the agent stops its connections (a load generator nobody
+ * watches must not keep hammering a server) and says HELLO again, or exits
+ * with --once. Shorter silences keep the load and the events. */
 #include "agent.h"
 
 #include <inttypes.h>
@@ -35,7 +32,6 @@
 
 #define CTL_TICK_US          200000
 #define CTL_HELLO_US         1000000
-#define CTL_LOST_US          30000000
 #define CTL_CMD_WAIT_MS      10000
 #define CTL_QUIT_GRACE_US    4000000
 #define AGENT_CTL_RECV_MAX   (1 << 20)
@@ -67,7 +63,7 @@ int agent_ctl_start(struct agent *ag, char *err, size_t errlen)
         return -1;
     }
     nng_socket_set_ms(ag->req, NNG_OPT_SENDTIMEO, 1000);
-    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, 2000);
+    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, 500);   /* ctl_link.c looks at least this often */
     nng_socket_set_ms(ag->req, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(ag->req, NNG_OPT_RECONNMAXT, 1000);
     /* a reply (an ASSIGN with every table full) is under 64 KiB: no more is read */
@@ -75,81 +71,16 @@ int agent_ctl_start(struct agent *ag, char *err, size_t errlen)
     nng_socket_set_ms(ag->push, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(ag->push, NNG_OPT_RECONNMAXT, 1000);
     nng_socket_set_int(ag->push, NNG_OPT_SENDBUF, 256);
+    agent_buffer_reset(ag, 0);
+    if ((rc = agent_link_start(ag)) != 0) {
+        snprintf(err, errlen, "cannot watch the control connection: %s", nng_strerror(rc));
+        return -1;
+    }
     /* nonblocking dials keep retrying in the background: the controller may start later */
     if (ps_link_dial(ag->req, ag->opts.controller, &ag->opts.tls, err, errlen) ||
         ps_link_dial(ag->push, data_url, &ag->opts.tls, err, errlen))
         return -1;
     return 0;
-}
-
-/* ---------- events: outboxes -> retained -> nng ---------- */
-
-static void ctl_free_retained(struct agent *ag)
-{
-    for (uint32_t t = 0; t < PS_MAX_THREADS; t++) {
-        for (struct agent_blob *b = ag->retained[t].head, *n; b; b = n) {
-            n = b->next;
-            free(b);
-        }
-        memset(&ag->retained[t], 0, sizeof ag->retained[t]);
-    }
-    ag->retained_bytes = 0;
-}
-
-static void ctl_pump(struct agent *ag)
-{
-    int64_t now = ps_time_mono_us();
-    for (uint32_t t = 0; t < ag->n_workers; t++) {
-        struct agent_worker *w = &ag->workers[t];
-        pthread_mutex_lock(&w->mu);
-        struct agent_blob *head = w->out_head, *tail = w->out_tail;
-        w->out_head = w->out_tail = NULL;
-        pthread_mutex_unlock(&w->mu);
-        if (!head)
-            continue;
-        struct agent_retained *r = &ag->retained[t];
-        if (r->tail)
-            r->tail->next = head;
-        else
-            r->head = head;
-        r->tail = tail;
-        for (struct agent_blob *b = head; b; b = b->next)
-            ag->retained_bytes += b->len;
-    }
-    for (uint32_t t = 0; t < ag->n_workers; t++) {
-        struct agent_retained *r = &ag->retained[t];
-        while (ag->retained_bytes > AGENT_RETAIN_MAX && r->head) {
-            struct agent_blob *b = r->head;
-            r->head = b->next;
-            if (!r->head)
-                r->tail = NULL;
-            ag->retained_bytes -= b->len;
-            ag->overflow_batches++;
-            free(b);
-        }
-        for (struct agent_blob *b = r->head; b; b = b->next) {
-            if (b->sent_us && now - b->sent_us < AGENT_RESEND_US)
-                continue;
-            if (nng_send(ag->push, b->data, b->len, NNG_FLAG_NONBLOCK) != 0)
-                break;   /* no pipe or buffer full: retry on the next pass */
-            b->sent_us = now;
-            if (b->seq > r->last_seq)
-                r->last_seq = b->seq;
-        }
-    }
-}
-
-static void ctl_ack(struct agent *ag, uint32_t thread, uint64_t acked)
-{
-    struct agent_retained *r = &ag->retained[thread];
-    while (r->head && r->head->seq <= acked) {
-        struct agent_blob *b = r->head;
-        r->head = b->next;
-        if (!r->head)
-            r->tail = NULL;
-        ag->retained_bytes -= b->len;
-        free(b);
-    }
 }
 
 /* ---------- stats ---------- */
@@ -277,7 +208,8 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
         memcpy(ag->assign.targets, targets, sizeof targets);
         memcpy(ag->assign.token, ag->token, sizeof ag->token);
         ag->run_id = a->run_id;
-        ctl_free_retained(ag);
+        agent_buffer_reset(ag, a->buffer_bytes);
+        ag->grace_us = (int64_t)a->grace_ms * 1000;
         ag->stop_done = 0;
         ctl_post_all(ag, AGENT_W_ASSIGN, cmd);
         if (!ag->opts.quiet && !ag->cmd_error[0])
@@ -411,9 +343,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
     t->offset_err_us = ag->offset_err_us;
     t->cmd_done = ag->cmd_done;
     snprintf(t->cmd_error, sizeof t->cmd_error, "%s", ag->cmd_error);
-    t->n_threads = ag->n_workers;
-    for (uint32_t i = 0; i < ag->n_workers; i++)
-        t->batch_seq[i] = ag->retained[i].last_seq;
+    agent_buffer_tick(ag, t);
     t->stopped = ctl_all_stopped(ag);
     ctl_stats(ag, t, tmp);
     t->host = ag->host;
@@ -452,14 +382,9 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
         return 0;
     }
     for (uint32_t i = 0; i < rep.n_acks && i < ag->n_workers; i++)
-        ctl_ack(ag, i, rep.acked_seq[i]);
-    if (t->stopped && ag->opts.once && !ag->retained_bytes) {
-        int acked = 1;
-        for (uint32_t i = 0; i < ag->n_workers; i++)
-            acked &= !ag->retained[i].head;
-        if (acked)
-            *finished = 1;
-    }
+        agent_buffer_ack(ag, i, rep.acked_seq[i]);
+    if (t->stopped && ag->opts.once && agent_buffer_empty(ag))
+        *finished = 1;
     if (rep.cmd.id && rep.cmd.id == ag->cmd_done + 1) {
         ctl_apply(ag, &rep.cmd);
         return 1;
@@ -507,7 +432,7 @@ int agent_ctl_run(struct agent *ag)
             agent_hostmon_sample(&ag->hostmon, &ag->host);
             next_cpu = now + 1000000;
         }
-        ctl_pump(ag);
+        agent_buffer_pump(ag);
         if (!ag->agent_id) {
             if (now >= next_hello) {
                 next_hello = now + CTL_HELLO_US;
@@ -518,9 +443,9 @@ int agent_ctl_run(struct agent *ag)
             next_tick = now + CTL_TICK_US;
             int rc = ctl_tick(ag, tick, tmp, &finished);
             tick_now = rc == 1;
-            if (rc < 0 && ag->agent_id && now - ag->last_reply_us > CTL_LOST_US) {
-                fprintf(stderr, "pushstorm-agent: no answer from the controller for %ds; "
-                                "stopping connections\n", CTL_LOST_US / 1000000);
+            char why[160];
+            if (rc < 0 && ag->agent_id && agent_link_lost(ag, why, sizeof why)) {
+                fprintf(stderr, "pushstorm-agent: %s; stopping connections\n", why);
                 ctl_stop_run(ag);
                 ag->agent_id = 0;
                 if (ag->opts.once)
@@ -539,7 +464,7 @@ void agent_ctl_close(struct agent *ag)
 {
     nng_close(ag->req);
     nng_close(ag->push);
-    ctl_free_retained(ag);
+    agent_buffer_reset(ag, 0);
     agent_csv_free(&ag->csv);
     agent_script_free(&ag->assign.script);
     msgpack_sbuffer_destroy(&ag->sbuf);

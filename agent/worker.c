@@ -81,6 +81,7 @@ static void agent_worker_flush(struct agent_worker *w)
         if (b) {
             b->next = NULL;
             b->seq = w->batch.seq;
+            b->n_events = w->batch.n;
             b->sent_us = 0;
             b->len = w->sbuf.size;
             memcpy(b->data, w->sbuf.data, w->sbuf.size);

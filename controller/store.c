@@ -80,6 +80,9 @@ static const char SCHEMA[] =
     "  tcp_inuse INTEGER, tcp_tw INTEGER, tcp_mem_bytes INTEGER, proc_pid INTEGER,"
     "  proc_cpu_pct REAL, proc_rss_bytes INTEGER, proc_fds INTEGER, proc_threads INTEGER);"
     "CREATE INDEX IF NOT EXISTS monitor_samples_run ON monitor_samples(run_id);"
+    /* the controller process of each run, to tell a dead one's runs (store_owner.c) */
+    "CREATE TABLE IF NOT EXISTS run_owners(run_id INTEGER PRIMARY KEY, host TEXT, boot_id TEXT,"
+    "  pid INTEGER, start_ticks INTEGER);"
     "CREATE TABLE IF NOT EXISTS event_types(type INTEGER PRIMARY KEY, name TEXT);"
     "CREATE TABLE IF NOT EXISTS reasons(reason INTEGER PRIMARY KEY, name TEXT);"
     "CREATE INDEX IF NOT EXISTS conn_events_run ON conn_events(run_id);"
@@ -168,6 +171,15 @@ static int store_create(struct store *s, char *err, size_t errlen)
     return store_exec(s, sql, err, errlen) || store_exec(s, "COMMIT", err, errlen) ? -1 : 0;
 }
 
+/* Runs left running by a dead controller become interrupted (store_owner.c);
+ * failing to mark them does not keep the database from opening. */
+static void store_open_reap(struct store *s, int readonly)
+{
+    char e[512];
+    if (store_owner_reap(s, readonly, e, sizeof e) != 0)
+        fprintf(stderr, "pushstorm: warning: %s\n", e);
+}
+
 int store_open(struct store *s, const char *path, int readonly, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -215,12 +227,14 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
             store_close(s);
             return -1;
         }
+        store_open_reap(s, 1);
         return 0;
     }
     char e[256];
     /* Migrating forward: every schema change so far only adds tables and
      * indexes, which the CREATE ... IF NOT EXISTS script adds to an older
-     * database without touching what it holds (1 -> 2: monitor_samples); then
+     * database without touching what it holds (1 -> 2: monitor_samples,
+     * 2 -> 3: run_owners); then
      * the version is raised. A change to an existing table would add its
      * ALTER TABLE step here, keyed on `version`. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
@@ -246,6 +260,7 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         store_close(s);
         return -1;
     }
+    store_open_reap(s, 0);
     return 0;
 }
 
@@ -369,6 +384,8 @@ int store_run_begin(struct store *s, const char *name, const char *plan_path, co
                     "sssii", name, plan_path, plan_text, started_us, (int64_t)target_conns))
         return -1;
     *run_id = (uint32_t)sqlite3_last_insert_rowid(s->db);
+    if (store_owner_claim(s, *run_id) != 0)
+        return store_fail(s, "recording the run's controller");
     store_begin(s);
     return 0;
 }

@@ -18,7 +18,7 @@
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
-#define STORE_SCHEMA_VERSION 2   /* 2: monitor_samples */
+#define STORE_SCHEMA_VERSION 3   /* 2: monitor_samples, 3: run_owners */
 
 struct store {
     sqlite3 *db;
@@ -92,6 +92,10 @@ void store_maybe_commit(struct store *s, int64_t now_us);
 int  store_failed(const struct store *s);
 const char *store_error_text(const struct store *s);
 
+/* store_owner.c: the controller process that owns a run; runs left
+ * `running` by a dead one become `interrupted` (called by store_open). */
+int  store_owner_claim(struct store *s, uint32_t run_id);
+int  store_owner_reap(struct store *s, int readonly, char *err, size_t errlen);
 int  store_run_begin(struct store *s, const char *name, const char *plan_path, const char *plan_text,
                      int64_t started_us, uint64_t target_conns, uint32_t *run_id);
 int  store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char *status,

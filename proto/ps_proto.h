@@ -197,7 +197,13 @@ struct ps_hostmon { PS_HOSTMON_FIELDS(PS_FIELD_DECL) };
     X(U64, tls_full)          /* a full handshake (certificate, key exchange) */ \
     X(U64, tls_resumed)       /* resumed from a ticket or session of the target */ \
     /* authentication (issue 11): the session token of this agent's hello */   \
-    X(STR, token, PS_AUTH_HEX)
+    X(STR, token, PS_AUTH_HEX) \
+    /* control-link liveness (issue 11): batches the agent's buffer (ASSIGN     \
+     * buffer_bytes) discarded unacknowledged, oldest first; the controller     \
+     * takes a thread's next batch after dropped_seq and counts the loss */    \
+    X(U64S, dropped_seq, n_dropped, PS_MAX_THREADS)  /* highest sequence discarded, per thread */ \
+    X(U64, dropped_batches)   /* cumulative, this run */                        \
+    X(U64, dropped_events)
 struct ps_tick { PS_TICK_FIELDS(PS_FIELD_DECL) };
 
 /* ---- commands carried by REPLY ---- */
@@ -295,7 +301,10 @@ struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
     X(STR, ack, PS_TEXT_MAX)          /* template sent for every push received; "" = none */ \
     /* acks of the service's own ids (issue 10): {msg_id} read from the message */ \
     X(UMAX, ack_id_match, PS_MATCH_JSON)  /* 0: the push token's id; PS_MATCH_REGEX or PS_MATCH_JSON */ \
-    X(STR, ack_id_from, PS_TEXT_MAX)  /* the regex (group 1) or the JSON path */
+    X(STR, ack_id_from, PS_TEXT_MAX)  /* the regex (group 1) or the JSON path */ \
+    /* control-link liveness (issue 11): plan agents.grace and agents.buffer */ \
+    X(U32, grace_ms)          /* no answer from the controller this long: stop the load */ \
+    X(U64, buffer_bytes)      /* unacknowledged event batches kept for resending */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 /* DATA: the next piece of the values, row-major, each value ended by 0x1f

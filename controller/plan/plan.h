@@ -104,6 +104,9 @@ struct plan {
     uint32_t n_tls;              /* tls[0] = plan-wide `tls:` (defaults when absent); then per target */
     struct ps_tls tls[PS_MAX_TLS];
     struct { uint32_t expect; int64_t wait_us; int by_capacity; } agents; /* default 1, 30s, even */
+    /* control-link liveness: agents.grace (suspect, not lost, this long) and
+     * agents.buffer (bytes of unacknowledged events each agent keeps) */
+    struct { int64_t grace_us; uint64_t buffer_bytes; } link;
     struct {
         uint64_t total;
         char subprotocol[PS_HDR_MAX];

@@ -26,6 +26,10 @@
 #define PLAN_TOP           "(top level)"
 /* Agents get heartbeat and backoff times as 32-bit milliseconds (49 days): stay well below. */
 #define PLAN_DURATION_MAX_US (720LL * 3600 * 1000000)
+#define PLAN_GRACE_MIN_US    1000000LL            /* agents.grace */
+#define PLAN_GRACE_MAX_US    (3600LL * 1000000)
+#define PLAN_BUFFER_MIN      1000000ull           /* agents.buffer, bytes */
+#define PLAN_BUFFER_MAX      4000000000ull
 
 #define PLAN_F_REQUIRED  1u            /* missing key is an error */
 #define PLAN_F_ZERO_OK   2u            /* counts/durations: 0 is allowed */

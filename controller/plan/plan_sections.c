@@ -84,6 +84,36 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
     return 0;
 }
 
+/* A value its parser (rc) took, checked against [lo, hi]; range names them. */
+static int plan_in_range(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                         int rc, uint64_t x, uint64_t lo, uint64_t hi, const char *range)
+{
+    if (rc < 0)
+        return -1;
+    if (x < lo || x > hi)
+        return plan_fail(c, v, path, "must be between %s, got \"%s\"", range, v->value);
+    return 0;
+}
+
+/* agents.grace: long enough for a network blip, short enough that a load
+ * nobody watches stops (the agent stops after it too). */
+static int plan_v_agent_grace(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                              const struct plan_field *f)
+{
+    int rc = plan_v_duration(c, v, path, f);
+    return plan_in_range(c, v, path, rc, rc < 0 ? 0 : (uint64_t)*(int64_t *)f->dst,
+                         PLAN_GRACE_MIN_US, PLAN_GRACE_MAX_US, "1s and 1h");
+}
+
+/* agents.buffer: bytes, like 64M (decimal suffixes, as counts have). */
+static int plan_v_agent_buffer(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                               const struct plan_field *f)
+{
+    int rc = plan_v_count64(c, v, path, f);
+    return plan_in_range(c, v, path, rc, rc < 0 ? 0 : *(uint64_t *)f->dst, PLAN_BUFFER_MIN,
+                         PLAN_BUFFER_MAX, "1M and 4000M bytes");
+}
+
 static int plan_v_agents(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                          const struct plan_field *f)
 {
@@ -93,6 +123,8 @@ static int plan_v_agents(struct plan_ctx *c, const struct yaml_doc_node *v, cons
         PLAN_FIELD_MAX("expect", plan_v_count32, &p->agents.expect, 0, PLAN_AGENTS_MAX),
         PLAN_FIELD("wait", plan_v_duration, &p->agents.wait_us, 0, 0, NULL),
         PLAN_FIELD("split", plan_v_split, &p->agents.by_capacity, 0, 0, NULL),
+        PLAN_FIELD("grace", plan_v_agent_grace, &p->link.grace_us, 0, 0, NULL),
+        PLAN_FIELD("buffer", plan_v_agent_buffer, &p->link.buffer_bytes, 0, 0, NULL),
     };
     return plan_map(c, v, path, af, NFIELDS(af), "a map like {expect: 2, wait: 30s}");
 }
@@ -415,6 +447,8 @@ void plan_sections_defaults(struct plan *p)
 {
     p->agents.expect = 1;
     p->agents.wait_us = 30000000;
+    p->link.grace_us = 30000000;
+    p->link.buffer_bytes = 64ull << 20;
     p->connections.max_message = 1u << 20;
     p->n_tls = 1;
     p->heartbeat.ws_ping_us = 30000000;

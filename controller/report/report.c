@@ -31,12 +31,27 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
 {
     double dur = (r->ended_us - r->started_us) / 1e6;
     char a[32], b[32], c[32];
-    fprintf(out, "\n== run %u \"%s\": %s (exit %d) in %.1fs ==\n", r->id, r->name, r->status,
-            r->exit_code < 0 ? 0 : r->exit_code, r->ended_us ? dur : 0.0);
+    /* a run without an exit code has not ended (or its controller died
+     * where this host cannot tell): it never reads as "exit 0" */
+    if (r->exit_code < 0)
+        fprintf(out, "\n== run %u \"%s\": %s (no exit status yet: the run has not ended) ==\n",
+                r->id, r->name, r->status);
+    else
+        fprintf(out, "\n== run %u \"%s\": %s (exit %d) in %.1fs ==\n", r->id, r->name, r->status,
+                r->exit_code, r->ended_us ? dur : 0.0);
     if (r->reason[0])
         fprintf(out, "reason        %s\n", r->reason);
-    fprintf(out, "agents        %.0f joined, %.0f lost\n", report_fig(r, "agents"),
+    fprintf(out, "agents        %.0f joined, %.0f lost", report_fig(r, "agents"),
             report_fig(r, "agents_lost"));
+    /* control-link liveness: silences that did not cost the run an agent */
+    if (report_fig(r, "agents_suspect") > 0)
+        fprintf(out, ", %.0f time(s) suspect, %.0f rejoined", report_fig(r, "agents_suspect"),
+                report_fig(r, "agents_rejoined"));
+    fputc('\n', out);
+    if (report_fig(r, "agent_events_discarded") > 0 || report_fig(r, "agent_batches_discarded") > 0)
+        fprintf(out, "EVENTS LOST   agents' buffers (agents.buffer) overflowed: %.0f events in %.0f "
+                     "batches discarded, never stored\n", report_fig(r, "agent_events_discarded"),
+                report_fig(r, "agent_batches_discarded"));
     double target = report_fig(r, "conn_target"), opened = report_fig(r, "conn_opened");
     double unopened = report_fig(r, "conn_unopened_agent_lost"), cs;
     if (!report_data_fig(r, "connect_success", &cs))

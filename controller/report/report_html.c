@@ -338,7 +338,7 @@ static void report_html_css(FILE *o)
           "h1{font-size:1.5em;margin:0 0 4px}h2{font-size:1.2em;border-bottom:1px solid #ddd;"
           "padding-bottom:4px;margin-top:32px}h3{font-size:1em;margin:24px 0 2px}\n"
           ".badge{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;font-weight:600}\n"
-          ".pass{background:#2e7d32}.fail,.failed{background:#c62828}.running{background:#757575}\n"
+          ".pass{background:#2e7d32}.fail,.failed{background:#c62828}.running{background:#757575}.interrupted{background:#ef6c00}\n"
           "td.pass{color:#2e7d32;background:none;font-weight:600}"
           "td.fail{color:#c62828;background:none;font-weight:600}\n"
           "table{border-collapse:collapse;margin:8px 0;font-size:.9em}"

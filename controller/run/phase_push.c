@@ -156,7 +156,7 @@ static int phase_push_step(struct run *r, const struct plan_phase *ph, const str
         r->ps.drain_from_mono = now->mono;
     int64_t drain_since = complete ? r->ps.drain_from_mono : r->ps.last_deadline;
     if (!run_drained(r, drain_since > now->wall ? now->wall : drain_since) &&
-        now->mono - r->ps.drain_from_mono < RUN_DRAIN_MAX_US)
+        run_drain_wait(r, r->ps.drain_from_mono, now->mono))
         return 0;
     /* Broadcast completeness is only known after the drain. */
     run_settle(r, r->ps.first_msg, r->ps.last_msg);

@@ -248,7 +248,9 @@ static void run_step(struct run *r)
         /* monitors that still tick are told the run is over before it ends */
         for (uint32_t i = 0; i < r->n_monitors; i++)
             all &= r->monitors[i].told_over || now - r->monitors[i].last_tick_mono > 1000000;
-        if ((all && run_drained(r, 0)) || now - r->state_since_mono > RUN_STOP_TIMEOUT_US ||
+        /* a suspect agent holds its events until it rejoins or is lost */
+        if ((all && run_drained(r, 0)) ||
+            (now - r->state_since_mono > RUN_STOP_TIMEOUT_US && !run_link_suspects(r)) ||
             (r->stop_requested > 1))
             run_set_state(r, RUN_DONE);
         break;

@@ -9,22 +9,13 @@
  *  - Data (nng pull0): EVENTS batches are taken only in sequence per (agent,
  *    thread); a gap is refilled by the agent's resend. Each event goes to the
  *    ledger (connection state, deliveries) and to the store.
- *  - An agent silent for RUN_AGENT_LOST_US is lost: its connections drop out
- *    of the ledger (not as closes) and its undelivered messages settle as
- *    "agent lost". A dead agent process closes its control connection at once;
- *    nng's pipe callback notes that (see below) so it is known lost within a
- *    second instead of after RUN_AGENT_LOST_US of silence. */
+ *  - Whether each agent is still there (suspect, rejoined, lost): run_link.c. */
 #include "run_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "ps_time.h"
-
-/* A control pipe that closes while the agent lives (a network blip) is
- * replaced by nng's reconnect well within this, and its next tick clears the
- * mark. */
-#define RUN_PIPE_GRACE_US 1000000
 
 uint32_t run_live_agents(const struct run *r)
 {
@@ -202,7 +193,9 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
         rep = unknown;
     } else {
         struct run_agent *a = &r->agents[t.agent_id - 1];
-        a->last_tick_mono = ps_time_mono_us();
+        int64_t now_mono = ps_time_mono_us();
+        run_link_tick(r, a, &t, now_mono);
+        a->last_tick_mono = now_mono;
         a->pipe = r->cur_pipe;
         a->pipe_closed_mono = 0;
         a->last_tick_wall = t_recv;
@@ -354,65 +347,4 @@ int run_drained(const struct run *r, int64_t since_wall)
                 return 0;
     }
     return 1;
-}
-
-/* ---------- loss ---------- */
-
-/* The pipe-loss bridge: runs on an nng thread, so it only notes the pipe
- * under the mutex; the run loop reads the notes (run_note_closed_pipes). */
-void run_on_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    struct run_pipes *pp = arg;
-    (void)ev;
-    pthread_mutex_lock(&pp->mu);
-    if (pp->n < RUN_PIPES_CLOSED_MAX)
-        pp->closed[pp->n++] = nng_pipe_id(p);
-    pthread_mutex_unlock(&pp->mu);
-}
-
-static void run_note_closed_pipes(struct run *r, int64_t now)
-{
-    uint32_t closed[RUN_PIPES_CLOSED_MAX], n;
-    pthread_mutex_lock(&r->pipes.mu);
-    n = r->pipes.n;
-    memcpy(closed, r->pipes.closed, n * sizeof closed[0]);
-    r->pipes.n = 0;
-    pthread_mutex_unlock(&r->pipes.mu);
-    for (uint32_t k = 0; k < n; k++)
-        for (uint32_t i = 0; i < r->n_agents; i++)
-            if (r->agents[i].pipe == closed[k] && !r->agents[i].lost_at)
-                r->agents[i].pipe_closed_mono = now;
-}
-
-void run_check_agents(struct run *r)
-{
-    int64_t now = ps_time_mono_us();
-    run_note_closed_pipes(r, now);
-    for (uint32_t i = 0; i < r->n_agents; i++) {
-        struct run_agent *a = &r->agents[i];
-        if (a->lost_at || r->state == RUN_DONE)
-            continue;
-        int silent = now - a->last_tick_mono >= RUN_AGENT_LOST_US;
-        int hung_up = a->pipe_closed_mono && a->last_tick_mono < a->pipe_closed_mono &&
-                      now - a->pipe_closed_mono >= RUN_PIPE_GRACE_US;
-        if (!silent && !hung_up)
-            continue;
-        /* lost from its last sign of life */
-        a->lost_at = a->last_tick_wall ? a->last_tick_wall : ps_time_wall_us() - RUN_AGENT_LOST_US;
-        r->agent_lost_at[i] = a->lost_at;
-        if (silent)
-            fprintf(stderr, "pushstorm: agent %u (%s) lost: no word for %ds; its connections are "
-                            "accounted as agent lost\n",
-                    a->id, a->hello.name, RUN_AGENT_LOST_US / 1000000);
-        else
-            fprintf(stderr, "pushstorm: agent %u (%s) lost: its connection to the controller "
-                            "closed; its connections are accounted as agent lost\n",
-                    a->id, a->hello.name);
-        run_store_agent(r, a);
-        /* Its connections are gone as far as this run can tell. */
-        for (uint32_t c = a->conn_first; c < a->conn_first + a->conn_count; c++)
-            ledger_conn_agent_lost(&r->ledger, c, a->lost_at);
-    }
-    if (r->state >= RUN_ASSIGNING && r->state < RUN_DONE && r->n_agents && !run_live_agents(r))
-        run_fail(r, "every agent was lost");
 }

@@ -87,6 +87,8 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     as->reconnect_attempts = p->reconnect.attempts;
     as->max_inflight = 256;
     as->max_message = p->connections.max_message;
+    as->grace_ms = (uint32_t)(p->link.grace_us / 1000);
+    as->buffer_bytes = p->link.buffer_bytes;
     /* scripted sessions */
     as->n_steps = p->session.n_steps;
     memcpy(as->steps, p->session.steps, sizeof as->steps);

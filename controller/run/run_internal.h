@@ -38,15 +38,16 @@
 #define RUN_MONITOR_BASE      1000000   /* monitor agents' ids: base + 1, + 2, ... */
 #define RUN_CMD_QUEUE         16
 #define RUN_START_LEAD_US     800000   /* start_at lead: > 2 ticks (200 ms) + slack */
-#define RUN_AGENT_LOST_US     5000000  /* no tick for this long: the agent is lost */
-#define RUN_DRAIN_MAX_US      5000000  /* longest wait for events after a deadline */
+#define RUN_AGENT_SUSPECT_US  5000000  /* no tick for this long: suspect (lost after agents.grace) */
+#define RUN_DRAIN_MAX_US      5000000  /* longest wait for events after a deadline or a rejoin */
 #define RUN_NO_RCPT_US        10000000 /* a push phase with nobody to push to this long ends */
-/* A push phase settles after its drain; an agent that died during the phase
- * must be found lost before that, or the messages it never reported would be
- * settled as service loss. The drain waits for every live agent to tick, so a
- * dead one holds it until it is declared lost, provided the drain waits at
- * least that long. */
-_Static_assert(RUN_DRAIN_MAX_US >= RUN_AGENT_LOST_US, "drain must outlast agent-loss detection");
+/* A push phase settles after its drain; an agent that went silent during the
+ * phase must be found suspect before that, or the messages it never reported
+ * would be settled as service loss. The drain waits for every live agent to
+ * tick, so a silent one holds it until it is suspect, provided the drain
+ * waits at least that long; a suspect holds it until it rejoins or is lost
+ * (run_link.c). */
+_Static_assert(RUN_DRAIN_MAX_US >= RUN_AGENT_SUSPECT_US, "drain must outlast suspect detection");
 
 struct run_agent {
     uint32_t id;                 /* slot + 1; 0 = free slot */
@@ -80,6 +81,9 @@ struct run_agent {
     uint32_t saturated_s;
     uint64_t pongs;
     char     token[PS_AUTH_HEX]; /* session token of its hello (run_auth.h) */
+    /* control-link liveness (run_link.c) */
+    int64_t  suspect_since_mono; /* silent, kept for agents.grace; 0 = not suspect */
+    uint64_t dropped_events;     /* its buffer discarded so far (its count) */
 };
 
 /* Control pipes that closed, noted by nng's pipe callback (on an nng thread)
@@ -167,6 +171,11 @@ struct run {
     uint64_t saturated_s;
     uint32_t phases_cut;
     struct run_auth auth;        /* --auth-key, pending challenges, complaints (run_auth.c) */
+    struct {                     /* control-link liveness (run_link.c) */
+        uint32_t suspects, rejoined;
+        uint64_t batches_skipped;    /* batches agents discarded that were never stored */
+        int64_t  rejoined_mono;      /* the last rejoin */
+    } link;
 };
 
 /* The clocks a phase step sees: taken once per step. */
@@ -206,11 +215,19 @@ struct ps_cmd *run_cmd_push(struct run_agent *a, uint32_t kind);
 void run_cmd_stop_all(struct run *r);
 void run_drain_control(struct run *r);
 void run_drain_data(struct run *r);
-void run_on_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg);
-void run_check_agents(struct run *r);
 /* Have all live agents flushed their events up to the time they last ticked,
  * with that tick after `since_wall`? */
 int  run_drained(const struct run *r, int64_t since_wall);
+
+/* run_link.c: suspect, rejoined, lost */
+void run_on_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg);
+void run_check_agents(struct run *r);
+/* A tick from agent a, before its last_tick_mono is updated. */
+void run_link_tick(struct run *r, struct run_agent *a, const struct ps_tick *t, int64_t now_mono);
+uint32_t run_link_suspects(const struct run *r);
+/* Must a drain that began at drain_from_mono, and is not drained, go on? */
+int  run_drain_wait(const struct run *r, int64_t drain_from_mono, int64_t now_mono);
+void run_link_figures(struct run *r);
 
 /* phase_push.c: the pusher's completion callback */
 void run_on_push_done(void *ctx, const struct pusher_result *res);

@@ -171,6 +171,7 @@ static void run_store_figures(struct run *r, double connect_success, double deli
         store_figure(&r->store, r->run_id, "acks_conn_min", (double)k.min);
         store_figure(&r->store, r->run_id, "acks_conn_max", (double)k.max);
     }
+    run_link_figures(r);
     /* targets whose wss/https certificates are not checked: the summary says so */
     uint32_t insecure = 0;
     for (uint32_t k = 0; k < r->plan->n_targets; k++)

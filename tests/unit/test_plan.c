@@ -40,7 +40,7 @@ static const char full_plan[] =
     "    broadcast: \"http://127.0.0.1:8080/bc\"\n"
     "  - ws: \"wss://10.0.0.2:9443/ws?uid={conn}\"\n"
     "    push: \"https://10.0.0.2:9444/api/push?uid={conn}\"\n"
-    "agents: {expect: 3, wait: 45s}\n"
+    "agents: {expect: 3, wait: 45s, grace: 20s, buffer: 8M}\n"
     "connections:\n"
     "  total: 20k\n"
     "  subprotocol: chat\n"
@@ -89,6 +89,8 @@ static void test_full_plan(void **state)
 
     assert_int_equal(p->agents.expect, 3);
     assert_int_equal(p->agents.wait_us, 45000000);
+    assert_int_equal(p->link.grace_us, 20000000);
+    assert_int_equal(p->link.buffer_bytes, 8000000);
 
     assert_int_equal(p->connections.total, 20000);
     assert_string_equal(p->connections.subprotocol, "chat");
@@ -205,6 +207,8 @@ static void test_defaults(void **state)
     assert_string_equal(p->targets[0].broadcast, "http://h:2/broadcast");
     assert_int_equal(p->agents.expect, 1);
     assert_int_equal(p->agents.wait_us, 30000000);
+    assert_int_equal(p->link.grace_us, 30000000);
+    assert_int_equal(p->link.buffer_bytes, 64ull << 20);
     assert_string_equal(p->connections.subprotocol, "");
     assert_int_equal(p->connections.n_headers, 0);
     assert_int_equal(p->connections.max_message, 1 << 20);
@@ -461,7 +465,18 @@ static const struct bad_case bad_cases[] = {
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\n",
       "t.yaml:7:18: agents.expect: ", "got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"" },
     { "long keys are cut in paths", BASE "agents: {yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy: 1}\n",
-      "t.yaml:7:10: agents.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...: ", "(allowed: expect, wait, split)" },
+      "t.yaml:7:10: agents.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...: ", "(allowed: expect, wait, split, grace, buffer)" },
+    /* control-link liveness */
+    { "grace too short", BASE "agents: {grace: 500ms}\n",
+      "t.yaml:7:17: agents.grace: ", "must be between 1s and 1h, got \"500ms\"" },
+    { "grace too long", BASE "agents: {grace: 2h}\n",
+      "t.yaml:7:17: agents.grace: ", "must be between 1s and 1h, got \"2h\"" },
+    { "grace not a duration", BASE "agents: {grace: soon}\n",
+      "t.yaml:7:17: agents.grace: ", "soon" },
+    { "buffer too small", BASE "agents: {buffer: 100k}\n",
+      "t.yaml:7:18: agents.buffer: ", "must be between 1M and 4000M bytes, got \"100k\"" },
+    { "buffer too large", BASE "agents: {buffer: 5000M}\n",
+      "t.yaml:7:18: agents.buffer: ", "must be between 1M and 4000M bytes, got \"5000M\"" },
     { "bad method", BASE "  - push: {count: 1, method: post}\n",
       "t.yaml:7:30: phases[1].push.method: ", "upper case" },
     { "concurrency above the pusher's limit", BASE "  - push: {count: 1, concurrency: 5000}\n",

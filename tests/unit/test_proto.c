@@ -146,6 +146,12 @@ static void make_tick(struct ps_tick *m)
     m->host.proc_cpu_pct_x100 = 29;
     m->host.proc_rss = 30;
     m->host.proc_fds = 31;
+    /* control-link liveness */
+    m->n_dropped = PS_MAX_THREADS;
+    for (i = 0; i < PS_MAX_THREADS; i++) m->dropped_seq[i] = (uint64_t)i * 977;
+    m->dropped_seq[7] = UINT64_MAX;
+    m->dropped_batches = 1ull << 40;
+    m->dropped_events = 12345;
     m->host.proc_threads = 32;
     /* TLS session resumption */
     m->tls_full = 1ull << 40;
@@ -217,6 +223,9 @@ static void make_assign(struct ps_assign *a)
     fill_str(a->ack, sizeof a->ack, 700);
     a->ack_id_match = PS_MATCH_JSON;
     fill_str(a->ack_id_from, sizeof a->ack_id_from, 710);
+    /* control-link liveness */
+    a->grace_ms = 30000;
+    a->buffer_bytes = 1ull << 36;
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -474,7 +483,8 @@ static uint64_t fnv1a(const void *p, size_t n)
  * per-connection data fields, TLS settings and scripted sessions of ASSIGN,
  * the app heartbeat RTT of TICK; 3: acks of the service's own ids in ASSIGN,
  * the acks event, TLS handshakes full/resumed of TICK, the authentication
- * fields of HELLO, TICK and EVENTS, and CHALLENGE). A change to the wire
+ * fields of HELLO, TICK and EVENTS, and CHALLENGE; control-link liveness:
+ * grace and buffer in ASSIGN, the discarded batches in TICK). A change to the wire
  * must show up here and
  * in PS_PROTO_VERSION. */
 static void test_golden_bytes(void **state)
@@ -482,9 +492,9 @@ static void test_golden_bytes(void **state)
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
         { "hello", 3434, 0x89e9083a5586dca8ull },
         { "welcome", 179, 0x8e2c8315573fbca4ull },
-        { "tick", 919, 0xe7c6287c7e7502afull },
+        { "tick", 1132, 0x1c75ac9b254e7cd4ull },
         { "reply none", 604, 0x0638537a00803a54ull },
-        { "reply assign", 58008, 0x861cec2be85a1957ull },
+        { "reply assign", 58020, 0x73f43c9903e2c63eull },
         { "reply ramp", 625, 0xf7ce07091cea8fbdull },
         { "reply disconnect", 617, 0x3b7d372851976f32ull },
         { "reply stop", 604, 0x06384f7a00803388ull },
@@ -973,7 +983,7 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
 {
     int i;
 
-    raw_begin(r, 15, PS_PROTO_VERSION, PS_MSG_TICK);
+    raw_begin(r, 18, PS_PROTO_VERSION, PS_MSG_TICK);
     msgpack_pack_uint32(&r->pk, 1);
     msgpack_pack_int64(&r->pk, 2);
     msgpack_pack_int64(&r->pk, -3);
@@ -991,6 +1001,11 @@ static void raw_tick(struct raw *r, int bad_seq, int n_stats, int n_host)
     msgpack_pack_uint64(&r->pk, 8);   /* TLS handshakes full, resumed */
     msgpack_pack_uint64(&r->pk, 9);
     raw_str(r, "", 0);   /* token */
+    /* control-link liveness: dropped_seq, dropped_batches, dropped_events */
+    msgpack_pack_array(&r->pk, 1);
+    msgpack_pack_uint32(&r->pk, 0);
+    msgpack_pack_uint32(&r->pk, 0);
+    msgpack_pack_uint32(&r->pk, 0);
 }
 
 static void test_tick_errors(void **state)

@@ -68,8 +68,10 @@ static void test_versions(void **state)
     store_close(&s);
 
     assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
-    assert_int_equal(scalar(s.db, "SELECT value FROM meta WHERE key='schema_version'"), 2);
+    assert_int_equal(scalar(s.db, "SELECT value FROM meta WHERE key='schema_version'"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(s.db, "SELECT count(*) FROM monitor_samples"), 0);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM run_owners"), 1);
     assert_int_equal(scalar(s.db, "SELECT count(*) FROM runs WHERE name='old'"), 1);
     assert_int_equal(store_exec(&s, "UPDATE meta SET value='99' WHERE key='schema_version'", err,
                                 sizeof err), 0);
@@ -166,12 +168,50 @@ static void test_samples_columns(void **state)
     store_close(&s);
 }
 
+/* Runs left running: one by a dead controller (this pid, another start
+ * time: a reused pid), one by this live process, one by another host. The
+ * next open, even read-only, marks the first interrupted (exit 2, ended at
+ * the end of its last stored second) and leaves the others running. */
+static void test_interrupted(void **state)
+{
+    const char *path = *state;
+    char err[256];
+    struct store s;
+    uint32_t dead, live, remote;
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    assert_int_equal(store_run_begin(&s, "dead", "d.yaml", "", 1000000, 10, &dead), 0);
+    assert_int_equal(store_run_begin(&s, "live", "l.yaml", "", 2000000, 10, &live), 0);
+    assert_int_equal(store_run_begin(&s, "remote", "r.yaml", "", 3000000, 10, &remote), 0);
+    struct store_ctl_sample cs = {.run_id = dead, .second = 41};
+    assert_int_equal(store_ctl_sample(&s, &cs), 0);
+    cs.second = 42;
+    assert_int_equal(store_ctl_sample(&s, &cs), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "COMMIT; UPDATE run_owners SET start_ticks = start_ticks + 1 WHERE run_id = %u;"
+             "UPDATE run_owners SET host = 'elsewhere.invalid', pid = 1 WHERE run_id = %u",
+             dead, remote);
+    assert_int_equal(store_exec(&s, sql, err, sizeof err), 0);
+    store_close(&s);
+
+    assert_int_equal(store_open(&s, path, 1, err, sizeof err), 0);
+    snprintf(sql, sizeof sql, "SELECT status = 'interrupted' AND exit_code = 2 AND ended_us = 43000000"
+             " AND reason LIKE 'interrupted: the controller (pid %d on %%' FROM runs WHERE id = %u",
+             (int)getpid(), dead);
+    assert_int_equal(scalar(s.db, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE status = 'running' AND ended_us IS NULL"
+             " AND id IN (%u, %u)", live, remote);
+    assert_int_equal(scalar(s.db, sql), 2);
+    store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sticky_write_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
