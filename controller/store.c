@@ -268,6 +268,7 @@ void store_close(struct store *s)
 {
     if (!s->db)
         return;
+    store_reserve_release(s);
     if (s->in_txn)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     sqlite3_finalize(s->ins_event);
@@ -386,6 +387,7 @@ int store_run_begin(struct store *s, const char *name, const char *plan_path, co
     *run_id = (uint32_t)sqlite3_last_insert_rowid(s->db);
     if (store_owner_claim(s, *run_id) != 0)
         return store_fail(s, "recording the run's controller");
+    store_reserve_take(s);
     store_begin(s);
     return 0;
 }
@@ -394,6 +396,7 @@ int store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char
                   int exit_code, const char *reason)
 {
     static const char sql[] = "UPDATE runs SET ended_us=?, status=?, exit_code=?, reason=? WHERE id=?";
+    store_reserve_release(s);   /* its room is for this status */
     if (s->failed) {
         /* after a refused write, keep what the open transaction holds if the
          * file still takes it, else drop it; then the status alone */

@@ -37,6 +37,7 @@ struct store {
     int  failed;
     char error[512];             /* "<db file>: <what> failed: <SQLite's message>" */
     char path[256];              /* db file, for error */
+    int  reserved;               /* store_reserve.c: DB-reserve file held */
 };
 
 struct store_push_row {
@@ -91,6 +92,10 @@ void store_maybe_commit(struct store *s, int64_t now_us);
  * SQLite's message of the first failure ("" while none). */
 int  store_failed(const struct store *s);
 const char *store_error_text(const struct store *s);
+
+/* store_reserve.c: disk room held from run begin until its status is written */
+int  store_reserve_take(struct store *s);
+void store_reserve_release(struct store *s);
 
 /* store_owner.c: the controller process that owns a run; runs left
  * `running` by a dead one become `interrupted` (called by store_open). */

@@ -78,6 +78,26 @@ static struct fuzz_http_server *fuzz_http_start(int argc, char **argv)
 static int fuzz_http_ports[3];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* connect() that a signal (libFuzzer's timers) may interrupt: the connection
+ * then goes on in the kernel, so wait for it instead of calling connect again. */
+static int fuzz_http_connect(int fd, const struct sockaddr_in *sa)
+{
+    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
+        return 0;
+    if (errno != EINTR)
+        return -1;
+    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+    int rc, err = 0;
+    socklen_t len = sizeof err;
+    do
+        rc = poll(&pfd, 1, 5000);
+    while (rc < 0 && errno == EINTR);
+    if (rc <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return -1;
+    errno = err;
+    return err ? -1 : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -117,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (fd < 0 || fuzz_http_connect(fd, &sa) != 0) {
         /* refpush stopped listening: that is a failure of the server, not of the input's bytes */
         fprintf(stderr, "fuzz_refpush_http: cannot connect to refpush on %d: %s\n", port,
                 strerror(errno));
