@@ -116,6 +116,19 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
             report_dur(r, "push_latency_p50_us", a, sizeof a),
             report_dur(r, "push_latency_p99_us", b, sizeof b),
             report_dur(r, "push_latency_max_us", c, sizeof c));
+    double auth;
+    if (report_data_fig(r, "auth_keyless", &auth)) {   /* runs since the authenticated hello */
+        if (auth > 0)
+            fprintf(out, "WARNING: agents were not authenticated (no --auth-key): anyone who "
+                         "could reach the control port could have joined this run. See "
+                         "docs/security.md.\n");
+        if (report_fig(r, "auth_hellos_refused") > 0)
+            fprintf(out, "security: %.0f hello(s) refused for a missing or wrong key\n",
+                    report_fig(r, "auth_hellos_refused"));
+        if (report_fig(r, "auth_messages_spoofed") > 0)
+            fprintf(out, "security: %.0f message(s) dropped without their agent's session "
+                         "token (spoofed)\n", report_fig(r, "auth_messages_spoofed"));
+    }
     if (!r->n_thr)
         fprintf(out, "thresholds    NONE: the plan sets no threshold; only failed push calls "
                      "and phases cut short were checked\n");

@@ -443,6 +443,12 @@ static void report_html_header(FILE *o, const struct report_run *r)
     report_html_fig(o, "failed push calls", report_html_figv(r, "push_failed", REPORT_CHART_COUNT, a, sizeof a));
     report_html_fig(o, "delivered fraction", report_html_frac(r, "delivered_fraction", a, sizeof a));
     report_html_fig(o, "agents lost", report_html_figv(r, "agents_lost", REPORT_CHART_COUNT, a, sizeof a));
+    double keyless;
+    if (report_data_fig(r, "auth_keyless", &keyless)) {   /* security (issue 11) */
+        report_html_fig(o, "agents authenticated", keyless > 0 ? "NO (no --auth-key)" : "yes");
+        report_html_fig(o, "hellos refused", report_html_figv(r, "auth_hellos_refused", REPORT_CHART_COUNT, a, sizeof a));
+        report_html_fig(o, "spoofed messages dropped", report_html_figv(r, "auth_messages_spoofed", REPORT_CHART_COUNT, a, sizeof a));
+    }
     report_html_fig(o, "ping RTT p50", report_html_figv(r, "rtt_p50_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "ping RTT p99", report_html_figv(r, "rtt_p99_us", REPORT_CHART_US, a, sizeof a));
     report_html_fig(o, "saturated agent-seconds", report_html_figv(r, "saturated_seconds", REPORT_CHART_COUNT, a, sizeof a));

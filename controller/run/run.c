@@ -486,7 +486,6 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     else   /* a summary read back now would show the run as still running */
         fprintf(stderr, "pushstorm: run %u could not be marked failed in %s either; what was "
                 "committed before stays readable\n", r->run_id, opts->db_path);
-    run_auth_summary(&r->auth, stdout);
 out_sockets:
     metrics_close(&r->metrics);
     local_agents_stop(&r->local, 4000);

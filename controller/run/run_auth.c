@@ -131,15 +131,3 @@ void run_auth_bad(struct run_auth *a, uint32_t pipe, const char *what, const cha
                peer, err);
 }
 
-void run_auth_summary(const struct run_auth *a, FILE *f)
-{
-    if (!a->key.len)
-        fprintf(f, "WARNING: agents were not authenticated (no --auth-key): anyone who could "
-                   "reach the control port could have joined this run. See docs/security.md.\n");
-    if (a->refused)
-        fprintf(f, "security: %" PRIu64 " hello(s) refused for a missing or wrong key\n",
-                a->refused);
-    if (a->spoofed)
-        fprintf(f, "security: %" PRIu64 " message(s) dropped without their agent's session "
-                   "token (spoofed)\n", a->spoofed);
-}

@@ -60,7 +60,5 @@ int  run_auth_token_ok(struct run_auth *a, const char *want, const char *got, co
                        uint32_t agent_id, uint32_t pipe);
 /* A malformed message from pipe: one rate-limited line. */
 void run_auth_bad(struct run_auth *a, uint32_t pipe, const char *what, const char *err);
-/* The lines the summary ends with: no key, refusals, spoofed messages. */
-void run_auth_summary(const struct run_auth *a, FILE *f);
 
 #endif

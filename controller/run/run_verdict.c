@@ -172,6 +172,11 @@ static void run_store_figures(struct run *r, double connect_success, double deli
         store_figure(&r->store, r->run_id, "acks_conn_max", (double)k.max);
     }
     run_link_figures(r);
+    /* who could have joined: stored so that every report, not only the
+     * summary printed now, says it (report.c) */
+    store_figure(&r->store, r->run_id, "auth_keyless", r->auth.key.len ? 0 : 1);
+    store_figure(&r->store, r->run_id, "auth_hellos_refused", (double)r->auth.refused);
+    store_figure(&r->store, r->run_id, "auth_messages_spoofed", (double)r->auth.spoofed);
     /* targets whose wss/https certificates are not checked: the summary says so */
     uint32_t insecure = 0;
     for (uint32_t k = 0; k < r->plan->n_targets; k++)

@@ -88,6 +88,11 @@ grep -Eq "security: [0-9]+ message\(s\) dropped without their agent's session to
 grep -Eq "security: (2[0-9]|[3-9][0-9]) hello\(s\) refused" "$T/run.out" ||
   fail "the summary does not count the refused hellos"
 if grep -q "WARNING: agents were not authenticated" "$T/run.out"; then fail "keyed run warns of no key"; fi
+# the same in every report, from the stored figures
+expect_eq "figure auth_keyless" 0 "$(fig auth_keyless)"
+[ "$(fig auth_messages_spoofed)" -gt 0 ] || fail "figure auth_messages_spoofed is not counted"
+"$BIN/pushstorm" report "$RUN" --db "$DB" | grep -Eq "security: [0-9]+ message\(s\) dropped" ||
+  fail "report does not count the spoofed messages"
 
 # 11: an assignment outside --allow-targets; no key this time (the summary warns)
 sed -i 's/expect: 1, wait: 40s/expect: 1, wait: 20s/' "$T/plan.yaml"
