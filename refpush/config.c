@@ -31,7 +31,7 @@ enum refpush_opt_key {
     REFPUSH_STRICT, REFPUSH_WELCOME, REFPUSH_HB_JSON, REFPUSH_REQUIRE_LOGIN, REFPUSH_LOGIN_SECRET,
     REFPUSH_LOGIN_REPLY, REFPUSH_LOGIN_TIMEOUT, REFPUSH_REQUIRE_ACK, REFPUSH_ACK_TIMEOUT,
     REFPUSH_MAX_REDELIVER, REFPUSH_ACK_WINDOW,
-    REFPUSH_TLS_CERT, REFPUSH_TLS_KEY,
+    REFPUSH_TLS_CERT, REFPUSH_TLS_KEY, REFPUSH_TLS_TICKET_KEY,
 };
 
 static const struct ps_cli_opt refpush_opts[] = {
@@ -72,6 +72,8 @@ static const struct ps_cli_opt refpush_opts[] = {
     {"--tls-cert", PS_CLI_VALUE, "FILE", "PEM certificate (chain): --port serves wss:// and\n"
      "https:// (--http-port stays plain HTTP)", REFPUSH_TLS_CERT},
     {"--tls-key", PS_CLI_VALUE, "FILE", "PEM private key of --tls-cert", REFPUSH_TLS_KEY},
+    {"--tls-ticket-key", PS_CLI_VALUE, "FILE", "80 bytes (mode 600) sealing session tickets, so\n"
+     "clients resume across restarts (default: random per process)", REFPUSH_TLS_TICKET_KEY},
 };
 
 /* A template may use only the placeholders its frame fills in: a misspelt
@@ -270,6 +272,8 @@ static int refpush_config_apply(void *vctx, const struct ps_cli_opt *opt, const 
         }
     } else if (opt->key == REFPUSH_QUIET) {
         cfg->quiet = 1;
+    } else if (opt->key == REFPUSH_TLS_TICKET_KEY) {
+        return refpush_ticket_read(value, &cfg->tls_ticket_key);
     } else if (opt->key == REFPUSH_TLS_CERT || opt->key == REFPUSH_TLS_KEY) {
         if (access(value, R_OK)) {
             fprintf(stderr, "refpush: %s %.200s: %s\n", name, value, strerror(errno));
@@ -351,6 +355,10 @@ enum refpush_config_rc refpush_config_parse(struct refpush_config *cfg, int argc
     if (!cfg->tls_cert != !cfg->tls_key) {
         fprintf(stderr, "refpush: %s given without %s: TLS needs both\n",
                 cfg->tls_cert ? "--tls-cert" : "--tls-key", cfg->tls_cert ? "--tls-key" : "--tls-cert");
+        return REFPUSH_CONFIG_ERROR;
+    }
+    if (cfg->tls_ticket_key.set && !cfg->tls_cert) {
+        fprintf(stderr, "refpush: --tls-ticket-key: has no effect without --tls-cert/--tls-key\n");
         return REFPUSH_CONFIG_ERROR;
     }
     if (cfg->http_port >= 0 && cfg->http_port == cfg->port && cfg->port != 0) {

@@ -469,8 +469,7 @@ int refpush_http_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         refpush_req_release(s, r);
         return 0;
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        refpush_server_tls_ctx(user);
-        return 0;
+        return refpush_server_tls_ctx(s, user);
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }

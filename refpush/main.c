@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 
     uv_run(&loop, UV_RUN_DEFAULT);
     refpush_server_close(&server);
+    refpush_ticket_wipe(&cfg.tls_ticket_key);   /* the server wiped its own copy */
 
     rc = uv_loop_close(&loop);
     if (rc) {

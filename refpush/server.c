@@ -103,13 +103,15 @@ static int refpush_server_signals(struct refpush_server *s)
  * of N clients costs no memory), one per connection instead of OpenSSL's two
  * (a client resumes with one; the second is a second encryption here and a
  * second session parsed by every client). The ticket key is random per
- * process: after a restart of refpush, reconnections are full handshakes. */
-void refpush_server_tls_ctx(SSL_CTX *ctx)
+ * process unless --tls-ticket-key gives one (ticket.c): only then do the
+ * reconnections after a restart of refpush resume. */
+int refpush_server_tls_ctx(struct refpush_server *s, SSL_CTX *ctx)
 {
     if (!ctx)
-        return;
+        return 0;
     SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(ctx, 1);
+    return refpush_ticket_apply(ctx, &s->cfg.tls_ticket_key);
 }
 
 static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const char *name, int port,
@@ -238,6 +240,7 @@ void refpush_server_close(struct refpush_server *s)
     if (s->conns.count)
         fprintf(stderr, "refpush: %zu connections still indexed after lws teardown\n",
                 s->conns.count);
+    refpush_ticket_wipe(&s->cfg.tls_ticket_key);
     refpush_msg_unref(s->hb_reply);
     s->hb_reply = NULL;
     refpush_session_free(s);

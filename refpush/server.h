@@ -14,6 +14,7 @@
 #include "json.h"
 #include "msg.h"
 #include "queue.h"
+#include "ticket.h"
 
 /* Largest push/broadcast body accepted; larger gets 413. */
 #define REFPUSH_BODY_MAX    (64 * 1024)
@@ -59,6 +60,7 @@ struct refpush_config {
     uint32_t ack_window;
     const char *tls_cert;        /* PEM certificate (chain) for --port, or NULL: plain ws */
     const char *tls_key;         /* its private key */
+    struct refpush_ticket_key tls_ticket_key;   /* --tls-ticket-key, or unset: random per process */
 };
 
 struct refpush_stats {
@@ -152,7 +154,7 @@ int  refpush_server_start(struct refpush_server *s);
 void refpush_server_stop(struct refpush_server *s);
 void refpush_server_close(struct refpush_server *s);
 /* the wss vhost's OpenSSL context, once lws made it (session tickets) */
-void refpush_server_tls_ctx(SSL_CTX *ctx);
+int  refpush_server_tls_ctx(struct refpush_server *s, SSL_CTX *ctx);
 
 /* ws.c: the WebSocket protocol and delivery. */
 int    refpush_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
