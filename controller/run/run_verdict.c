@@ -39,24 +39,6 @@ static double run_fraction(uint64_t a, uint64_t b)
     return b ? (double)a / (double)b : 0.0;
 }
 
-/* A run with wss targets: how many TLS handshakes were full and how many
- * resumed a session, the agents' cumulative counts from their last TICK. */
-static void run_verdict_handshakes(struct run *r)
-{
-    int any_wss = 0;
-    for (uint32_t t = 0; t < r->plan->n_targets; t++)
-        any_wss |= strncmp(r->plan->targets[t].ws, "wss://", 6) == 0;
-    if (!any_wss)
-        return;
-    uint64_t full = 0, resumed = 0;
-    for (uint32_t i = 0; i < r->n_agents; i++) {
-        full += r->agents[i].tls_full;
-        resumed += r->agents[i].tls_resumed;
-    }
-    store_figure(&r->store, r->run_id, "tls_handshakes_full", (double)full);
-    store_figure(&r->store, r->run_id, "tls_handshakes_resumed", (double)resumed);
-}
-
 /* A quantile, or NAN when nothing was measured (reports print "-", not 0us). */
 static double run_q(const struct ps_hist *h, double q)
 {
@@ -108,13 +90,30 @@ static void run_store_figures(struct run *r, double connect_success, double deli
     const struct ledger_totals *t = ledger_totals(l);
     const struct ps_hist *lat = ledger_latency(l), *hs = ledger_handshake(l);
     const struct ps_hist *ready = ledger_session_ready(l);
-    uint64_t acks = 0, acks_dropped = 0;   /* the agents' cumulative counts, last second seen */
+    /* the agents' cumulative counts, from the last second (TICK) each sent */
+    uint64_t acks = 0, acks_dropped = 0, tls_full = 0, tls_resumed = 0;
     uint32_t agents_saturated = 0;
     for (uint32_t i = 0; i < r->n_agents; i++) {
         acks += r->agents[i].stats.acks;
         acks_dropped += r->agents[i].stats.acks_dropped;
         agents_saturated += r->agents[i].saturated_s > 0;
+        tls_full += r->agents[i].tls_full;
+        tls_resumed += r->agents[i].tls_resumed;
     }
+    /* handshakes full/resumed only for runs with a wss target; targets whose
+     * certificates are not checked, for the summary's warning */
+    int any_wss = 0;
+    uint32_t insecure = 0;
+    for (uint32_t k = 0; k < r->plan->n_targets; k++) {
+        any_wss |= strncmp(r->plan->targets[k].ws, "wss://", 6) == 0;
+        insecure += r->plan->tls[r->plan->targets[k].tls].insecure != 0;
+    }
+    /* with acks on, the acks as the connections reported them (acks events):
+     * the total, how many connections acked, the fewest and most */
+    int acks_on = r->plan->session.ack[0] != 0;
+    struct ledger_acks per_conn = {0};
+    if (acks_on)
+        ledger_acks(l, &per_conn);
     struct { const char *name; double v; } figs[] = {
         {"conn_target", (double)plan_max_connections(r->plan)},
         {"conn_opened", (double)ledger_n_ever_up(l)},
@@ -157,33 +156,23 @@ static void run_store_figures(struct run *r, double connect_success, double deli
         {"agents_lost", (double)(r->n_agents - run_live_agents(r))},
         {"bogus_events", (double)r->bogus_events},
         {"duration_s", (ps_time_wall_us() - r->started_wall) / 1e6},
+        {"acks_conn_sum", acks_on ? (double)per_conn.sum : NAN},
+        {"acks_conns", acks_on ? (double)per_conn.conns : NAN},
+        {"acks_conn_min", acks_on ? (double)per_conn.min : NAN},
+        {"acks_conn_max", acks_on ? (double)per_conn.max : NAN},
+        /* who could have joined: stored so that every report, not only the
+         * summary printed now, says it (report.c) */
+        {"auth_keyless", r->auth.key.len ? 0 : 1},
+        {"auth_hellos_refused", (double)r->auth.refused},
+        {"auth_messages_spoofed", (double)r->auth.spoofed},
+        {"tls_insecure_targets", insecure ? (double)insecure : NAN},
+        {"tls_handshakes_full", any_wss ? (double)tls_full : NAN},
+        {"tls_handshakes_resumed", any_wss ? (double)tls_resumed : NAN},
     };
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
         if (!isnan(figs[i].v))
             store_figure(&r->store, r->run_id, figs[i].name, figs[i].v);
-    /* with acks on, the same acks as the connections reported them (acks
-     * events): the total, how many connections acked, the fewest and most */
-    if (r->plan->session.ack[0]) {
-        struct ledger_acks k;
-        ledger_acks(l, &k);
-        store_figure(&r->store, r->run_id, "acks_conn_sum", (double)k.sum);
-        store_figure(&r->store, r->run_id, "acks_conns", (double)k.conns);
-        store_figure(&r->store, r->run_id, "acks_conn_min", (double)k.min);
-        store_figure(&r->store, r->run_id, "acks_conn_max", (double)k.max);
-    }
     run_link_figures(r);
-    /* who could have joined: stored so that every report, not only the
-     * summary printed now, says it (report.c) */
-    store_figure(&r->store, r->run_id, "auth_keyless", r->auth.key.len ? 0 : 1);
-    store_figure(&r->store, r->run_id, "auth_hellos_refused", (double)r->auth.refused);
-    store_figure(&r->store, r->run_id, "auth_messages_spoofed", (double)r->auth.spoofed);
-    /* targets whose wss/https certificates are not checked: the summary says so */
-    uint32_t insecure = 0;
-    for (uint32_t k = 0; k < r->plan->n_targets; k++)
-        insecure += r->plan->tls[r->plan->targets[k].tls].insecure != 0;
-    if (insecure)
-        store_figure(&r->store, r->run_id, "tls_insecure_targets", (double)insecure);
-    run_verdict_handshakes(r);
     /* tls_verify is stored by cause (reason_tls_verify_unknown_ca, ...), so the
      * summary and every report name what was wrong with the certificate */
     for (uint32_t k = 0; k < PS_TLS_CAUSE_COUNT; k++)
