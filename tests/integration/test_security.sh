@@ -52,9 +52,10 @@ echo "controller peak RSS ${H0} kB -> ${H1} kB"
 [ $((H1 - H0)) -lt 51200 ] || fail "controller grew $((H1 - H0)) kB on a refused 100 MB request"
 
 # 10: wrong key, no key
-OUT=$("$FAKE" hello "$URL" "$T/other.key")
+# fakeagent exits 2 when no challenge or welcome comes: the checks below show what it said
+OUT=$("$FAKE" hello "$URL" "$T/other.key" || true)
 expect_eq "impostor with another key" "refused: authentication failed: wrong key" "$OUT"
-OUT=$("$FAKE" hello "$URL" -)
+OUT=$("$FAKE" hello "$URL" - || true)
 case $OUT in "refused: authentication failed: this controller requires the shared key"*) ;;
   *) fail "impostor without a key: $OUT" ;; esac
 for _ in $(seq 18); do "$FAKE" hello "$URL" "$T/other.key" >/dev/null; done
