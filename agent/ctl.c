@@ -34,6 +34,12 @@
 #define CTL_HELLO_US         1000000
 #define CTL_CMD_WAIT_MS      10000
 #define CTL_QUIT_GRACE_US    4000000
+#define CTL_TICK_WAIT_MS     500      /* ctl_link.c looks at least this often */
+/* A hello's answer may register this agent in the run: one given up on leaves
+ * the controller holding a slot the agent never learns of, and the next hello
+ * is refused once the run is under way. So a hello waits as long as it did
+ * before the tick wait was cut to CTL_TICK_WAIT_MS. */
+#define CTL_HELLO_WAIT_MS    2000
 #define AGENT_CTL_RECV_MAX   (1 << 20)
 
 /* tcp://host:7700 -> tcp://host:7701 */
@@ -63,7 +69,7 @@ int agent_ctl_start(struct agent *ag, char *err, size_t errlen)
         return -1;
     }
     nng_socket_set_ms(ag->req, NNG_OPT_SENDTIMEO, 1000);
-    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, 500);   /* ctl_link.c looks at least this often */
+    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, CTL_TICK_WAIT_MS);
     nng_socket_set_ms(ag->req, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(ag->req, NNG_OPT_RECONNMAXT, 1000);
     /* a reply (an ASSIGN with every table full) is under 64 KiB: no more is read */
@@ -254,7 +260,7 @@ static nng_msg *ctl_rpc(struct agent *ag)
 
 /* HELLO, then (the answer being a CHALLENGE, see auth.c) HELLO again with the
  * proof; the second round trip also samples the clock. */
-static nng_msg *ctl_hello_rpc(struct agent *ag, int64_t *t1)
+static nng_msg *ctl_hello_rounds(struct agent *ag, int64_t *t1)
 {
     agent_auth_begin(ag);
     for (int round = 0; round < 2; round++) {
@@ -273,6 +279,14 @@ static nng_msg *ctl_hello_rpc(struct agent *ag, int64_t *t1)
             return NULL;
     }
     return NULL;
+}
+
+static nng_msg *ctl_hello_rpc(struct agent *ag, int64_t *t1)
+{
+    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, CTL_HELLO_WAIT_MS);
+    nng_msg *m = ctl_hello_rounds(ag, t1);
+    nng_socket_set_ms(ag->req, NNG_OPT_RECVTIMEO, CTL_TICK_WAIT_MS);
+    return m;
 }
 
 static void ctl_hello(struct agent *ag, char *last_reason, size_t rlen)
