@@ -165,13 +165,18 @@ build/fuzz/libps.a: $(call fuzzobj,$(COMMON_SRC))
 	rm -f $@
 	$(AR) rcs $@ $^
 
-bin/fuzz/fuzz_refpush_%: build/fuzz/tests/fuzz/fuzz_refpush_%.o $(call fuzzobj,$(REF_LIB_SRC)) build/fuzz/libps.a
+# Static pattern rules, one list per kind: a plain pattern rule would let make
+# fall back to the common/-only link when one refpush object is not built yet.
+FUZZ_REF_BIN = $(filter bin/fuzz/fuzz_refpush_%,$(FUZZ_BIN))
+FUZZ_CTL_BIN = bin/fuzz/fuzz_plan
+FUZZ_PS_BIN  = $(filter-out $(FUZZ_REF_BIN) $(FUZZ_CTL_BIN),$(FUZZ_BIN))
+$(FUZZ_REF_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o $(call fuzzobj,$(REF_LIB_SRC)) build/fuzz/libps.a
 	@mkdir -p bin/fuzz
 	$(call fuzzlink,$(REF_LIBS))
-bin/fuzz/fuzz_plan: build/fuzz/tests/fuzz/fuzz_plan.o $(call fuzzobj,$(CTL_LIB_SRC)) build/fuzz/libps.a
+$(FUZZ_CTL_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o $(call fuzzobj,$(CTL_LIB_SRC)) build/fuzz/libps.a
 	@mkdir -p bin/fuzz
 	$(call fuzzlink,$(CTL_LIBS))
-bin/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libps.a
+$(FUZZ_PS_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libps.a
 	@mkdir -p bin/fuzz
 	$(call fuzzlink,$(call pkg,--libs,msgpack))
 

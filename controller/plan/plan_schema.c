@@ -62,6 +62,10 @@ int plan_fail(struct plan_ctx *c, const struct yaml_doc_node *at, const char *pa
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* A message may quote the plan's own text: it stays one line, whatever that text holds. */
+    for (char *q = msg; *q; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            *q = '?';
     if (c->err && c->errlen)
         snprintf(c->err, c->errlen, "%s:%d:%d: %s: %s", c->file, at->line, at->col, path, msg);
     return -1;

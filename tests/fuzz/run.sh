@@ -6,7 +6,7 @@
 # comes back fails at once). New inputs libFuzzer finds go to a work corpus:
 # build/fuzz/corpus/NAME/ when FUZZ_KEEP=1 (`make fuzz`, so long runs build on
 # each other), else a temporary directory (`make test`, the same run every
-# time). A crash, leak, timeout or failed check exits non-zero and leaves the
+# time, from seed 1). A crash, leak, timeout or failed check exits non-zero and leaves the
 # input in build/fuzz/crashes/NAME/; copy it into the seed corpus as a
 # regression once the bug is fixed (docs/build.md, "Fuzzing"). Exit status: 0 when every
 # target ran its time without a finding.
@@ -25,17 +25,19 @@ for bin in "$@"; do
   if [ ! -d "$seeds" ]; then
     echo "FAIL $t: no seed corpus $seeds"; status=1; continue
   fi
+  # make test fixes the seed, so every CI run walks the same inputs (a finding
+  # there is a regression, reproducible); `make fuzz` explores with fresh seeds.
   if [ "${FUZZ_KEEP:-0}" = 1 ]; then
-    work=build/fuzz/corpus/$name; tmp=
+    work=build/fuzz/corpus/$name; tmp=; seed=0
   else
-    tmp=$(mktemp -d /tmp/pushstorm-fuzz.XXXXXX); work=$tmp
+    tmp=$(mktemp -d /tmp/pushstorm-fuzz.XXXXXX); work=$tmp; seed=1
   fi
   mkdir -p "$work" "$crashes"
   log=$(mktemp /tmp/pushstorm-fuzz-log.XXXXXX)
   start=$(date +%s)
   # -timeout: one input taking this long is a hang; -rss_limit_mb: the machine is shared
   rc=0
-  timeout $((secs + 120)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1536 \
+  timeout $((secs + 120)) "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1536 -seed=$seed \
     -print_final_stats=1 -artifact_prefix="$crashes/" "$work" "$seeds" >"$log" 2>&1 || rc=$?
   runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
   cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1)
