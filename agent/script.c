@@ -25,6 +25,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "ps_regex.h"
+
 static int agent_script_unhex(const char *hex, unsigned char *out, size_t cap, uint32_t *n)
 {
     size_t len = strlen(hex);
@@ -66,6 +68,11 @@ static int agent_script_split_eq(struct agent_script_step *st)
 static int agent_script_compile(regex_t *re, const char *src, char *err, size_t errlen,
                                 const char *what, uint32_t i)
 {
+    if (ps_regex_positions(src) > PS_REGEX_POSITIONS_MAX) {
+        snprintf(err, errlen, "session %s %u: regex too big once compiled (over %d positions)",
+                 what, i, PS_REGEX_POSITIONS_MAX);
+        return -1;
+    }
     int rc = regcomp(re, src, REG_EXTENDED);
     if (rc) {
         char why[128];

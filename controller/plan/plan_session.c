@@ -14,11 +14,13 @@
  * variable that no earlier step of the same script captures, a step with both
  * or neither of send and expect, keys that apply to expects only. */
 #include "plan_schema.h"
+#include "ps_regex.h"
 
 #include <ctype.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+
 
 #define PLAN_SESSION_TIMEOUT_MS 10000   /* an expect's default wait */
 
@@ -35,6 +37,11 @@ static int plan_session_regex(struct plan_ctx *c, const struct yaml_doc_node *v,
                               const char *re)
 {
     regex_t rx;
+    uint64_t positions = ps_regex_positions(re);
+    if (positions > PS_REGEX_POSITIONS_MAX)
+        return plan_fail(c, v, path, "regular expression too big once compiled: its repetitions "
+                         "expand to %llu positions, at most %d (nested {m,n} multiply)",
+                         (unsigned long long)positions, PS_REGEX_POSITIONS_MAX);
     int rc = regcomp(&rx, re, REG_EXTENDED);
     if (rc) {
         char why[128];
