@@ -281,6 +281,7 @@ static int run_listen(struct run *r, char *err, size_t errlen)
     nng_pipe_notify(r->rep, NNG_PIPE_EV_REM_POST, run_on_pipe_closed, &r->pipes);
     nng_socket_set_size(r->pull, NNG_OPT_RECVMAXSZ, 16 << 20);
     nng_socket_set_size(r->rep, NNG_OPT_RECVMAXSZ, RUN_CTL_RECV_MAX);
+    nng_socket_set_ms(r->rep, NNG_OPT_SENDTIMEO, RUN_CTL_SEND_WAIT_MS);
     nng_socket_set_int(r->pull, NNG_OPT_RECVBUF, 1024);
     if (ps_link_listen(r->rep, r->opts->listen, &r->opts->tls, err, errlen))
         return -1;

@@ -80,7 +80,12 @@ static void run_send_reply(struct run *r, const void *buf, size_t len)
     if (nng_msg_alloc(&m, len) != 0)
         return;
     memcpy(nng_msg_body(m), buf, len);
-    if (nng_sendmsg(r->rep, m, NNG_FLAG_NONBLOCK) != 0)
+    /* Not NONBLOCK: rep0 counts a pipe busy until nng's thread has run the
+     * previous send's completion, and a fast peer's next request can come
+     * before that; a non-blocking reply then is dropped (nng 1.5.2: an
+     * impostor's second hello went unanswered now and then). The wait is
+     * bounded by the socket's send timeout (RUN_CTL_SEND_WAIT_MS). */
+    if (nng_sendmsg(r->rep, m, 0) != 0)
         nng_msg_free(m);
 }
 

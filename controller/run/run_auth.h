@@ -26,6 +26,10 @@
 #define RUN_AUTH_PENDING  64          /* challenges awaiting their second hello */
 #define RUN_AUTH_TTL_US   10000000
 #define RUN_CTL_RECV_MAX  (64 << 10)  /* a control request is under 4 KiB; nng reads no more */
+/* A reply waits at most this long for its pipe's previous send to complete:
+ * microseconds for a peer that reads, and a peer that stops reading costs the
+ * controller at most this per request it sends once its socket buffer is full. */
+#define RUN_CTL_SEND_WAIT_MS 50
 #define RUN_PEER_MAX      64
 
 struct run_auth_pending {
