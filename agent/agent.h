@@ -391,6 +391,7 @@ struct agent {
     char cmd_error[PS_REASON_MAX];
     int stop_done;                   /* the last STOP completed */
     int64_t last_reply_us;
+    uint32_t idle_ms;                /* the last REPLY's: tick once a second meanwhile (ctl.c) */
     struct agent_retained retained[PS_MAX_THREADS];   /* ctl_buffer.c */
     size_t retained_bytes;
     uint64_t buffer_max;             /* agents.buffer of the run */
@@ -444,6 +445,8 @@ int  agent_link_start(struct agent *ag);
  * came since (the controller process is gone), or no answer for the grace;
  * after a shorter silence it dials the controller afresh, once. */
 int  agent_link_lost(struct agent *ag, char *why, size_t len);
+/* The control pipe closed since the last answer (it may be redialled already). */
+int  agent_link_closed(const struct agent *ag);
 
 /* clock.c */
 int64_t agent_clock_wall(const struct agent *ag);

@@ -7,8 +7,11 @@
  * finished event batches from the workers' outboxes to the data socket.
  * Between those it sleeps in sigtimedwait() until the next one is due, a
  * worker's SIGUSR1 says a batch is waiting (agent_ctl_wake), or SIGINT/SIGTERM
- * come: an idle agent's control thread wakes six times a second, not a
- * hundred.
+ * come. While the controller says no command can come for a while (a REPLY's
+ * idle_ms, during a long hold) the ticks go once a second, just after the
+ * workers publish the second's stats: an idle agent's control thread then
+ * wakes twice a second (the tick, its own CPU sample), not a hundred times;
+ * the control connection closing (ctl_link.c) brings the tick at once.
  *
  * Events wait in ctl_buffer.c until the controller acknowledges them.
  *
@@ -34,6 +37,7 @@
 #include "ps_time.h"
 
 #define CTL_TICK_US          200000
+#define CTL_IDLE_ALIGN_US    20000    /* idle ticks: this long past the wall second */
 #define CTL_HELLO_US         1000000
 #define CTL_CMD_WAIT_MS      10000
 #define CTL_QUIT_GRACE_US    4000000
@@ -285,6 +289,7 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
 /* Sends the encoded request in ag->sbuf; returns the reply (caller frees) or NULL. */
 static nng_msg *ctl_rpc(struct agent *ag)
 {
+    ag->idle_ms = 0;   /* until a reply says otherwise */
     if (nng_send(ag->req, ag->sbuf.data, ag->sbuf.size, 0) != 0)
         return NULL;
     nng_msg *m;
@@ -381,6 +386,19 @@ static int ctl_all_stopped(struct agent *ag)
     return 1;
 }
 
+/* The next idle tick: just after the workers published a wall second, at
+ * least a usual tick from now and at most the controller's idle_ms. */
+static int64_t ctl_idle_tick(struct agent *ag, int64_t now)
+{
+    int64_t wall = agent_clock_wall(ag);
+    int64_t wait = 1000000 - wall % 1000000 + CTL_IDLE_ALIGN_US;
+    if (wait < CTL_TICK_US)
+        wait += 1000000;
+    if (wait > (int64_t)ag->idle_ms * 1000 + CTL_TICK_US)
+        wait = (int64_t)ag->idle_ms * 1000;
+    return now + wait;
+}
+
 /* One TICK/REPLY. Returns 1 if a command was applied (tick again at once),
  * 0 otherwise, -1 if there was no answer. *finished is set when, with --once,
  * the run is over for this agent. */
@@ -419,6 +437,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
     }
     nng_msg_free(m);
     ag->last_reply_us = ps_time_mono_us();
+    ag->idle_ms = rep.unknown_agent ? 0 : rep.idle_ms;
     agent_clock_sample(ag, t->t_send, rep.t_recv, rep.t_send, t4);
     if (rep.unknown_agent) {
         /* the controller finished the run or restarted */
@@ -506,9 +525,9 @@ int agent_ctl_run(struct agent *ag)
                 tick_now = ag->agent_id != 0;
             }
         } else if (tick_now || now >= next_tick) {
-            next_tick = now + CTL_TICK_US;
             int rc = ctl_tick(ag, tick, tmp, &finished);
             tick_now = rc == 1;
+            next_tick = rc == 0 && ag->idle_ms ? ctl_idle_tick(ag, now) : now + CTL_TICK_US;
             char why[160];
             if (rc < 0 && ag->agent_id && agent_link_lost(ag, why, sizeof why)) {
                 fprintf(stderr, "pushstorm-agent: %s; stopping connections\n", why);
@@ -520,6 +539,11 @@ int agent_ctl_run(struct agent *ag)
         }
         if (tick_now)
             continue;
+        if (ag->idle_ms && agent_link_closed(ag)) {   /* not idle any more: see to it now */
+            ag->idle_ms = 0;
+            next_tick = now;
+            continue;
+        }
         /* sleep until the next thing due; while quitting, look again soon */
         int64_t until = ag->agent_id ? next_tick : next_hello;
         if (next_cpu < until)
