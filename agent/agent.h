@@ -378,10 +378,8 @@ struct agent {
     int64_t clock_skew_us;           /* test builds only: added to the wall clock */
     struct ps_hello hello;
 
-    /* the control thread, woken by the workers with SIGUSR1 (ctl.c) */
-    pthread_t ctl_thread;
+    pthread_t ctl_thread;            /* woken by the workers with SIGUSR1 (ctl.c) */
     int ctl_wakeable;                /* ctl_thread is set: before the workers start */
-
     /* control channel (main thread only) */
     nng_socket req, push;
     msgpack_sbuffer sbuf;
@@ -407,9 +405,7 @@ struct agent {
     uint32_t clk_n, clk_next;
     int64_t offset_us, offset_err_us;   /* best estimate; read by workers (atomic) */
 
-    /* the workers' stats summed for the ticks, made again when one of them
-     * published a new second (ctl.c) */
-    struct ps_stats stats_sum;
+    struct ps_stats stats_sum;       /* the workers' for the ticks, summed once a second */
     uint64_t stats_tls_full, stats_tls_resumed;
     int64_t stats_seen[PS_MAX_THREADS];
     /* this process's CPU and RSS for the stats (sampled once a second); host metrics */
@@ -499,13 +495,11 @@ void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, ui
                         uint32_t aux);
 uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot);
 uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n);
-/* keepalive.c: pings and app heartbeats due now, and their deadlines;
- * agent_keepalive_next: when the sweeps next have a slot to visit (mono us,
- * INT64_MAX: never) */
+/* keepalive.c: pings and app heartbeats due now, and their deadlines; when the
+ * sweeps next have a slot to visit (mono us, INT64_MAX: never) */
 void agent_keepalive_step(struct agent_worker *w, int64_t now);
 int64_t agent_keepalive_next(const struct agent_worker *w);
-/* worker_due.c: whether the timer is polling something under way, and when
- * the worker next has work (mono us; wall_us: the agent's wall clock now) */
+/* worker_due.c: is the timer polling work under way; when is the next (mono us) */
 int  agent_worker_busy(const struct agent_worker *w, int64_t now);
 int64_t agent_worker_next_due(const struct agent_worker *w, int64_t now, int64_t wall_us);
 uint32_t agent_worker_ramp_due(const struct agent_worker *w, int64_t now);

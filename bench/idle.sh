@@ -8,7 +8,9 @@
 #   idle, 1 event loop          no pings either way, nothing sent
 #   idle, default loops         the same with one loop per core
 #   server pings, default loops the server pings every PING seconds; the
-#                               agent only answers (lws sends the pongs)
+#                               agent only answers (lws sends the pongs);
+#                               Nchan only (nchan_websocket_ping_interval):
+#                               refpush has no server pings
 # Each run ramps N connections, waits until the server has them all and
 # SETTLE seconds more, then reads the agent's CPU time (utime + stime of
 # /proc/PID/stat, and the nanosecond run time of every thread from

@@ -7,7 +7,8 @@
  *
  * Two channels (see docs/protocol.md):
  *   control  agent REQ -> controller REP: HELLO/WELCOME, then TICK/REPLY every
- *            200 ms carrying stats, clock-sync timestamps, acks and commands.
+ *            200 ms (once a second when a REPLY says idle_ms) carrying stats,
+ *            clock-sync timestamps, acks and commands.
  *   data     agent PUSH -> controller PULL: EVENTS batches with a per-thread
  *            sequence number; the controller acks the highest contiguous sequence
  *            in REPLY and the agent resends what was not acked.
