@@ -35,7 +35,7 @@
 #include "ps_proto.h"
 #include "ps_tpl.h"
 
-#define AGENT_TICK_MS          10      /* worker timer: ramp, pings, sweeps */
+#define AGENT_TICK_MS          10      /* worker timer while busy: ramp, pings, sweeps */
 #define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
 #define AGENT_RESEND_US        2000000 /* unacknowledged batches go again after this */
 #define AGENT_RETAIN_MAX       (64u << 20)  /* event buffer until an ASSIGN sets agents.buffer */
@@ -237,7 +237,8 @@ struct agent_worker {
     /* pings, heartbeats and session sends are built here: a template and every captured value fit */
     unsigned char txbuf[LWS_PRE + AGENT_TX_MAX];
     int64_t t0_us;                /* mono at start: base of the 32-bit conn times */
-    int64_t next_tick_us;         /* when the timer should have fired (lag) */
+    int64_t timer_due_us;         /* mono: when the armed timer should fire (lag); 0 = not armed */
+    int timer_on;                 /* the timer exists (not in unit tests, which have no loop) */
 
     /* connection slice */
     struct agent_conn *conns;
@@ -377,6 +378,8 @@ struct agent {
     int64_t clock_skew_us;           /* test builds only: added to the wall clock */
     struct ps_hello hello;
 
+    pthread_t ctl_thread;            /* woken by the workers with SIGUSR1 (ctl.c) */
+    int ctl_wakeable;                /* ctl_thread is set: before the workers start */
     /* control channel (main thread only) */
     nng_socket req, push;
     msgpack_sbuffer sbuf;
@@ -386,6 +389,7 @@ struct agent {
     char cmd_error[PS_REASON_MAX];
     int stop_done;                   /* the last STOP completed */
     int64_t last_reply_us;
+    uint32_t idle_ms;                /* the last REPLY's: tick once a second meanwhile (ctl.c) */
     struct agent_retained retained[PS_MAX_THREADS];   /* ctl_buffer.c */
     size_t retained_bytes;
     uint64_t buffer_max;             /* agents.buffer of the run */
@@ -401,6 +405,9 @@ struct agent {
     uint32_t clk_n, clk_next;
     int64_t offset_us, offset_err_us;   /* best estimate; read by workers (atomic) */
 
+    struct ps_stats stats_sum;       /* the workers' for the ticks, summed once a second */
+    uint64_t stats_tls_full, stats_tls_resumed;
+    int64_t stats_seen[PS_MAX_THREADS];
     /* this process's CPU and RSS for the stats (sampled once a second); host metrics */
     struct agent_cpu_meter self_cpu;
     uint32_t cpu_pct_x100;
@@ -434,6 +441,8 @@ int  agent_link_start(struct agent *ag);
  * came since (the controller process is gone), or no answer for the grace;
  * after a shorter silence it dials the controller afresh, once. */
 int  agent_link_lost(struct agent *ag, char *why, size_t len);
+/* The control pipe closed since the last answer (it may be redialled already). */
+int  agent_link_closed(const struct agent *ag);
 
 /* clock.c */
 int64_t agent_clock_wall(const struct agent *ag);
@@ -486,8 +495,13 @@ void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, ui
                         uint32_t aux);
 uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot);
 uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n);
-/* keepalive.c: pings and app heartbeats due now, and their deadlines */
+/* keepalive.c: pings and app heartbeats due now, and their deadlines; when the
+ * sweeps next have a slot to visit (mono us, INT64_MAX: never) */
 void agent_keepalive_step(struct agent_worker *w, int64_t now);
+int64_t agent_keepalive_next(const struct agent_worker *w);
+/* worker_due.c: is the timer polling work under way; when is the next (mono us) */
+int  agent_worker_busy(const struct agent_worker *w, int64_t now);
+int64_t agent_worker_next_due(const struct agent_worker *w, int64_t now, int64_t wall_us);
 uint32_t agent_worker_ramp_due(const struct agent_worker *w, int64_t now);
 uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound);
 
@@ -581,8 +595,9 @@ uint8_t agent_close_reason(uint32_t code);        /* server_close, or protocol f
 /* The kernel's verdict on the route to a numeric address (ENETUNREACH...), 0 = a route. */
 int     agent_conn_route_errno(const char *addr, int port);
 
-/* ctl.c */
+/* ctl.c; agent_ctl_wake: from a worker, the control thread has something to send */
 int  agent_ctl_start(struct agent *ag, char *err, size_t errlen);
+void agent_ctl_wake(struct agent *ag);
 int  agent_ctl_run(struct agent *ag);
 void agent_ctl_close(struct agent *ag);
 

@@ -1,11 +1,17 @@
 /* ctl.c: the agent's side of the control and data channels (main thread).
  *
- * The main thread is a small polling loop (10 ms) that never touches a
- * connection: it says HELLO until a controller accepts it, then sends a TICK
- * every 200 ms (at once after applying a command), applies the command a REPLY
- * carries by handing it to every worker and waiting until each has applied
- * it, and moves finished event batches from the workers' outboxes to the data
- * socket.
+ * The main thread is a small loop that never touches a connection: it says
+ * HELLO until a controller accepts it, then sends a TICK every 200 ms (at once
+ * after applying a command), applies the command a REPLY carries by handing
+ * it to every worker and waiting until each has applied it, and moves
+ * finished event batches from the workers' outboxes to the data socket.
+ * Between those it sleeps in sigtimedwait() until the next one is due, a
+ * worker's SIGUSR1 says a batch is waiting (agent_ctl_wake), or SIGINT/SIGTERM
+ * come. While the controller says no command can come for a while (a REPLY's
+ * idle_ms, during a long hold) the ticks go once a second, just after the
+ * workers publish the second's stats: an idle agent's control thread then
+ * wakes twice a second (the tick, its own CPU sample), not a hundred times;
+ * the control connection closing (ctl_link.c) brings the tick at once.
  *
  * Events wait in ctl_buffer.c until the controller acknowledges them.
  *
@@ -31,9 +37,11 @@
 #include "ps_time.h"
 
 #define CTL_TICK_US          200000
+#define CTL_IDLE_ALIGN_US    20000    /* idle ticks: this long past the wall second */
 #define CTL_HELLO_US         1000000
 #define CTL_CMD_WAIT_MS      10000
 #define CTL_QUIT_GRACE_US    4000000
+#define CTL_QUIT_POLL_US     10000    /* while stopping on a signal */
 #define CTL_TICK_WAIT_MS     500      /* ctl_link.c looks at least this often */
 /* A hello's answer may register this agent in the run: one given up on leaves
  * the controller holding a slot the agent never learns of, and the next hello
@@ -102,7 +110,23 @@ static void ctl_self_sample(struct agent *ag)
     ag->rss_bytes = p.rss;
 }
 
-static void ctl_stats(struct agent *ag, struct ps_tick *tick, struct agent_second *tmp)
+/* Has a worker published a second since the sum was made? Its 36 KB of
+ * histograms are copied and merged only then: once a second, not per tick. */
+static int ctl_stats_stale(struct agent *ag)
+{
+    int stale = 0;
+    for (uint32_t t = 0; t < ag->n_workers; t++) {
+        struct agent_worker *w = &ag->workers[t];
+        pthread_mutex_lock(&w->mu);
+        int64_t sec = w->published.second;
+        pthread_mutex_unlock(&w->mu);
+        stale |= sec != ag->stats_seen[t];
+        ag->stats_seen[t] = sec;
+    }
+    return stale;
+}
+
+static void ctl_stats_sum(struct agent *ag, struct ps_tick *tick, struct agent_second *tmp)
 {
     struct ps_stats *s = &tick->stats;
     memset(s, 0, sizeof *s);
@@ -150,6 +174,21 @@ static void ctl_stats(struct agent *ag, struct ps_tick *tick, struct agent_secon
     s->hs_p99_us = (uint32_t)ps_hist_quantile(&hs, 0.99);
     s->lat_p50_us = (uint32_t)ps_hist_quantile(&lat, 0.5);
     s->lat_p99_us = (uint32_t)ps_hist_quantile(&lat, 0.99);
+}
+
+static void ctl_stats(struct agent *ag, struct ps_tick *tick, struct agent_second *tmp)
+{
+    if (ctl_stats_stale(ag)) {
+        ctl_stats_sum(ag, tick, tmp);
+        ag->stats_sum = tick->stats;
+        ag->stats_tls_full = tick->tls_full;
+        ag->stats_tls_resumed = tick->tls_resumed;
+    } else {
+        tick->stats = ag->stats_sum;
+        tick->tls_full = ag->stats_tls_full;
+        tick->tls_resumed = ag->stats_tls_resumed;
+    }
+    struct ps_stats *s = &tick->stats;
     s->cpu_pct_x100 = ag->cpu_pct_x100;
     s->rss_bytes = ag->rss_bytes;
     s->saturated = s->lag_max_us > ag->opts.lag_threshold_us;
@@ -250,6 +289,7 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
 /* Sends the encoded request in ag->sbuf; returns the reply (caller frees) or NULL. */
 static nng_msg *ctl_rpc(struct agent *ag)
 {
+    ag->idle_ms = 0;   /* until a reply says otherwise */
     if (nng_send(ag->req, ag->sbuf.data, ag->sbuf.size, 0) != 0)
         return NULL;
     nng_msg *m;
@@ -346,6 +386,19 @@ static int ctl_all_stopped(struct agent *ag)
     return 1;
 }
 
+/* The next idle tick: just after the workers published a wall second, at
+ * least a usual tick from now and at most the controller's idle_ms. */
+static int64_t ctl_idle_tick(struct agent *ag, int64_t now)
+{
+    int64_t wall = agent_clock_wall(ag);
+    int64_t wait = 1000000 - wall % 1000000 + CTL_IDLE_ALIGN_US;
+    if (wait < CTL_TICK_US)
+        wait += 1000000;
+    if (wait > (int64_t)ag->idle_ms * 1000 + CTL_TICK_US)
+        wait = (int64_t)ag->idle_ms * 1000;
+    return now + wait;
+}
+
 /* One TICK/REPLY. Returns 1 if a command was applied (tick again at once),
  * 0 otherwise, -1 if there was no answer. *finished is set when, with --once,
  * the run is over for this agent. */
@@ -384,6 +437,7 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
     }
     nng_msg_free(m);
     ag->last_reply_us = ps_time_mono_us();
+    ag->idle_ms = rep.unknown_agent ? 0 : rep.idle_ms;
     agent_clock_sample(ag, t->t_send, rep.t_recv, rep.t_send, t4);
     if (rep.unknown_agent) {
         /* the controller finished the run or restarted */
@@ -406,14 +460,31 @@ static int ctl_tick(struct agent *ag, struct ps_tick *t, struct agent_second *tm
     return 0;
 }
 
-static int ctl_signalled(void)
+void agent_ctl_wake(struct agent *ag)
+{
+    if (ag->ctl_wakeable)
+        pthread_kill(ag->ctl_thread, SIGUSR1);
+}
+
+/* Waits until mono time `until`, a worker's wake-up or a signal; 1 when the
+ * signal was SIGINT/SIGTERM. until <= now only collects what is pending. */
+static int ctl_wait(int64_t until)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    struct timespec zero = {0, 0};
-    return sigtimedwait(&set, NULL, &zero) > 0;
+    sigaddset(&set, SIGUSR1);
+    int64_t us = until - ps_time_mono_us();
+    if (us < 0)
+        us = 0;
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    int sig = sigtimedwait(&set, NULL, &ts);
+    if (sig == SIGUSR1) {   /* take any stop signal that came with it too */
+        struct timespec zero = {0, 0};
+        sig = sigtimedwait(&set, NULL, &zero);
+    }
+    return sig == SIGINT || sig == SIGTERM;
 }
 
 int agent_ctl_run(struct agent *ag)
@@ -428,11 +499,11 @@ int agent_ctl_run(struct agent *ag)
     }
     char last_reason[PS_REASON_MAX] = "";
     int64_t next_hello = 0, next_tick = 0, next_cpu = 0, quit_deadline = 0;
-    int tick_now = 0, finished = 0;
+    int tick_now = 0, finished = 0, signalled = 0;
     ag->last_reply_us = ps_time_mono_us();
     while (!finished) {
         int64_t now = ps_time_mono_us();
-        if (!quit_deadline && ctl_signalled()) {
+        if (!quit_deadline && signalled) {
             if (!ag->opts.quiet)
                 printf("signal: closing connections and flushing events\n");
             quit_deadline = now + CTL_QUIT_GRACE_US;
@@ -454,9 +525,9 @@ int agent_ctl_run(struct agent *ag)
                 tick_now = ag->agent_id != 0;
             }
         } else if (tick_now || now >= next_tick) {
-            next_tick = now + CTL_TICK_US;
             int rc = ctl_tick(ag, tick, tmp, &finished);
             tick_now = rc == 1;
+            next_tick = rc == 0 && ag->idle_ms ? ctl_idle_tick(ag, now) : now + CTL_TICK_US;
             char why[160];
             if (rc < 0 && ag->agent_id && agent_link_lost(ag, why, sizeof why)) {
                 fprintf(stderr, "pushstorm-agent: %s; stopping connections\n", why);
@@ -466,8 +537,20 @@ int agent_ctl_run(struct agent *ag)
                     finished = 1;
             }
         }
-        if (!tick_now)
-            nng_msleep(10);
+        if (tick_now)
+            continue;
+        if (ag->idle_ms && agent_link_closed(ag)) {   /* not idle any more: see to it now */
+            ag->idle_ms = 0;
+            next_tick = now;
+            continue;
+        }
+        /* sleep until the next thing due; while quitting, look again soon */
+        int64_t until = ag->agent_id ? next_tick : next_hello;
+        if (next_cpu < until)
+            until = next_cpu;
+        if (quit_deadline && until > now + CTL_QUIT_POLL_US)
+            until = now + CTL_QUIT_POLL_US;
+        signalled |= ctl_wait(until);
     }
     free(tick);
     free(tmp);

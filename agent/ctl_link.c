@@ -35,6 +35,12 @@ static void agent_link_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg)
     (void)p;
     (void)ev;
     __atomic_store_n(&ag->pipe_closed_us, ps_time_mono_us(), __ATOMIC_RELAXED);
+    agent_ctl_wake(ag);   /* an idle control thread would not look for up to a second */
+}
+
+int agent_link_closed(const struct agent *ag)
+{
+    return __atomic_load_n(&ag->pipe_closed_us, __ATOMIC_RELAXED) > ag->last_reply_us;
 }
 
 /* The newest pipe of each socket, for the redial. */

@@ -1,10 +1,12 @@
 /* keepalive.c: the worker's ws pings and app heartbeats, and their deadlines.
  *
- * Called from the worker's 10 ms timer. A cursor walks the slots so that each
- * is visited once per interval, spreading 50,000 pings evenly instead of in a
+ * Called from the worker's timer. A cursor walks the slots so that each is
+ * visited once per interval, spreading 50,000 pings evenly instead of in a
  * burst; a second cursor trails it by the timeout and checks the answer, so a
  * missed pong or heartbeat reply is noticed within one timer tick of its
- * deadline without any per-connection timer. The ping and heartbeat twins stay
+ * deadline without any per-connection timer. agent_keepalive_next() tells the
+ * timer when the next cursor has a slot to visit, so with pings off (or few
+ * connections) the worker sleeps until then. The ping and heartbeat twins stay
  * two small functions each: a shared form needs offsetof descriptors that read
  * worse than the ten lines they would save. */
 #include "agent.h"
@@ -113,4 +115,38 @@ void agent_keepalive_step(struct agent_worker *w, int64_t now)
             agent_keepalive_sweep(w, &w->hb_check_pos, since - (int64_t)a->hb_timeout_ms * 1000,
                                a->hb_interval_ms, agent_keepalive_check_hb);
     }
+}
+
+/* When the cursor at pos (of a sweep started at start_us) reaches its next slot. */
+static int64_t agent_keepalive_due(const struct agent_worker *w, uint64_t pos, int64_t start_us,
+                                   uint32_t interval_ms)
+{
+    uint64_t us = ((pos + 1) * (uint64_t)interval_ms * 1000 + w->n_conns - 1) / w->n_conns;
+    return start_us + (int64_t)us;
+}
+
+int64_t agent_keepalive_next(const struct agent_worker *w)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    int64_t due = INT64_MAX, t;
+    if (w->stopping || !w->conns || !w->n_conns)
+        return due;
+    if (a->ws_ping_ms) {
+        due = agent_keepalive_due(w, w->ping_pos, w->sweep_t0_us, a->ws_ping_ms);
+        if (a->pong_timeout_ms && a->pong_timeout_ms < a->ws_ping_ms &&
+            (t = agent_keepalive_due(w, w->ping_check_pos,
+                                     w->sweep_t0_us + (int64_t)a->pong_timeout_ms * 1000,
+                                     a->ws_ping_ms)) < due)
+            due = t;
+    }
+    if (a->hb_text[0] && a->hb_interval_ms) {
+        if ((t = agent_keepalive_due(w, w->hb_pos, w->sweep_t0_us, a->hb_interval_ms)) < due)
+            due = t;
+        if (a->hb_expect[0] && a->hb_timeout_ms && a->hb_timeout_ms < a->hb_interval_ms &&
+            (t = agent_keepalive_due(w, w->hb_check_pos,
+                                     w->sweep_t0_us + (int64_t)a->hb_timeout_ms * 1000,
+                                     a->hb_interval_ms)) < due)
+            due = t;
+    }
+    return due;
 }

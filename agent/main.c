@@ -4,9 +4,10 @@
  * limit to the hard one), starts one worker thread per event loop, and hands
  * the main thread to the control channel (ctl.c) until the run is over
  * (--once), a signal arrives, or forever (an agent installed as a service
- * serves one run after another). SIGINT/SIGTERM are blocked in every thread
- * and polled by the control loop, so a signal never interrupts lws or nng and
- * no handler needs global state. */
+ * serves one run after another). SIGINT/SIGTERM (and SIGUSR1, the workers'
+ * wake-up call) are blocked in every thread and waited for by the control
+ * loop, so a signal never interrupts lws or nng and no handler needs global
+ * state. */
 #include "agent.h"
 
 #include <signal.h>
@@ -215,12 +216,16 @@ int main(int argc, char **argv)
     lws_set_log_level(verbose ? LLL_ERR | LLL_WARN : LLL_ERR, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    /* blocked before any thread starts, so every thread inherits the mask */
+    /* blocked before any thread starts, so every thread inherits the mask;
+     * SIGUSR1 is the workers' wake-up call to the control thread (ctl.c) */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    ag->ctl_thread = pthread_self();
+    ag->ctl_wakeable = 1;
     signal(SIGPIPE, SIG_IGN);
 
     char err[PS_REASON_MAX];

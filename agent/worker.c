@@ -3,7 +3,7 @@
  * Life cycle (wrk-style: the worker owns everything it touches):
  *   init   memory only (mutex, buffers).
  *   start  spawns the thread, which creates its loop and an lws context on it
- *          (foreign loop), a 10 ms timer and a wake-up async, then reports
+ *          (foreign loop), its timer and a wake-up async, then reports
  *          ready or failed to start() through the condition variable.
  *   post   the control thread hands over one command at a time (mailbox under
  *          the mutex + uv_async_send); the worker applies it on its loop and
@@ -14,8 +14,10 @@
  *          maintainers give for foreign loops), then the thread exits.
  *   close  frees the connection table and buffers.
  *
- * The 10 ms timer does all periodic work, each part costing in proportion to
- * what is due rather than to the number of connections:
+ * The timer does all periodic work, each part costing in proportion to what
+ * is due rather than to the number of connections. It runs every 10 ms while
+ * something is under way and otherwise only when the next thing is due
+ * (worker_due.c): an idle worker wakes once a second.
  *   - ramp: opens connections so that, `t` after the ramp's start, rate * t are
  *     open or in flight, never more than max_inflight handshakes at once;
  *   - ping and heartbeat sweeps (keepalive.c);
@@ -24,7 +26,11 @@
  *   - a scheduled client-side disconnect, the stop grace, event batch flushes,
  *     and the per-second statistics handed to the control thread.
  * It also measures its own lateness: that is the event-loop lag reported to the
- * controller, and the sign that this agent is saturated. */
+ * controller, and the sign that this agent is saturated.
+ *
+ * Finished event batches go to the control thread's outbox; the first one
+ * into an empty outbox wakes that thread (agent_ctl_wake), which otherwise
+ * sleeps until its next tick. */
 #include "agent.h"
 
 #include <stdio.h>
@@ -86,18 +92,36 @@ static void agent_worker_flush(struct agent_worker *w)
             b->len = w->sbuf.size;
             memcpy(b->data, w->sbuf.data, w->sbuf.size);
             pthread_mutex_lock(&w->mu);
+            int was_empty = !w->out_head;
             if (w->out_tail)
                 w->out_tail->next = b;
             else
                 w->out_head = b;
             w->out_tail = b;
             pthread_mutex_unlock(&w->mu);
+            if (was_empty)
+                agent_ctl_wake(w->agent);
         } else {
             w->batch_seq--;   /* keep the sequence contiguous; events retried next flush */
             return;
         }
     }
     w->batch.n = 0;
+}
+
+static void agent_worker_on_timer(uv_timer_t *t);
+
+/* Arms the timer for due_us (mono), unless it is already set to fire sooner.
+ * The delay is counted from now, not from the loop's cached time: a timer
+ * armed late in a long iteration fires early, finds nothing due and re-arms,
+ * while one armed before a stall fires late by the stall, which is the lag. */
+static void agent_worker_arm(struct agent_worker *w, int64_t due_us)
+{
+    if (!w->timer_on || w->quitting || (w->timer_due_us && w->timer_due_us <= due_us))
+        return;   /* no loop (unit tests), going away, or already armed sooner */
+    int64_t wait_us = due_us - ps_time_mono_us();
+    w->timer_due_us = due_us;
+    uv_timer_start(&w->timer, agent_worker_on_timer, wait_us > 0 ? (uint64_t)(wait_us + 999) / 1000 : 0, 0);
 }
 
 void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, uint64_t val,
@@ -110,8 +134,10 @@ void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, ui
         if (w->batch.n == PS_EVENTS_MAX)
             return;   /* out of memory: the stats still count it */
     }
-    if (!w->batch.n)
+    if (!w->batch.n) {
         w->batch_first_us = ps_time_mono_us();
+        agent_worker_arm(w, w->batch_first_us + AGENT_BATCH_FLUSH_US);
+    }
     struct ps_event *e = &w->batch.ev[w->batch.n++];
     e->conn = agent_worker_conn_id(w, slot);
     e->type = type;
@@ -203,6 +229,7 @@ static void agent_worker_stop_step(struct agent_worker *w, int64_t now)
     pthread_mutex_lock(&w->mu);
     w->stopped_pub = 1;
     pthread_mutex_unlock(&w->mu);
+    agent_ctl_wake(w->agent);
 }
 
 static void agent_worker_second(struct agent_worker *w)
@@ -231,12 +258,12 @@ static void agent_worker_on_timer(uv_timer_t *t)
 {
     struct agent_worker *w = t->data;
     int64_t now = ps_time_mono_us();
-    if (w->next_tick_us && now > w->next_tick_us) {
-        uint32_t lag = (uint32_t)(now - w->next_tick_us);
+    if (w->timer_due_us && now > w->timer_due_us) {
+        uint32_t lag = (uint32_t)(now - w->timer_due_us);
         if (lag > w->cur.lag_max_us)
             w->cur.lag_max_us = lag;
     }
-    w->next_tick_us = now + AGENT_TICK_MS * 1000;
+    w->timer_due_us = 0;   /* fired: not armed until the end */
     if (w->conns) {
         agent_worker_ramp(w, now);
         agent_worker_reconnects(w, now);
@@ -249,11 +276,12 @@ static void agent_worker_on_timer(uv_timer_t *t)
     if (w->batch.n && now - w->batch_first_us >= AGENT_BATCH_FLUSH_US)
         agent_worker_flush(w);
     agent_worker_second(w);
+    agent_worker_arm(w, agent_worker_next_due(w, now, agent_clock_wall(w->agent)));
 }
 
-/* Phases start at an absolute time on every agent at once; the 10 ms timer
- * alone would start them up to 10 ms late, so a one-shot timer fires at the
- * start itself. */
+/* Phases start at an absolute time on every agent at once; the timer alone
+ * would start them up to 10 ms late, so a one-shot timer fires at the start
+ * itself, and the timer takes over from there. */
 static void agent_worker_on_start(uv_timer_t *t)
 {
     struct agent_worker *w = t->data;
@@ -262,6 +290,7 @@ static void agent_worker_on_start(uv_timer_t *t)
         agent_worker_ramp(w, now);
         agent_worker_disconnect(w, now);
     }
+    agent_worker_arm(w, now + AGENT_TICK_MS * 1000);
 }
 
 static void agent_worker_arm_start(struct agent_worker *w, int64_t at_mono)
@@ -363,6 +392,7 @@ static void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd,
         break;
     case AGENT_W_QUIT:
         w->quitting = 1;
+        w->timer_due_us = 0;
         uv_timer_stop(&w->timer);
         uv_close((uv_handle_t *)&w->timer, NULL);
         uv_timer_stop(&w->start_timer);
@@ -389,6 +419,7 @@ static void agent_worker_on_wake(uv_async_t *h)
     /* The control thread does not touch cmd_arg until cmd_applied moves on. */
     char err[PS_REASON_MAX];
     agent_worker_apply(w, cmd, argp, err, sizeof err);
+    agent_worker_arm(w, ps_time_mono_us());   /* what the command started, at once */
     pthread_mutex_lock(&w->mu);
     snprintf(w->cmd_error, sizeof w->cmd_error, "%s", err);
     w->cmd_applied++;
@@ -436,11 +467,12 @@ static void *agent_worker_main(void *arg)
     }
     uv_timer_init(&w->loop, &w->timer);
     w->timer.data = w;
+    w->timer_on = 1;
     uv_timer_init(&w->loop, &w->start_timer);
     w->start_timer.data = w;
     uv_async_init(&w->loop, &w->wake, agent_worker_on_wake);
     w->wake.data = w;
-    uv_timer_start(&w->timer, agent_worker_on_timer, AGENT_TICK_MS, AGENT_TICK_MS);
+    agent_worker_arm(w, ps_time_mono_us() + AGENT_TICK_MS * 1000);
     agent_worker_ready(w, 1);
 
     uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -9,6 +9,17 @@
 # The temp dir, PID cleanup, free_port and start_refpush are the integration
 # tests' own (tests/integration/lib.sh), pointed at the optimised binaries;
 # KEEP_TMP=1 keeps the temp dir.
+#
+# Figures `make bench` keeps: a benchmark prints each one as a line
+#   figure NAME VALUE UNIT
+# (the `figure` function below): NAME is one word ([A-Za-z0-9_.-], unique
+# across all benchmarks, so it says what was measured and how, e.g.
+# idle_cpu_nchan_1loop), VALUE a plain number, UNIT one word (s/20s, us, B).
+# bench/run-all.sh collects every such line of every benchmark, whatever
+# printed it, into build/bench/last.txt as NAME=VALUE UNIT lines (the run
+# before it moves to build/bench/previous.txt) and prints each figure as
+# previous -> now with the change in %, so a new figure needs nothing but
+# its line. `figures_compare` below does that.
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PUSHSTORM_BIN=${BIN:-$BENCH_ROOT/bin}
 source "$BENCH_ROOT/tests/integration/lib.sh"
@@ -55,4 +66,52 @@ make_test_certs() {
     openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
       -out "$d/srv.pem" -days 2 -extfile "$d/srv.ext"
   } >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; echo "bench: openssl failed" >&2; exit 2; }
+}
+
+# figure NAME VALUE UNIT: one figure for `make bench` to keep and compare
+figure() { printf 'figure %s %s %s\n' "$1" "$2" "$3"; }
+
+# figures_compare LOG LAST: the `figure` lines of LOG against LAST (NAME=VALUE
+# UNIT lines of the previous run, if any), printed as previous -> now; LAST is
+# then replaced by this run's figures and the old one kept as LAST's
+# previous.txt sibling.
+figures_compare() {
+  local log=$1 last=$2
+  mkdir -p "$(dirname "$last")"
+  python3 - "$log" "$last" <<'PY'
+import os, re, sys
+log, last = sys.argv[1], sys.argv[2]
+line = re.compile(r"^figure ([A-Za-z0-9_.-]+) (-?[0-9.]+(?:e-?[0-9]+)?|nan|inf) (\S+)\s*$")
+now = {}
+for l in open(log, errors="replace"):
+    m = line.match(l.strip())
+    if m:
+        now[m.group(1)] = (float(m.group(2)), m.group(3))
+prev = {}
+if os.path.exists(last):
+    for l in open(last):
+        k, _, rest = l.strip().partition("=")
+        v, _, unit = rest.partition(" ")
+        try:
+            prev[k] = (float(v), unit)
+        except ValueError:
+            pass
+print(f"figures: {len(now)} this run, against {'the previous run' if prev else 'nothing (first run)'}")
+for k in sorted(set(now) | set(prev)):
+    if k not in now:
+        print(f"  {k:<40} {prev[k][0]:g} {prev[k][1]} -> (not measured this run)")
+        continue
+    v, unit = now[k]
+    if k not in prev:
+        print(f"  {k:<40} {v:g} {unit} (new)")
+        continue
+    p = prev[k][0]
+    change = f"{(v - p) / abs(p) * 100:+.1f}%" if p else ("+0.0%" if v == p else "from 0")
+    print(f"  {k:<40} {p:g} -> {v:g} {unit} ({change})")
+if os.path.exists(last):
+    os.replace(last, os.path.join(os.path.dirname(last), "previous.txt"))
+with open(last, "w") as f:
+    for k in sorted(now):
+        f.write(f"{k}={now[k][0]:g} {now[k][1]}\n")
+PY
 }

@@ -7,7 +7,8 @@
  *
  * Two channels (see docs/protocol.md):
  *   control  agent REQ -> controller REP: HELLO/WELCOME, then TICK/REPLY every
- *            200 ms carrying stats, clock-sync timestamps, acks and commands.
+ *            200 ms (once a second when a REPLY says idle_ms) carrying stats,
+ *            clock-sync timestamps, acks and commands.
  *   data     agent PUSH -> controller PULL: EVENTS batches with a per-thread
  *            sequence number; the controller acks the highest contiguous sequence
  *            in REPLY and the agent resends what was not acked.
@@ -26,7 +27,7 @@
 
 #include "ps_auth.h"
 
-#define PS_PROTO_VERSION   3
+#define PS_PROTO_VERSION   4
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -346,7 +347,9 @@ struct ps_cmd {
     X(I64, t_send)            /* T3 */                                          \
     X(U64S, acked_seq, n_acks, PS_MAX_THREADS)  /* highest contiguous batch seq per thread */ \
     X(FLAG, unknown_agent)    /* 1 = controller does not know this agent: say hello again */ \
-    X(CMD, cmd)               /* next command not yet done, or id 0 */
+    X(CMD, cmd)               /* next command not yet done, or id 0 */          \
+    /* idle ticks (issue 12) */                                                 \
+    X(U32, idle_ms)           /* no command can come this long: tick once a second, not 5 times */
 struct ps_reply { PS_REPLY_FIELDS(PS_FIELD_DECL) };
 
 /* ---- EVENTS: one batch of per-connection events. ---- */

@@ -24,8 +24,11 @@ OPTIONAL=()
 # terminator that is not ours and openssl makes its certificates (test_tls.sh) and
 # serves the bad ones (openssl s_server, test_hostile_session.sh); clang-14 with
 # libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) builds the fuzz
-# targets of tests/fuzz/
-[ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl clang-14 libclang-rt-14-dev) && OPTIONAL=(chromium)
+# targets of tests/fuzz/; libnginx-mod-nchan is Nchan, the push server not
+# ours that bench/idle.sh holds connections to; strace counts the idle
+# agent's wake-ups (test_idle.sh, bench/idle.sh)
+[ "${1:-}" = test ] && PKGS+=(nodejs nginx libnginx-mod-nchan strace openssl clang-14 libclang-rt-14-dev) &&
+  OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do

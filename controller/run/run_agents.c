@@ -5,7 +5,10 @@
  *    time); TICK updates its stats, clock offset, acks and command progress,
  *    and the REPLY carries the acks and the next command. Commands are queued
  *    per agent with increasing ids; the agent reports the last id it applied,
- *    so a lost reply only repeats a command.
+ *    so a lost reply only repeats a command. Agents tick every 200 ms, since
+ *    a command reaches them only in a reply; while a hold has long enough to
+ *    go that none can come, the reply says so (idle_ms) and an agent with
+ *    nothing to report ticks once a second instead.
  *  - Data (nng pull0): EVENTS batches are taken only in sequence per (agent,
  *    thread); a gap is refilled by the agent's resend. Each event goes to the
  *    ledger (connection state, deliveries) and to the store.
@@ -50,6 +53,20 @@ void run_cmd_stop_all(struct run *r)
     for (uint32_t i = 0; i < r->n_agents; i++)
         if (!r->agents[i].lost_at && r->agents[i].cmd_last)
             run_cmd_push(&r->agents[i], PS_CMD_STOP);
+}
+
+/* How long an agent told now may wait for its next tick: a hold's end is the
+ * next time a command can come, and the agent must be back at its 200 ms
+ * ticks with RUN_START_LEAD_US to spare before it. 0 = tick as usual. */
+static uint32_t run_idle_ms(const struct run *r, const struct ps_cmd *next, int64_t now_mono)
+{
+    if (next->id || r->state != RUN_PHASES || r->stop_requested || r->phase >= r->plan->n_phases)
+        return 0;
+    const struct plan_phase *ph = &r->plan->phases[r->phase];
+    if (ph->kind != PLAN_PHASE_HOLD)
+        return 0;
+    int64_t left = ph->u.hold.duration_us - (now_mono - r->ps.started_mono);
+    return left > RUN_IDLE_TICK_US * 2 + RUN_START_LEAD_US ? RUN_IDLE_TICK_US / 1000 : 0;
 }
 
 static void run_cmd_next(const struct run *r, struct run_agent *a, struct ps_cmd *out)
@@ -228,6 +245,7 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
         rep.n_acks = a->n_threads;
         memcpy(rep.acked_seq, a->acked, sizeof rep.acked_seq);
         run_cmd_next(r, a, &rep.cmd);
+        rep.idle_ms = run_idle_ms(r, &rep.cmd, now_mono);
     }
     rep.t_recv = t_recv;
     rep.t_send = ps_time_wall_us();

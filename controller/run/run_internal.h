@@ -38,6 +38,7 @@
 #define RUN_MONITOR_BASE      1000000   /* monitor agents' ids: base + 1, + 2, ... */
 #define RUN_CMD_QUEUE         16
 #define RUN_START_LEAD_US     800000   /* start_at lead: > 2 ticks (200 ms) + slack */
+#define RUN_IDLE_TICK_US      1000000  /* an idle agent's tick during a hold (run_idle_ms) */
 #define RUN_AGENT_SUSPECT_US  5000000  /* no tick for this long: suspect (lost after agents.grace) */
 #define RUN_DRAIN_MAX_US      5000000  /* longest wait for events after a deadline or a rejoin */
 #define RUN_NO_RCPT_US        10000000 /* a push phase with nobody to push to this long ends */

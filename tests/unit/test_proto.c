@@ -240,6 +240,7 @@ static void make_reply(struct ps_reply *m, uint32_t kind)
     m->unknown_agent = 1;
     m->cmd.id = 123;
     m->cmd.kind = kind;
+    m->idle_ms = 1000;
     switch (kind) {
     case PS_CMD_ASSIGN:
         make_assign(&m->cmd.u.assign);
@@ -436,7 +437,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x98, 0x03, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [3, 5, agent 3, thread 2, seq 1, run 9, */
+        0x98, 0x04, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [4, 5, agent 3, thread 2, seq 1, run 9, */
         0xa0,                                         /*  token "" (none), */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
@@ -484,7 +485,8 @@ static uint64_t fnv1a(const void *p, size_t n)
  * the app heartbeat RTT of TICK; 3: acks of the service's own ids in ASSIGN,
  * the acks event, TLS handshakes full/resumed of TICK, the authentication
  * fields of HELLO, TICK and EVENTS, and CHALLENGE; control-link liveness:
- * grace and buffer in ASSIGN, the discarded batches in TICK). A change to the wire
+ * grace and buffer in ASSIGN, the discarded batches in TICK; 4: idle ticks, idle_ms of
+ * REPLY). A change to the wire
  * must show up here and
  * in PS_PROTO_VERSION. */
 /* PS_FUZZ_SEEDS=tests/fuzz/corpus/proto bin/tests/test_proto rewrites the wire
@@ -510,20 +512,20 @@ static void golden_write_seed(const char *what, const msgpack_sbuffer *sb)
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3434, 0x89e9083a5586dca8ull },
-        { "welcome", 179, 0x8e2c8315573fbca4ull },
-        { "tick", 1132, 0x1c75ac9b254e7cd4ull },
-        { "reply none", 604, 0x0638537a00803a54ull },
-        { "reply assign", 58020, 0x73f43c9903e2c63eull },
-        { "reply ramp", 625, 0xf7ce07091cea8fbdull },
-        { "reply disconnect", 617, 0x3b7d372851976f32ull },
-        { "reply stop", 604, 0x06384f7a00803388ull },
-        { "events 0", 82, 0x845c3dedab4e7d95ull },
-        { "events 1", 112, 0x0e3ab9d4c278d137ull },
-        { "events 7", 292, 0x30656b8ba7507628ull },
-        { "events 1024", 27902, 0xd9b189c77ded3214ull },
+        { "hello", 3434, 0xa3d74636ad6c721dull },
+        { "welcome", 179, 0x22f25753b731c193ull },
+        { "tick", 1132, 0xe0356f753fafd375ull },
+        { "reply none", 607, 0xfc4a1503c5ef2b8eull },
+        { "reply assign", 58023, 0x9065b8f38b611b2cull },
+        { "reply ramp", 628, 0x6a35562fb253e54dull },
+        { "reply disconnect", 620, 0x4591305dd8cfd958ull },
+        { "reply stop", 607, 0x37137ce245d828c2ull },
+        { "events 0", 82, 0xe1abda8f2286e3d8ull },
+        { "events 1", 112, 0x34603b66c70446deull },
+        { "events 7", 292, 0xba3ad724419028a5ull },
+        { "events 1024", 27902, 0x850cbf9acabc50b1ull },
         /* authentication (issue 11) */
-        { "challenge", 136, 0xb24b6611b914e656ull },
+        { "challenge", 136, 0x28fdc85693553cc3ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -681,14 +683,14 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 3");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 4");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 3");
+    assert_string_equal(err, "protocol version 7, expected 4");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
     raw_begin(&r, 2, PS_PROTO_VERSION + 1, 99);
-    expect_err(&r, dec_hello, h, "protocol version 4, expected 3");
+    expect_err(&r, dec_hello, h, "protocol version 5, expected 4");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_begin(&r, 2, PS_PROTO_VERSION, 99);
@@ -919,7 +921,7 @@ static void test_reply_errors(void **state)
 
     (void)state;
     /* unknown command kind */
-    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
+    raw_begin(&r, 8, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -927,11 +929,12 @@ static void test_reply_errors(void **state)
     msgpack_pack_array(&r.pk, 2);
     msgpack_pack_uint32(&r.pk, 5);
     msgpack_pack_uint32(&r.pk, 9);
+    msgpack_pack_uint32(&r.pk, 0);   /* idle_ms */
     expect_err(&r, dec_reply, m, "reply.cmd.kind: unknown command kind 9");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP without its fields */
-    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
+    raw_begin(&r, 8, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -939,11 +942,12 @@ static void test_reply_errors(void **state)
     msgpack_pack_array(&r.pk, 2);
     msgpack_pack_uint32(&r.pk, 5);
     msgpack_pack_uint32(&r.pk, PS_CMD_RAMP);
+    msgpack_pack_uint32(&r.pk, 0);   /* idle_ms */
     expect_err(&r, dec_reply, m, "reply.cmd: expected 5 elements for this kind, got 2");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* DISCONNECT of more than everything */
-    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
+    raw_begin(&r, 8, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -954,11 +958,12 @@ static void test_reply_errors(void **state)
     msgpack_pack_double(&r.pk, 1.5);
     msgpack_pack_uint32(&r.pk, 1000);
     msgpack_pack_int64(&r.pk, 0);
+    msgpack_pack_uint32(&r.pk, 0);   /* idle_ms */
     expect_err(&r, dec_reply, m, "reply.cmd.fraction: 1.5 out of range [0, 1]");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* RAMP at a NaN rate */
-    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
+    raw_begin(&r, 8, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -969,11 +974,12 @@ static void test_reply_errors(void **state)
     msgpack_pack_uint32(&r.pk, 10);
     msgpack_pack_double(&r.pk, NAN);
     msgpack_pack_int64(&r.pk, 0);
+    msgpack_pack_uint32(&r.pk, 0);   /* idle_ms */
     expect_err(&r, dec_reply, m, "reply.cmd.rate: nan out of range");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* too many acks; a flag that is not 0/1 */
-    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
+    raw_begin(&r, 8, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, PS_MAX_THREADS + 1);
@@ -982,10 +988,11 @@ static void test_reply_errors(void **state)
     msgpack_pack_array(&r.pk, 2);
     msgpack_pack_uint32(&r.pk, 0);
     msgpack_pack_uint32(&r.pk, 0);
+    msgpack_pack_uint32(&r.pk, 0);   /* idle_ms */
     expect_err(&r, dec_reply, m, "reply.acked_seq: 65 elements, at most 64 allowed");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_begin(&r, 7, PS_PROTO_VERSION, PS_MSG_REPLY);
+    raw_begin(&r, 8, PS_PROTO_VERSION, PS_MSG_REPLY);
     msgpack_pack_int64(&r.pk, 1);
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_array(&r.pk, 0);
@@ -993,6 +1000,7 @@ static void test_reply_errors(void **state)
     msgpack_pack_array(&r.pk, 2);
     msgpack_pack_uint32(&r.pk, 0);
     msgpack_pack_uint32(&r.pk, 0);
+    msgpack_pack_uint32(&r.pk, 0);   /* idle_ms */
     expect_err(&r, dec_reply, m, "reply.unknown_agent: 2 out of range (max 1)");
     msgpack_sbuffer_destroy(&r.sb);
     free(m);
