@@ -10,6 +10,7 @@
 #     the mirror (outside the namespace: the mirror is on this machine's network)
 #   pass 2 (everything, in the namespace): the package again (must be
 #     unchanged), kernel settings, limits, key, agent, monitor, controller
+#   pass 3 (the same): must change nothing
 # Then: the files, the units enabled (systemctl --root) and verified
 # (systemd-analyze verify), the aliases on the namespace's eth0, and the
 # installed agent started with its unit's ExecStartPre/ExecStart lines and the
@@ -24,9 +25,13 @@
 # PID) and the target are removed on exit.
 source "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, chroot, ip netns)"
-for c in dpkg-buildpackage dh lintian ansible-playbook debootstrap unshare; do need_cmd "$c"; done
+need_cmd unshare
+for c in dpkg-buildpackage dh lintian ansible-playbook debootstrap; do need_dep "$c"; done
 ip netns add "psdeb$$probe" 2>/dev/null || skip "cannot create network namespaces"
 ip netns del "psdeb$$probe"
+mkdir "$T/proc-probe"
+unshare -m --propagation private mount -t proc proc "$T/proc-probe" 2>/dev/null ||
+  skip "cannot mount /proc in a private mount namespace (the target's /proc)"
 ok_step() { echo "step: $1 ($(( $(date +%s) - STEP0 ))s)"; STEP0=$(date +%s); }
 STEP0=$(date +%s)
 
@@ -177,6 +182,13 @@ grep -A1 'PLAY RECAP' "$T/pass2.log" | tail -1
 grep -A1 'TASK \[pushstorm : package installed\]' "$T/pass2.log" | grep -q '^ok:' ||
   fail "pass 2 changed the installed package: $(grep -A1 'TASK \[pushstorm : package installed\]' "$T/pass2.log")"
 ok_step "playbook pass 2: everything (package unchanged)"
+# A deployment is rerun after every change of the inventory: a third pass
+# over a deployed host must change nothing.
+ansible-playbook -i "$T/inventory.yml" "$PLAYBOOK" >"$T/pass3.log" 2>&1 ||
+  { cat "$T/pass3.log"; fail "playbook pass 3 failed"; }
+grep -A1 'PLAY RECAP' "$T/pass3.log" | tail -1 | grep -q ' changed=0 ' ||
+  { grep -B3 '^changed:' "$T/pass3.log"; fail "pass 3 changed a deployed host: $(grep -A1 'PLAY RECAP' "$T/pass3.log" | tail -1)"; }
+ok_step "playbook pass 3: nothing changed"
 
 # 6. What it set up.
 expect_eq "package installed" "install ok installed $(dpkg-deb -f "$DEB" Version)" \
