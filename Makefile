@@ -233,6 +233,15 @@ uninstall:
 	      $(addprefix $(DESTDIR)$(MANDIR)/,$(notdir $(MAN))) \
 	      $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 
+# The Debian package and the fleet's deployment (deploy/debian/ is its debian/
+# directory; deploy/ansible/ installs it; docs/deploy.md). `make deb` builds
+# build/deb/pushstorm_VERSION_ARCH.deb with dpkg-buildpackage on a copy of the
+# tree (the package's rules reuse `make all man` and `make install`) and fails
+# on any lintian error; tests/integration/test_deb.sh deploys it with ansible.
+deb:
+	@scripts/deb.sh
+.PHONY: deb
+
 clean:
 	rm -rf build bin demo.db demo.db-wal demo.db-shm
 
