@@ -19,3 +19,6 @@ THREADS=1 HOLD=10 bash bench/agent.sh 12000
 echo
 echo "== scale: several agents and servers on this machine"
 bash bench/scale.sh
+echo
+echo "== reports and prune of generated 100,000- and 1,000,000-connection runs"
+bash bench/reports.sh
