@@ -43,57 +43,58 @@ static const char *store_prune_text(sqlite3_stmt *st, int col)
     return t ? (const char *)t : "";
 }
 
-/* Fills temp.prune_ids with the runs no rule keeps and tells fn about each,
- * the running ones (kept) included. */
+/* Copies the runs no rule keeps into temp.prune_ids, the running ones
+ * (kept) marked, and counts them. */
 static int store_prune_select(struct store *s, const struct store_prune_opts *o,
-                              struct store_prune_result *res, store_prune_fn fn, void *ctx,
-                              char *err, size_t errlen)
+                              struct store_prune_result *res, char *err, size_t errlen)
 {
-    sqlite3_stmt *st, *ins;
-    if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS prune_ids(id INTEGER PRIMARY KEY);"
-                      "DELETE FROM temp.prune_ids", err, errlen))
+    sqlite3_stmt *st;
+    if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS prune_ids(id INTEGER PRIMARY KEY, name TEXT,"
+                      " started_us INTEGER, status TEXT, running INTEGER); DELETE FROM temp.prune_ids",
+                   err, errlen))
         return -1;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, name, started_us, status FROM runs"
+                           "INSERT INTO temp.prune_ids SELECT id, name, started_us, status,"
+                           " coalesce(status, 'running') = 'running' FROM runs"
                            " WHERE (?1 < 0 OR id NOT IN (SELECT id FROM runs ORDER BY id DESC LIMIT ?1))"
                            " AND (?2 IS NULL OR coalesce(started_us, 0) < ?2)"
-                           " AND id NOT IN (SELECT max(id) FROM runs WHERE status='pass' GROUP BY name)"
-                           " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+                           " AND id NOT IN (SELECT max(id) FROM runs WHERE status='pass' GROUP BY name)",
+                           -1, &st, NULL) != SQLITE_OK)
         return store_prune_err(s, "cannot read the runs", err, errlen);
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO temp.prune_ids VALUES(?)", -1, &ins, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return store_prune_err(s, "cannot read the runs", err, errlen);
-    }
     sqlite3_bind_int64(st, 1, o->keep_given ? (int64_t)o->keep : -1);
     if (o->cutoff_given)
         sqlite3_bind_int64(st, 2, o->cutoff_us);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE || sqlite3_prepare_v2(s->db, "SELECT count(*), coalesce(sum(running), 0)"
+                                                " FROM temp.prune_ids", -1, &st, NULL) != SQLITE_OK)
+        return store_prune_err(s, "cannot select the runs", err, errlen);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        res->kept_running = (uint32_t)sqlite3_column_int64(st, 1);
+        res->runs = (uint32_t)sqlite3_column_int64(st, 0) - res->kept_running;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : store_prune_err(s, "cannot select the runs", err, errlen);
+}
+
+/* Tells fn of each run selected, by id, once its fate is settled. */
+static void store_prune_tell(struct store *s, store_prune_fn fn, void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT id, name, started_us, status, running FROM temp.prune_ids"
+                           " ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW) {
         struct store_prune_run run = {
             .id = (uint32_t)sqlite3_column_int64(st, 0),
             .name = store_prune_text(st, 1),
             .started_us = sqlite3_column_int64(st, 2),
             .status = store_prune_text(st, 3),
+            .running = sqlite3_column_int(st, 4),
         };
-        run.running = !strcmp(run.status, "running") || sqlite3_column_type(st, 3) == SQLITE_NULL;
-        if (run.running)
-            res->kept_running++;
-        else {
-            sqlite3_bind_int64(ins, 1, run.id);
-            if (sqlite3_step(ins) != SQLITE_DONE) {
-                rc = sqlite3_errcode(s->db);
-                break;
-            }
-            sqlite3_reset(ins);
-            res->runs++;
-        }
         fn(ctx, &run);
     }
-    sqlite3_finalize(ins);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return store_prune_err(s, "cannot select the runs", err, errlen);
-    return 0;
 }
 
 /* Deletes the selected runs' rows from every table with a run_id column
@@ -111,8 +112,8 @@ static int store_prune_delete(struct store *s, struct store_prune_result *res, c
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *table = store_prune_text(st, 0), *col = store_prune_text(st, 1);
         char sql[256];
-        snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE \"%s\" IN (SELECT id FROM temp.prune_ids)",
-                 table, col);
+        snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE \"%s\" IN"
+                 " (SELECT id FROM temp.prune_ids WHERE running = 0)", table, col);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
             char what[128];
             snprintf(what, sizeof what, "cannot delete from %s", table);
@@ -141,12 +142,14 @@ int store_prune(struct store *s, const struct store_prune_opts *o, store_prune_f
      * run meanwhile waits (busy timeout) instead of failing our COMMIT */
     if (store_exec(s, "BEGIN IMMEDIATE", err, errlen))
         return store_prune_err(s, "cannot lock the database", err, errlen);
-    if (store_prune_select(s, o, res, fn, ctx, err, errlen) ||
+    if (store_prune_select(s, o, res, err, errlen) ||
         (res->runs && store_prune_delete(s, res, err, errlen))) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
+    /* told before the rollback, which empties the temp table too */
     if (o->dry_run || !res->runs) {
+        store_prune_tell(s, fn, ctx);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         res->bytes_after = res->bytes_before;
         return 0;
@@ -155,6 +158,7 @@ int store_prune(struct store *s, const struct store_prune_opts *o, store_prune_f
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return store_prune_err(s, "cannot commit", err, errlen);
     }
+    store_prune_tell(s, fn, ctx);
     /* The rows are gone; a VACUUM that cannot run (a controller holds the
      * database) leaves their pages free for later runs, which the caller says. */
     if (sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK ||
