@@ -125,6 +125,13 @@ bin/fakeagent: build/tests/security/fakeagent.o build/libps.a
 	@mkdir -p bin
 	$(call link,$(call pkg,--libs,msgpack libcrypto) -lnng)
 
+# The generator of million-connection results databases (tests/bigdb/bigdb.c)
+# for bench/reports.sh and the report and prune tests; optimised, not sanitized.
+build/tests/bigdb/%.o: PS_INC += $(CTL_INC)
+bin/bigdb: build/tests/bigdb/bigdb.o $(call obj,$(CTL_LIB_SRC)) build/libps.a
+	@mkdir -p bin
+	$(call link,$(CTL_LIBS))
+
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 # tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
 UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $(UNIT_REF_SRC))
@@ -206,7 +213,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile bin/fakeagent $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(SAN_BIN) bin/hostile bin/fakeagent bin/bigdb $(UNIT_BIN)
 	@$(MAKE) --no-print-directory fuzz-build || echo "make test: the fuzz targets did not" \
 	  "build (they need clang and libFuzzer: make test-deps); they count as failed"
 	@tests/run-all.sh
@@ -215,7 +222,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
-bench: all
+bench: all bin/bigdb
 	@bench/run-all.sh
 
 install: all man

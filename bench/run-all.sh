@@ -37,5 +37,8 @@ echo
 echo "== scale: several agents and servers on this machine"
 run bash bench/scale.sh
 echo
+echo "== reports and prune of generated 100,000- and 1,000,000-connection runs"
+run bash bench/reports.sh
+echo
 echo "== figures"
 figures_compare "$LOG" build/bench/last.txt

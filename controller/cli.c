@@ -13,6 +13,8 @@
 
 #include "compare.h"
 #include "ps_proto.h"
+#include "ps_time.h"
+#include "ps_units.h"
 
 #define DEFAULT_DB     "pushstorm.db"
 #define DEFAULT_LISTEN "tcp://0.0.0.0:7700"
@@ -28,6 +30,7 @@ enum ctl_opt_key {
     CTL_BASELINE, CTL_MAX_REGRESSION, CTL_NOISE_FLOOR, CTL_NOISE_FLOOR_REL, CTL_HTML, CTL_JSON, CTL_CSV, CTL_JUNIT,
     CTL_AUTH_KEY,
     CTL_TLS_CERT, CTL_TLS_CA,
+    CTL_KEEP, CTL_OLDER_THAN, CTL_DRY_RUN,
 };
 
 #define CTL_OPT_DB {"--db", PS_CLI_VALUE, "FILE", "the results database (default " DEFAULT_DB ")", CTL_DB}
@@ -69,6 +72,14 @@ static const struct ps_cli_opt report_opts[] = {
 };
 
 static const struct ps_cli_opt compare_opts[] = {CTL_OPT_DB, CTL_OPT_MAX_REGRESSION};
+
+static const struct ps_cli_opt prune_opts[] = {
+    CTL_OPT_DB,
+    {"--keep", PS_CLI_VALUE, "N", "keep the N newest runs", CTL_KEEP},
+    {"--older-than", PS_CLI_VALUE, "AGE", "remove runs started more than AGE ago\n(30d, 2w, 12h, "
+     "90m)", CTL_OLDER_THAN},
+    {"--dry-run", PS_CLI_FLAG, NULL, "say what would be removed, remove nothing", CTL_DRY_RUN},
+};
 
 #define CTL_RUN_NOTES "RUN, BASE: a run id (see pushstorm runs) or \"last\"\n"
 #define CTL_EXIT_NOTES                                                             \
@@ -169,6 +180,81 @@ enum ps_cli_rc cli_parse_check(const char **plan_path, int argc, char **argv)
     return rc;
 }
 
+
+/* An age: a whole number of days (d) or weeks (w), or a duration. */
+static int parse_age(const char *opt, const char *v, int64_t *us)
+{
+    char *end, err[128];
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end != v && v[0] >= '0' && v[0] <= '9' && !errno && (!strcmp(end, "d") || !strcmp(end, "w")) &&
+        n <= 100000) {
+        *us = (int64_t)n * (*end == 'w' ? 7 : 1) * 86400 * 1000000;
+        return 0;
+    }
+    if (ps_units_parse_duration_us(v, us, err, sizeof err) == 0 && *us >= 0)
+        return 0;
+    fprintf(stderr, "pushstorm prune: %s: expected an age like 30d, 2w, 12h or 90m, got \"%s\"\n",
+            opt, v);
+    return -1;
+}
+
+static int prune_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
+{
+    struct cli_prune_args *p = ctx;
+    int64_t age;
+    switch (opt->key) {
+    case CTL_DB:
+        if (!v[0] || v[0] == '-') {
+            fprintf(stderr, "pushstorm prune: --db needs a file name\n");
+            return -1;
+        }
+        p->db = v;
+        break;
+    case CTL_KEEP:
+        p->o.keep_given = 1;
+        return parse_u32(opt->name, v, UINT32_MAX, &p->o.keep);
+    case CTL_OLDER_THAN:
+        if (parse_age(opt->name, v, &age) != 0)
+            return -1;
+        p->o.cutoff_given = 1;
+        p->o.cutoff_us = ps_time_wall_us() - age;
+        break;
+    case CTL_DRY_RUN: p->o.dry_run = 1; break;
+    }
+    return 0;
+}
+
+static int prune_arg(void *ctx, const char *a)
+{
+    (void)ctx;
+    fprintf(stderr, "pushstorm prune: unexpected argument \"%s\" (runs are chosen by --keep and "
+                    "--older-than)\n", a);
+    return -1;
+}
+
+static const struct ps_cli prune_cli = {
+    CTL_CLI("prune"), .opts = prune_opts, .n_opts = sizeof prune_opts / sizeof prune_opts[0],
+    .on_opt = prune_opt, .on_arg = prune_arg,
+    .about = "Removes old runs from the database, then gives the space back (VACUUM).",
+    .notes = "A run is removed when no rule keeps it: --keep N keeps the N newest,\n"
+             "--older-than AGE keeps those started within AGE, and the latest passing run of\n"
+             "each plan (the next --baseline last-pass) is always kept. A run still running is\n"
+             "never removed.\n"
+             "exit status: 0 done, 1 done but a selected run was kept as still running or the\n"
+             "             VACUUM could not run, 2 bad arguments or database error (nothing removed)\n",
+};
+
+enum ps_cli_rc cli_parse_prune(struct cli_prune_args *p, int argc, char **argv)
+{
+    *p = (struct cli_prune_args){.db = DEFAULT_DB};
+    enum ps_cli_rc rc = ps_cli_parse(&prune_cli, p, argc, argv);
+    if (rc == PS_CLI_OK && !p->o.keep_given && !p->o.cutoff_given) {
+        fprintf(stderr, "pushstorm prune: which runs? give --keep N or --older-than AGE (or both)\n");
+        return PS_CLI_ERROR;
+    }
+    return rc;
+}
 
 /* A run id, or "last" for the latest run (0 here, resolved by resolve_last
  * once the database is open): scripts and the nightly unit report on the run
@@ -299,7 +385,7 @@ static const struct cli_cmd {
     int                  want_ids;  /* run ids of a database command */
 } cli_cmds[] = {
     {"run", &run_cli, 0},   {"check", &check_cli, 0},     {"runs", &runs_cli, 0},
-    {"report", &report_cli, 1}, {"compare", &compare_cli, 2},
+    {"report", &report_cli, 1}, {"compare", &compare_cli, 2}, {"prune", &prune_cli, 0},
 };
 
 enum ps_cli_rc cli_parse_db(struct cli_db_args *d, const char *cmd, int argc, char **argv)

@@ -1,5 +1,5 @@
 /* cli: the controller's command lines, pushstorm run | check | runs | report |
- * compare, each one common/ps_cli table (which makes its --help as well), and
+ * compare | prune, each one common/ps_cli table (which makes its --help as well), and
  * the overview `pushstorm --help` made of their synopses. Each parser fills
  * its struct with the defaults first, prints what is wrong itself, and returns
  * what ps_cli_parse returns: PS_CLI_OK, PS_CLI_DONE (help or version printed:
@@ -13,6 +13,7 @@
 #include "compare.h"
 #include "ps_cli.h"
 #include "run.h"
+#include "store.h"
 
 /* What pushstorm run is told on its command line. */
 struct cli_run_args {
@@ -33,7 +34,15 @@ struct cli_db_args {
     struct compare_limits limits;
 };
 
+/* What pushstorm prune is told: which runs to keep (store_prune_opts). */
+struct cli_prune_args {
+    const char *db;
+    struct store_prune_opts o;
+};
+
 enum ps_cli_rc cli_parse_run(struct cli_run_args *r, int argc, char **argv);
+/* At least one of --keep and --older-than. */
+enum ps_cli_rc cli_parse_prune(struct cli_prune_args *p, int argc, char **argv);
 /* Exactly one plan file. */
 enum ps_cli_rc cli_parse_check(const char **plan_path, int argc, char **argv);
 /* cmd: "runs", "report" (one run id) or "compare" (two). */

@@ -8,6 +8,7 @@
  *   pushstorm report RUN [--db FILE] [--html FILE] [--json [FILE]] [--csv DIR]
  *                        [--junit FILE]
  *   pushstorm compare BASE RUN [--db FILE] [--max-regression PCT]
+ *   pushstorm prune [--db FILE] [--keep N] [--older-than AGE] [--dry-run]
  *
  * RUN may be "last", the latest run in the database. *
  * Exit status of compare and of a run's baseline comparison: 1 when a figure
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -302,13 +304,72 @@ static int cmd_compare(int argc, char **argv)
     return rc;
 }
 
+/* One line per run prune selected, as it goes. */
+static void prune_line(void *ctx, const struct store_prune_run *run)
+{
+    const struct store_prune_opts *o = ctx;
+    time_t t = (time_t)(run->started_us / 1000000);
+    struct tm tm;
+    char when[32] = "-";
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    printf("%s run %u \"%s\" started %s UTC, %s%s\n",
+           run->running ? "kept" : o->dry_run ? "would remove" : "removed", run->id, run->name,
+           when, run->status, run->running ? ": still running (its controller is alive, or on "
+                                             "another host)" : "");
+}
+
+static int cmd_prune(int argc, char **argv)
+{
+    struct cli_prune_args p;
+    struct store s;
+    char err[512];
+    enum ps_cli_rc prc = cli_parse_prune(&p, argc, argv);
+    if (prc != PS_CLI_OK)
+        return ps_cli_exit_status(prc);
+    /* never creates a database: a mistyped --db is an error, not an empty file */
+    if (access(p.db, F_OK) != 0) {
+        fprintf(stderr, "pushstorm prune: %s: no such database\n", p.db);
+        return 2;
+    }
+    if (store_open(&s, p.db, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "pushstorm prune: %s\n", err);
+        return 2;
+    }
+    struct store_prune_result res;
+    int rc = store_prune(&s, &p.o, prune_line, &p.o, &res, err, sizeof err);
+    store_close(&s);
+    if (rc != 0) {
+        fprintf(stderr, "pushstorm prune: %s; nothing removed\n", err);
+        return 2;
+    }
+    char before[32], after[32];
+    ps_units_fmt_count((double)res.bytes_before, before, sizeof before);
+    ps_units_fmt_count((double)res.bytes_after, after, sizeof after);
+    printf("%s %u run%s, %llu rows", p.o.dry_run ? "would remove" : "removed", res.runs,
+           res.runs == 1 ? "" : "s", (unsigned long long)res.rows);
+    for (size_t i = 0; i < res.n_tables; i++)
+        printf("%s%s %llu", i ? ", " : " (", res.tables[i].name,
+               (unsigned long long)res.tables[i].rows);
+    printf("%s\ndatabase %sB -> %sB (%lld -> %lld bytes)\n", res.n_tables ? ")" : "", before,
+           after, (long long)res.bytes_before, (long long)res.bytes_after);
+    if (res.vacuum_error[0])
+        fprintf(stderr, "pushstorm prune: %s: the rows are removed but VACUUM could not run (%s):"
+                        " the file keeps its size, its free pages go to later runs\n",
+                p.db, res.vacuum_error);
+    if (res.kept_running)
+        fprintf(stderr, "pushstorm prune: %u run%s kept: still running\n", res.kept_running,
+                res.kept_running == 1 ? "" : "s");
+    return res.vacuum_error[0] || res.kept_running ? 1 : 0;
+}
+
 /* The commands (their options and usage: cli.c). */
 static const struct ctl_cmd {
     const char *name;
     int (*run)(int argc, char **argv);
 } ctl_cmds[] = {
     {"run", cmd_run},       {"check", cmd_check},     {"runs", cmd_runs},
-    {"report", cmd_report}, {"compare", cmd_compare},
+    {"report", cmd_report}, {"compare", cmd_compare}, {"prune", cmd_prune},
 };
 
 int main(int argc, char **argv)

@@ -18,7 +18,8 @@
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
-#define STORE_SCHEMA_VERSION 3   /* 2: monitor_samples, 3: run_owners */
+#define STORE_SCHEMA_VERSION 4   /* 2: monitor_samples, 3: run_owners, 4: run indexes of
+                                    undelivered and ctl_samples */
 
 struct store {
     sqlite3 *db;
@@ -85,6 +86,34 @@ struct store_run_row {
 typedef void (*store_run_fn)(void *ctx, const struct store_run_row *row);
 /* Every run, by id. */
 int  store_list_runs(struct store *s, store_run_fn fn, void *ctx, char *err, size_t errlen);
+/* store_prune.c: removing old runs (pushstorm prune). A run is removed when
+ * no rule keeps it: the keep newest, those started at or after cutoff_us, the
+ * latest passing run of each plan name; a running run is never removed. */
+struct store_prune_opts {
+    int      keep_given, cutoff_given, dry_run;
+    uint32_t keep;
+    int64_t  cutoff_us;          /* wall clock */
+};
+struct store_prune_run {
+    uint32_t    id;
+    const char *name, *status;   /* live until fn returns */
+    int64_t     started_us;
+    int         running;         /* selected but kept: still running */
+};
+#define STORE_PRUNE_TABLES 32
+struct store_prune_result {
+    uint32_t runs, kept_running;
+    uint64_t rows;
+    size_t   n_tables;
+    struct { char name[64]; uint64_t rows; } tables[STORE_PRUNE_TABLES];  /* rows removed per table */
+    int64_t  bytes_before, bytes_after;   /* the file and its WAL */
+    char     vacuum_error[256];           /* "" = VACUUM done (or not needed) */
+};
+typedef void (*store_prune_fn)(void *ctx, const struct store_prune_run *run);
+/* fn is told of each run selected (removed, or kept as running). Returns 0;
+ * -1 with err when nothing could be removed (the database is unchanged). */
+int  store_prune(struct store *s, const struct store_prune_opts *o, store_prune_fn fn, void *ctx,
+                 struct store_prune_result *res, char *err, size_t errlen);
 /* Commit the running ingest transaction and start a new one. */
 int  store_commit(struct store *s);
 void store_maybe_commit(struct store *s, int64_t now_us);

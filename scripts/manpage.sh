@@ -30,7 +30,7 @@ roff() { sed -e 's/\\/\\e/g' -e "s/^\\([.']\\)/\\\\\\&\\1/"; }
     echo "connect success, push latency and loss per message, stores everything in SQLite"
     echo "and reports, compares and gates on the results. Each command's options follow."
     echo "[COMMANDS]"
-    for cmd in run check runs report compare; do
+    for cmd in run check runs report compare prune; do
       echo ".SS $cmd"
       echo ".nf"
       "$bin" "$cmd" --help | roff

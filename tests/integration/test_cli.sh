@@ -16,7 +16,7 @@ for prog in pushstorm pushstorm-agent refpush; do
   grep -q -- '--no-such-option' "$T/e.txt" || { cat "$T/e.txt"; exit 1; }
 done
 
-for cmd in run check runs report compare; do
+for cmd in run check runs report compare prune; do
   rc=0; "$BIN/pushstorm" "$cmd" --help >"$T/help.txt" 2>&1 || rc=$?
   expect_eq "pushstorm $cmd --help exit" 0 "$rc"
   grep -q "^usage: pushstorm $cmd" "$T/help.txt" || { cat "$T/help.txt"; exit 1; }

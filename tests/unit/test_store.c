@@ -5,7 +5,9 @@
  * version is refused untouched. A write the database refuses leaves a sticky
  * error naming the file and SQLite's message, which the first failure keeps.
  * The samples table, expanded from the stats table of ps_proto.h, keeps the
- * columns it always had, each holding its field.
+ * columns it always had, each holding its field. store_prune removes the runs
+ * no rule keeps from every table with a run_id (one made after the fact too),
+ * never the latest pass of a plan nor a running run, and a dry run nothing.
  * Files live in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +207,147 @@ static void test_interrupted(void **state)
     store_close(&s);
 }
 
+#define DAY_US (86400ll * 1000000)
+
+/* A finished run started days ago, with a row in each table runs write. */
+static uint32_t add_run(struct store *s, const char *name, int64_t now, int days, const char *status)
+{
+    uint32_t id;
+    struct ps_event ev = {.conn = 1, .type = PS_EV_CONNECTED, .val = 900};
+    struct ps_stats st = {.second = 5, .connected = 1};
+    struct store_push_row p = {.msg_id = 1, .mode = 1, .conn = 1, .t_send_us = 5, .url = "u"};
+    struct store_ctl_sample cs = {.second = 5};
+    assert_int_equal(store_run_begin(s, name, "p.yaml", "", now - days * DAY_US, 1, &id), 0);
+    p.run_id = cs.run_id = id;
+    assert_int_equal(store_phase(s, id, 1, "ramp", 3, 1, 2, ""), 0);
+    assert_int_equal(store_event(s, id, 1, &ev, 5), 0);
+    assert_int_equal(store_sample(s, id, 1, &st), 0);
+    assert_int_equal(store_ctl_sample(s, &cs), 0);
+    assert_int_equal(store_push(s, &p), 0);
+    assert_int_equal(store_delivery(s, id, 1, 1, 6, 1, 0, 0, 0), 0);
+    assert_int_equal(store_undelivered(s, id, 1, 2, "lost"), 0);
+    assert_int_equal(store_figure(s, id, "conn_opened", 1), 0);
+    assert_int_equal(store_threshold(s, id, "push_lost", "== 0", 0, 1), 0);
+    assert_int_equal(store_run_end(s, id, now - days * DAY_US + 1000000, status,
+                                   strcmp(status, "pass") ? 1 : 0, NULL), 0);
+    return id;
+}
+
+struct seen {
+    char ids[128];               /* "1 2r 3": r = kept, still running */
+};
+
+static void note(void *ctx, const struct store_prune_run *run)
+{
+    struct seen *n = ctx;
+    size_t len = strlen(n->ids);
+    snprintf(n->ids + len, sizeof n->ids - len, "%s%u%s", len ? " " : "", run->id,
+             run->running ? "r" : "");
+}
+
+/* Runs left in the database, "1 2 3". */
+static void left(sqlite3 *db, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    out[0] = 0;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM runs ORDER BY id", -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, "%s%lld", n ? " " : "", (long long)sqlite3_column_int64(st, 0));
+    }
+    sqlite3_finalize(st);
+}
+
+static void prune(struct store *s, struct store_prune_opts o, const char *want_seen,
+                  const char *want_left, struct store_prune_result *res)
+{
+    struct seen n = {""};
+    char err[256], got[128];
+    assert_int_equal(store_prune(s, &o, note, &n, res, err, sizeof err), 0);
+    assert_string_equal(n.ids, want_seen);
+    left(s->db, got, sizeof got);
+    assert_string_equal(got, want_left);
+}
+
+static void test_prune_rules(void **state)
+{
+    const char *path = *state;
+    char err[256];
+    struct store s;
+    struct store_prune_result res;
+    int64_t now = 100000 * DAY_US;
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    add_run(&s, "a", now, 50, "pass");        /* 1 */
+    add_run(&s, "a", now, 40, "pass");        /* 2: a's latest pass */
+    add_run(&s, "b", now, 35, "pass");        /* 3: b's latest pass */
+    add_run(&s, "a", now, 31, "fail");        /* 4 */
+    add_run(&s, "a", now, 20, "fail");        /* 5 */
+    add_run(&s, "a", now, 2, "failed");       /* 6 */
+    uint32_t live;                            /* 7: this process's, under way */
+    assert_int_equal(store_run_begin(&s, "a", "p.yaml", "", now - 60 * DAY_US, 1, &live), 0);
+    store_commit(&s);
+    assert_int_equal(store_exec(&s, "CREATE TABLE later(run_id INTEGER, x INTEGER);"
+                                    "INSERT INTO later VALUES(1, 1), (4, 4), (6, 6)", err, sizeof err), 0);
+
+    /* a dry run names the same runs and removes nothing */
+    prune(&s, (struct store_prune_opts){.keep_given = 1, .keep = 2, .dry_run = 1}, "1 4 5",
+          "1 2 3 4 5 6 7", &res);
+    assert_int_equal(res.runs, 3);
+    assert_true(res.rows > 3 * 10);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM later"), 3);
+
+    /* older than 30 days: 1, 4 and the running 7; 2 and 3 are baselines */
+    prune(&s, (struct store_prune_opts){.cutoff_given = 1, .cutoff_us = now - 30 * DAY_US},
+          "1 4 7r", "2 3 5 6 7", &res);
+    assert_int_equal(res.runs, 2);
+    assert_int_equal(res.kept_running, 1);
+    assert_string_equal(res.vacuum_error, "");
+    /* every table with a run_id, the one added later too */
+    const char *const tables[] = {"agents", "phases", "samples", "ctl_samples", "conn_events",
+                                  "pushes", "deliveries", "undelivered", "figures", "thresholds",
+                                  "run_owners", "later"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_id IN (1, 4)", tables[i]);
+        assert_int_equal(scalar(s.db, sql), 0);
+    }
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM deliveries WHERE run_id = 5"), 1);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM later"), 1);
+
+    /* both rules: removed only when neither keeps it (6 is new, 7 running) */
+    prune(&s, (struct store_prune_opts){.keep_given = 1, .keep = 1, .cutoff_given = 1,
+                                        .cutoff_us = now - 10 * DAY_US},
+          "5", "2 3 6 7", &res);
+    assert_int_equal(res.kept_running, 0);
+    /* keep 0: all but the baselines and the running one */
+    prune(&s, (struct store_prune_opts){.keep_given = 1, .keep = 0}, "6 7r", "2 3 7", &res);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+    store_close(&s);
+}
+
+/* A schema 3 database (no undelivered_run, ctl_samples_run) gets both on
+ * open, its rows kept. */
+static void test_migrate_indexes(void **state)
+{
+    const char *path = *state;
+    char err[256];
+    struct store s;
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    add_run(&s, "old", 10 * DAY_US, 1, "pass");
+    assert_int_equal(store_exec(&s, "DROP INDEX undelivered_run; DROP INDEX ctl_samples_run;"
+                                    "UPDATE meta SET value='3' WHERE key='schema_version'",
+                                err, sizeof err), 0);
+    store_close(&s);
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    assert_int_equal(scalar(s.db, "SELECT value FROM meta WHERE key='schema_version'"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND"
+                                  " name IN ('undelivered_run', 'ctl_samples_run')"), 2);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM undelivered"), 1);
+    store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +355,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sticky_write_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_indexes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
