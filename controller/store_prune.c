@@ -12,8 +12,8 @@
  * The rows go in one transaction from every table that has a run_id column,
  * found in the schema rather than listed here, so a table added later is
  * pruned too; then VACUUM gives the pages back to the file system and a
- * truncating checkpoint empties the WAL. A dry run deletes the same rows,
- * counts them and rolls back. */
+ * truncating checkpoint empties the WAL, unless a run is under way (below). A
+ * dry run deletes the same rows, counts them and rolls back. */
 #include "store.h"
 
 #include <sqlite3.h>
@@ -159,9 +159,22 @@ int store_prune(struct store *s, const struct store_prune_opts *o, store_prune_f
         return store_prune_err(s, "cannot commit", err, errlen);
     }
     store_prune_tell(s, fn, ctx);
-    /* The rows are gone; a VACUUM that cannot run (a controller holds the
-     * database) leaves their pages free for later runs, which the caller says. */
-    if (sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK ||
+    /* The rows are gone. A VACUUM holds the write lock for as long as it
+     * rewrites the file (seconds for a large one): past its busy timeout, a
+     * controller under way would fail its next commit, and with it its run.
+     * So with a run under way it is left out, and so is one that cannot run;
+     * either way the pages stay free for later runs, which the caller says. */
+    sqlite3_stmt *st;
+    int64_t live = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM runs WHERE"
+                           " coalesce(status, 'running') = 'running'", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        live = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (live)
+        snprintf(res->vacuum_error, sizeof res->vacuum_error,
+                 "run %lld is under way and writes to this database", (long long)live);
+    else if (sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
         snprintf(res->vacuum_error, sizeof res->vacuum_error, "%s", sqlite3_errmsg(s->db));
     res->bytes_after = store_prune_bytes(s);
