@@ -220,7 +220,10 @@ python3 "$BENCH_ROOT/bench/million_watch.py" "$T/watch" "$T/pids" "$MET" \
 WATCH=$!; PIDS+=("$WATCH")
 # LIMIT: the plan's own deadline bounds the run; this bounds everything else
 LIMIT=${LIMIT:-$(( RAMP_S + 900 + UNICAST / UNICAST_RATE ))}
-( sleep "$LIMIT"; echo "million: $LIMIT s wall limit reached, stopping the controller" >&2
+# (its sleep is killed with it: a leftover child would hold the load lock's fd)
+( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+  sleep "$LIMIT" & s=$!; wait "$s" || exit 0
+  echo "million: $LIMIT s wall limit reached, stopping the controller" >&2
   kill -TERM "$CTLPID" ) &
 DOG=$!; PIDS+=("$DOG")
 echo "million: $AGENTS agents x $PER, $SERVERS servers, rate $RATE/s; setup ${t_setup} ms; log $T/ctl.log" >&2
