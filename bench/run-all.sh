@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run-all.sh (`make bench`): every benchmark, figures printed, nothing timed
-# as pass/fail. About 4 minutes on a 2-core machine. See docs/performance.md.
+# as pass/fail. About 5 minutes on a 2-core machine. See docs/performance.md.
 #
 # Each run uses its own source addresses: the agent closes first, so every run
 # leaves its connections in TIME_WAIT on the agent's side for 60 s, and a run
@@ -19,3 +19,6 @@ THREADS=1 HOLD=10 bash bench/agent.sh 12000
 echo
 echo "== scale: several agents and servers on this machine"
 bash bench/scale.sh
+echo
+echo "== controller ingest: 50 synthetic agents, 1,000,000 connections, one broadcast to all"
+LIMIT=240 bash bench/ingest.sh
