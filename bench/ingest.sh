@@ -30,7 +30,8 @@
 #     divided by the connections; ctl_bytes_per_msg: the memory the unicast
 #     phase added, per message; ctl_rss_peak_mib; ctl_cpu_s; db_mib
 # Usage: bench/ingest.sh   (env: CONNS=1000000 AGENTS=50 UNICAST=50000
-#        UNICAST_RATE=20000 LIMIT=300: seconds before the run is stopped)
+#        UNICAST_RATE=20000 LIMIT=300: seconds before the run is stopped;
+#        PERF=FILE: a perf record -g of the controller)
 source "$(dirname "$0")/lib.sh"
 CONNS=${CONNS:-1000000}
 AGENTS=${AGENTS:-50}
@@ -82,6 +83,9 @@ with open(out, "w") as f:
         time.sleep(0.05)
 PY
 SAMPLER=$!
+if [ -n "${PERF:-}" ]; then   # PERF=FILE: perf record -g of the controller into FILE
+  perf record -q -F 499 -g -o "$PERF" -p "$CTLPID" >"$T/perf.log" 2>&1 &
+fi
 # bounded: past LIMIT the run is interrupted (it then fails, and so does the bench)
 ( sleep "$LIMIT"; kill -INT "$CTLPID" 2>/dev/null ) &
 WATCHDOG=$!; PIDS+=("$WATCHDOG")
