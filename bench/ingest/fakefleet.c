@@ -154,8 +154,10 @@ static int ff_tick(struct ff_agent *a, int *timeouts)
     msgpack_sbuffer_clear(&a->sb);
     ps_proto_encode_tick(&a->sb, &t);
     nng_msg *m = ff_rpc(a);
+    /* 10 unanswered ticks: the controller is gone; once stopped, one is enough
+     * (the run ends when every agent has said so) */
     if (!m)
-        return ++*timeouts >= 10;   /* 10 unanswered ticks: the controller is gone */
+        return ++*timeouts >= (a->stopped ? 1 : 10);
     *timeouts = 0;
     struct ps_reply rep;
     char err[200];
