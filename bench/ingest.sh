@@ -87,7 +87,9 @@ if [ -n "${PERF:-}" ]; then   # PERF=FILE: perf record -g of the controller into
   perf record -q -F 499 -g -o "$PERF" -p "$CTLPID" >"$T/perf.log" 2>&1 &
 fi
 # bounded: past LIMIT the run is interrupted (it then fails, and so does the bench)
-( sleep "$LIMIT"; kill -INT "$CTLPID" 2>/dev/null ) &
+# (its sleep is ended with it, and holds no output pipe open meanwhile)
+( exec >/dev/null 2>&1; sleep "$LIMIT" & s=$!; trap 'kill $s; exit 0' TERM; wait $s
+  kill -INT "$CTLPID" ) &
 WATCHDOG=$!; PIDS+=("$WATCHDOG")
 rc=0; wait "$CTLPID" || rc=$?
 kill "$WATCHDOG" 2>/dev/null || true
