@@ -132,6 +132,14 @@ bin/bigdb: build/tests/bigdb/bigdb.o $(call obj,$(CTL_LIB_SRC)) build/libps.a
 	@mkdir -p bin
 	$(call link,$(CTL_LIBS))
 
+# The synthetic agents of bench/ingest.sh: many agents in one process that
+# join a real controller over nng and report made-up events as fast as it
+# takes them (bench/ingest/fakefleet.c). Optimised like the programs it loads.
+FLEET_SRC = $(wildcard bench/ingest/*.c)
+bin/fakefleet: $(call obj,$(FLEET_SRC)) build/libps.a
+	@mkdir -p bin
+	$(call link,$(call pkg,--libs,msgpack libcrypto) -lnng)
+
 # One test binary per tests/unit/test_*.c, linked with everything but the mains, sanitized.
 # tests/unit/agent/ and tests/unit/refpush/ link those programs' modules instead.
 UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $(UNIT_REF_SRC))
@@ -222,7 +230,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
-bench: all bin/bigdb
+bench: all bin/bigdb bin/fakefleet
 	@bench/run-all.sh
 
 install: all man

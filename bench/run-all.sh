@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run-all.sh (`make bench`): every benchmark, figures printed, nothing timed
-# as pass/fail. About 9 minutes on a 2-core machine. See docs/performance.md.
+# as pass/fail. About 12 minutes on a 2-core machine. See docs/performance.md.
 #
 # Each run uses its own source addresses: the agent closes first, so every run
 # leaves its connections in TIME_WAIT on the agent's side for 60 s, and a run
@@ -39,6 +39,9 @@ run bash bench/scale.sh
 echo
 echo "== reports and prune of generated 100,000- and 1,000,000-connection runs"
 run bash bench/reports.sh
+echo
+echo "== controller ingest: 50 synthetic agents, 1,000,000 connections, one broadcast to all"
+LIMIT=240 run bash bench/ingest.sh
 echo
 echo "== figures"
 figures_compare "$LOG" build/bench/last.txt

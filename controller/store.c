@@ -8,7 +8,7 @@
  * what a crash can lose. Indexes whose key order does not follow insert order
  * are created at run end (store_run_end), never during ingest. Rare writes
  * (agents, phases, figures) prepare their statement per call. */
-#include "store.h"
+#include "store_internal.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -249,8 +249,7 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         store_close(s);
         return -1;
     }
-    if (store_prepare(s, &s->ins_event, "INSERT INTO conn_events VALUES(?,?,?,?,?,?,?)") ||
-        store_prepare(s, &s->ins_delivery, "INSERT INTO deliveries VALUES(?,?,?,?,?,?,?,?)") ||
+    if (store_ingest_prepare(s) ||
         store_prepare(s, &s->ins_push,
                       "INSERT INTO pushes(run_id,msg_id,mode,conn,t_send_us,url) VALUES(?,?,?,?,?,?)") ||
         store_prepare(s, &s->upd_push_http,
@@ -274,10 +273,11 @@ void store_close(struct store *s)
     if (!s->db)
         return;
     store_reserve_release(s);
-    if (s->in_txn)
+    if (s->in_txn) {
+        store_ingest_flush(s);
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_finalize(s->ins_event);
-    sqlite3_finalize(s->ins_delivery);
+    }
+    store_ingest_finalize(s);
     sqlite3_finalize(s->ins_push);
     sqlite3_finalize(s->upd_push_http);
     sqlite3_finalize(s->ins_sample);
@@ -289,7 +289,7 @@ void store_close(struct store *s)
 
 /* Keeps the first failure (later ones are most often its consequences) and
  * says nothing: the run prints it once, with the run's verdict. */
-static int store_fail(struct store *s, const char *what)
+int store_fail(struct store *s, const char *what)
 {
     if (!s->failed) {
         s->failed = 1;
@@ -309,7 +309,7 @@ const char *store_error_text(const struct store *s)
     return s->failed ? s->error : "";
 }
 
-static void store_begin(struct store *s)
+void store_begin(struct store *s)
 {
     if (s->in_txn)
         return;
@@ -322,6 +322,8 @@ static void store_begin(struct store *s)
 int store_commit(struct store *s)
 {
     int rc = 0;
+    if (s->in_txn)
+        rc = store_ingest_flush(s);
     if (s->in_txn && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = store_fail(s, "database commit");
         /* A COMMIT refused for a full disk leaves its transaction open: roll
@@ -405,6 +407,8 @@ int store_run_end(struct store *s, uint32_t run_id, int64_t ended_us, const char
     if (s->failed) {
         /* after a refused write, keep what the open transaction holds if the
          * file still takes it, else drop it; then the status alone */
+        if (s->in_txn)
+            store_ingest_flush(s);
         if (!sqlite3_get_autocommit(s->db) &&
             sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -465,21 +469,6 @@ int store_phase(struct store *s, uint32_t run_id, uint32_t idx, const char *kind
     store_begin(s);
     return store_write(s, "INSERT OR REPLACE INTO phases VALUES(?,?,?,?,?,nullif(?,0),?)", "iisiiis",
                        (int64_t)run_id, (int64_t)idx, kind, (int64_t)line, started_us, ended_us, note);
-}
-
-int store_event(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_event *ev,
-                int64_t ts_corrected)
-{
-    sqlite3_stmt *st = s->ins_event;
-    store_begin(s);
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, agent_id);
-    sqlite3_bind_int64(st, 3, ev->conn);
-    sqlite3_bind_int64(st, 4, ts_corrected);
-    sqlite3_bind_int64(st, 5, ev->type);
-    sqlite3_bind_int64(st, 6, (int64_t)ev->val);
-    sqlite3_bind_int64(st, 7, ev->aux);
-    return store_step(s, st);
 }
 
 int store_sample(struct store *s, uint32_t run_id, uint32_t agent_id, const struct ps_stats *x)
@@ -559,39 +548,6 @@ int store_push_http(struct store *s, uint32_t run_id, uint32_t msg_id, int statu
     if (error)
         sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
     return store_step(s, st);
-}
-
-int store_push_result(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t expected,
-                      uint32_t delivered, uint32_t duplicates, uint32_t lost,
-                      uint32_t missed_offline, uint32_t agent_lost)
-{
-    store_begin(s);
-    return store_write(s,
-                       "UPDATE pushes SET expected=?, delivered=?, duplicates=?, lost=?,"
-                       " missed_offline=?, agent_lost=? WHERE run_id=? AND msg_id=?",
-                       "iiiiiiii", (int64_t)expected, (int64_t)delivered, (int64_t)duplicates,
-                       (int64_t)lost, (int64_t)missed_offline, (int64_t)agent_lost, (int64_t)run_id,
-                       (int64_t)msg_id);
-}
-
-int store_delivery(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t conn,
-                   int64_t t_recv_us, int64_t latency_us, int64_t err_us, int duplicate,
-                   int out_of_order)
-{
-    sqlite3_stmt *st = s->ins_delivery;
-    int64_t v[] = {run_id, msg_id, conn, t_recv_us, latency_us, err_us, duplicate, out_of_order};
-    store_begin(s);
-    for (int i = 0; i < 8; i++)
-        sqlite3_bind_int64(st, i + 1, v[i]);
-    return store_step(s, st);
-}
-
-int store_undelivered(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t conn,
-                      const char *kind)
-{
-    store_begin(s);
-    return store_write(s, "INSERT INTO undelivered VALUES(?,?,?,?)", "iiis", (int64_t)run_id,
-                       (int64_t)msg_id, (int64_t)conn, kind);
 }
 
 int store_figure(struct store *s, uint32_t run_id, const char *name, double value)

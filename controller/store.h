@@ -21,12 +21,23 @@ typedef struct sqlite3_stmt sqlite3_stmt;
 #define STORE_SCHEMA_VERSION 4   /* 2: monitor_samples, 3: run_owners, 4: run indexes of
                                     undelivered and ctl_samples */
 
+/* Rows of a per-event table waiting for their multi-row INSERT (store_ingest.c). */
+#define STORE_BATCH_ROWS      128
+#define STORE_INGEST_COLS_MAX 8
+enum store_ingest_table { STORE_INGEST_EVENTS, STORE_INGEST_DELIVERIES, STORE_INGEST_N };
+struct store_batch {
+    sqlite3_stmt *one, *many;    /* one row; STORE_BATCH_ROWS rows */
+    uint32_t cols, n;            /* values per row; rows waiting */
+    int64_t v[STORE_BATCH_ROWS * STORE_INGEST_COLS_MAX];
+};
+
 struct store {
     sqlite3 *db;
     int in_txn;
     int64_t last_commit_us;
-    sqlite3_stmt *ins_event;
-    sqlite3_stmt *ins_delivery;
+    struct store_batch batch[STORE_INGEST_N];   /* conn_events, deliveries */
+    sqlite3_stmt *upd_push_result;   /* the settle's rows: one per message, one per miss */
+    sqlite3_stmt *ins_undelivered;
     sqlite3_stmt *ins_push;
     sqlite3_stmt *upd_push_http;
     sqlite3_stmt *ins_sample;

@@ -10,8 +10,9 @@
  * because the recipient's agent was already gone counts here too, not as a
  * failed call). The ledger only decides: each verdict goes out through a
  * struct ledger_sink (the run writes them to the store), so the rules can be
- * tested without a database. Memory: 32 B per connection, 48 B per message,
- * plus one bitmap per broadcast (one bit per connection). */
+ * tested without a database. Memory: 36 B per connection (its entry and its
+ * place in the up-list), 64 B per message, plus one bitmap per broadcast
+ * (one bit per connection). */
 #ifndef PS_LEDGER_H
 #define PS_LEDGER_H
 

@@ -26,7 +26,7 @@ static void phase_disconnect_start(struct run *r, const struct plan_phase *ph)
         struct run_agent *a = &r->agents[i];
         if (a->lost_at)
             continue;
-        struct ps_cmd *c = run_cmd_push(a, PS_CMD_DISCONNECT);
+        struct run_cmd *c = run_cmd_push(a, PS_CMD_DISCONNECT);
         c->u.disconnect.fraction = ph->u.disconnect.fraction;
         c->u.disconnect.close_code = ph->u.disconnect.code;
         c->u.disconnect.start_at = r->ps.start_at;

@@ -22,7 +22,7 @@ static void phase_ramp_start(struct run *r, const struct plan_phase *ph)
         struct run_agent *a = &r->agents[i];
         if (a->lost_at)
             continue;
-        struct ps_cmd *c = run_cmd_push(a, PS_CMD_RAMP);
+        struct run_cmd *c = run_cmd_push(a, PS_CMD_RAMP);
         c->u.ramp.to = (uint32_t)share[i];
         c->u.ramp.rate = ph->u.ramp.rate * (double)share[i] / (double)ph->u.ramp.to;
         c->u.ramp.start_at = r->ps.start_at;

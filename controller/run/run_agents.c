@@ -38,10 +38,10 @@ void run_store_agent(struct run *r, const struct run_agent *a)
 
 /* ---------- commands ---------- */
 
-struct ps_cmd *run_cmd_push(struct run_agent *a, uint32_t kind)
+struct run_cmd *run_cmd_push(struct run_agent *a, uint32_t kind)
 {
     uint32_t id = ++a->cmd_last;
-    struct ps_cmd *c = &a->queue[id % RUN_CMD_QUEUE];
+    struct run_cmd *c = &a->queue[id % RUN_CMD_QUEUE];
     memset(c, 0, sizeof *c);
     c->id = id;
     c->kind = kind;
@@ -86,7 +86,13 @@ static void run_cmd_next(const struct run *r, struct run_agent *a, struct ps_cmd
         return;
     }
     /* Commands beyond the ring were never queued (bounded by phase count). */
-    *out = a->queue[id % RUN_CMD_QUEUE];
+    const struct run_cmd *q = &a->queue[id % RUN_CMD_QUEUE];
+    out->id = q->id;
+    out->kind = q->kind;
+    if (q->kind == PS_CMD_RAMP)
+        out->u.ramp = q->u.ramp;
+    else if (q->kind == PS_CMD_DISCONNECT)
+        out->u.disconnect = q->u.disconnect;
 }
 
 /* ---------- control channel ---------- */

@@ -50,6 +50,17 @@
  * (run_link.c). */
 _Static_assert(RUN_DRAIN_MAX_US >= RUN_AGENT_SUSPECT_US, "drain must outlast suspect detection");
 
+/* A queued command (RAMP, DISCONNECT, STOP): only the kinds a phase queues,
+ * so an agent's slot holds RUN_CMD_QUEUE of these and not of struct ps_cmd,
+ * whose union is as big as an ASSIGN (58 KB: a megabyte per slot). */
+struct run_cmd {
+    uint32_t id, kind;
+    union {
+        struct ps_ramp       ramp;
+        struct ps_disconnect disconnect;
+    } u;
+};
+
 struct run_agent {
     uint32_t id;                 /* slot + 1; 0 = free slot */
     struct ps_hello hello;
@@ -74,7 +85,7 @@ struct run_agent {
     uint32_t cmd_last;           /* id of the last queued command */
     uint32_t cmd_done;
     char     cmd_error[PS_REASON_MAX];
-    struct ps_cmd queue[RUN_CMD_QUEUE]; /* ids 2.., at [id % RUN_CMD_QUEUE] */
+    struct run_cmd queue[RUN_CMD_QUEUE]; /* ids 2.., at [id % RUN_CMD_QUEUE] */
     uint32_t stopped;
     uint32_t pipe;               /* nng pipe id its last control request came on */
     int64_t  pipe_closed_mono;   /* that pipe closed at; 0 = open */
@@ -211,7 +222,7 @@ const char *run_state_name(enum run_state s);
 /* run_agents.c */
 uint32_t run_live_agents(const struct run *r);
 void run_store_agent(struct run *r, const struct run_agent *a);
-struct ps_cmd *run_cmd_push(struct run_agent *a, uint32_t kind);
+struct run_cmd *run_cmd_push(struct run_agent *a, uint32_t kind);
 /* Queues STOP for every live agent that was given its assignment. */
 void run_cmd_stop_all(struct run *r);
 void run_drain_control(struct run *r);

@@ -5,9 +5,11 @@
  * version is refused untouched. A write the database refuses leaves a sticky
  * error naming the file and SQLite's message, which the first failure keeps.
  * The samples table, expanded from the stats table of ps_proto.h, keeps the
- * columns it always had, each holding its field. store_prune removes the runs
- * no rule keeps from every table with a run_id (one made after the fact too),
- * never the latest pass of a plan nor a running run, and a dry run nothing.
+ * columns it always had, each holding its field. Events and deliveries,
+ * written in batches, are all there, in order, after a commit or a close.
+ * store_prune removes the runs no rule keeps from every table with a run_id
+ * (one made after the fact too), never the latest pass of a plan nor a
+ * running run, and a dry run nothing.
  * Files live in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +45,14 @@ static int setup(void **state)
     snprintf(tmp_path, sizeof tmp_path, "%s/r.db", tmp_dir);
     *state = tmp_path;
     return 0;
+}
+
+/* Opens the database at path for writing, with a run begun. */
+static void open_run(const char *path, struct store *s, uint32_t *run)
+{
+    char err[256];
+    assert_int_equal(store_open(s, path, 0, err, sizeof err), 0);
+    assert_int_equal(store_run_begin(s, "t", "t.yaml", "", 1, 10, run), 0);
 }
 
 static int teardown(void **state)
@@ -92,8 +102,7 @@ static void test_sticky_write_error(void **state)
     char err[256];
     struct store s;
     uint32_t run;
-    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
-    assert_int_equal(store_run_begin(&s, "t", "t.yaml", "", 1, 10, &run), 0);
+    open_run(path, &s, &run);
     assert_int_equal(store_figure(&s, run, "kept", 1.0), 0);
     assert_false(store_failed(&s));
     assert_string_equal(store_error_text(&s), "");
@@ -174,6 +183,41 @@ static void test_samples_columns(void **state)
  * time: a reused pid), one by this live process, one by another host. The
  * next open, even read-only, marks the first interrupted (exit 2, ended at
  * the end of its last stored second) and leaves the others running. */
+/* 2 full batches and a remainder of events, one row less than a batch of
+ * deliveries: a commit writes them all, in the order handed in; rows left at
+ * close are written too. */
+static void test_batched_rows(void **state)
+{
+    const char *path = *state;
+    char err[256];
+    struct store s;
+    uint32_t run;
+    open_run(path, &s, &run);
+    const uint32_t n_ev = 2 * STORE_BATCH_ROWS + 44, n_del = STORE_BATCH_ROWS - 1;
+    for (uint32_t i = 0; i < n_ev; i++) {
+        struct ps_event ev = {.conn = i, .type = PS_EV_CONNECTED, .ts = 1000 + i, .val = 7, .aux = 3};
+        assert_int_equal(store_event(&s, run, 1 + i % 2, &ev, 2000 + i), 0);
+    }
+    for (uint32_t i = 0; i < n_del; i++)
+        assert_int_equal(store_delivery(&s, run, 5, i, 3000 + i, 40 + i, 9, i == 3, i == 4), 0);
+    assert_int_equal(store_commit(&s), 0);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM conn_events"), n_ev);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM conn_events WHERE conn = rowid - 1 AND"
+                                  " ts_us = 2000 + conn AND agent_id = 1 + conn % 2 AND type = 1"
+                                  " AND val = 7 AND aux = 3"), n_ev);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM deliveries WHERE conn = rowid - 1 AND"
+                                  " msg_id = 5 AND t_recv_us = 3000 + conn AND latency_us = 40 + conn"
+                                  " AND err_us = 9 AND duplicate = (conn = 3)"
+                                  " AND out_of_order = (conn = 4)"), n_del);
+    struct ps_event last = {.conn = 99, .type = PS_EV_CLOSED};
+    assert_int_equal(store_event(&s, run, 1, &last, 1), 0);
+    store_close(&s);
+    assert_int_equal(store_open(&s, path, 1, err, sizeof err), 0);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM conn_events"), n_ev + 1);
+    assert_int_equal(scalar(s.db, "SELECT conn FROM conn_events ORDER BY rowid DESC LIMIT 1"), 99);
+    store_close(&s);
+}
+
 static void test_interrupted(void **state)
 {
     const char *path = *state;
@@ -358,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batched_rows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
