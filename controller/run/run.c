@@ -18,7 +18,8 @@
  *  - A failure (an agent refusing its assignment, every agent lost, a write
  *    the database refused, an interrupt...) stops the agents and ends the
  *    run with exit status 2; whatever was measured stays in the database.
- *  - STOP asks every agent to close and flush; then figures, thresholds and the
+ *  - STOP asks every agent to close and flush; the end waits, bounded, for
+ *    every agent's final report (run_end.c); then figures, thresholds and the
  *    report are written and printed (run_verdict.c). */
 #include "run_internal.h"
 
@@ -37,7 +38,6 @@
 #include "report.h"
 
 #define RUN_ASSIGN_TIMEOUT_US 15000000
-#define RUN_STOP_TIMEOUT_US   20000000
 #define RUN_POLL_MAX_MS       50
 
 static const char *run_state_names[] = {"waiting", "assigning", "phases", "stopping", "done"};
@@ -175,7 +175,7 @@ static void run_step(struct run *r)
             run_fail(r, "run deadline %s reached while %s", d, run_state_name(r->state));
     }
     if (r->failed && r->state < RUN_STOPPING) {
-        run_cmd_stop_all(r);
+        run_end_begin(r);
         run_set_state(r, RUN_STOPPING);
     }
     switch (r->state) {
@@ -232,29 +232,15 @@ static void run_step(struct run *r)
             break;
         }
         /* every agent was assigned (cmd_last >= 1) before the first phase */
-        run_cmd_stop_all(r);
-        run_set_state(r, RUN_STOPPING);
         if (!r->opts->quiet)
             progress_say(&r->progress, "all phases done; stopping agents\n");
+        run_end_begin(r);
+        run_set_state(r, RUN_STOPPING);
         break;
-    case RUN_STOPPING: {
-        int all = 1;
-        for (uint32_t i = 0; i < r->n_agents; i++) {
-            const struct run_agent *a = &r->agents[i];
-            if (a->lost_at || !a->cmd_last)
-                continue;
-            all &= a->stopped && a->cmd_done == a->cmd_last;
-        }
-        /* monitors that still tick are told the run is over before it ends */
-        for (uint32_t i = 0; i < r->n_monitors; i++)
-            all &= r->monitors[i].told_over || now - r->monitors[i].last_tick_mono > 1000000;
-        /* a suspect agent holds its events until it rejoins or is lost */
-        if ((all && run_drained(r, 0)) ||
-            (now - r->state_since_mono > RUN_STOP_TIMEOUT_US && !run_link_suspects(r)) ||
-            (r->stop_requested > 1))
+    case RUN_STOPPING:
+        if (run_end_step(r, now))
             run_set_state(r, RUN_DONE);
         break;
-    }
     case RUN_DONE:
         break;
     }
