@@ -1,7 +1,7 @@
 /* pushstorm: the controller CLI.
  *
  *   pushstorm run PLAN.yaml [--db FILE] [--listen ADDR] [--local-agents N]
- *                           [--agent-threads N] [--quiet]
+ *                           [--agent-threads N] [--agent-args "ARGS"] [--quiet]
  *                           [--baseline last-pass|RUN] [--max-regression PCT]
  *   pushstorm check PLAN.yaml
  *   pushstorm runs [--db FILE]
