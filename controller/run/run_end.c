@@ -25,6 +25,8 @@
 #include "ps_time.h"
 #include "ps_units.h"
 
+#define RUN_END_QUIET_US 1000000   /* no tick for this long: say it is silent */
+
 void run_end_begin(struct run *r)
 {
     r->end.since_mono = ps_time_mono_us();
@@ -62,10 +64,11 @@ static void run_end_why(const struct run_agent *a, int64_t now_mono, char *buf, 
     uint64_t batches = 0;
     for (uint32_t t = 0; t < a->n_threads && t < PS_MAX_THREADS; t++)
         batches += a->reported[t] > a->acked[t] ? a->reported[t] - a->acked[t] : 0;
+    int64_t quiet = now_mono - a->last_tick_mono;
     if (a->lost_at)
         snprintf(buf, len, "it was lost during the stop");
-    else if (a->suspect_since_mono)
-        snprintf(buf, len, "it has been silent for %.0fs", (now_mono - a->last_tick_mono) / 1e6);
+    else if (quiet > RUN_END_QUIET_US)   /* it ticks every 200 ms: suspect or about to be */
+        snprintf(buf, len, "it has been silent for %.0fs", quiet / 1e6);
     else if (a->cmd_done < a->cmd_last)
         snprintf(buf, len, "it had not taken the STOP command");
     else if (!a->stopped)

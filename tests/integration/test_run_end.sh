@@ -29,7 +29,7 @@ agent_start slow --quiet --threads 1; SLOW=$AP
 
 wait_out "phase 2/2: hold"
 kill -STOP "$SLOW"
-wait_out "stopping 6 agents; waiting up to 31s for their final reports" 10
+wait_out "all phases done; stopping agents" 10
 sleep 22
 kill -CONT "$SLOW"
 THAWED=$(date +%s%N)
@@ -37,10 +37,6 @@ ctl_wait 0 "run exit (every final report came within agents.final_wait)"
 DONE=$(date +%s%N)
 wait_rc "$SLOW"
 expect_eq "slow agent exit" 0 "$RC"
-echo "run ended $(( (DONE - THAWED) / 1000000 )) ms after the slow agent was thawed"
-[ $(( DONE - THAWED )) -lt 15000000000 ] || fail "the run did not end soon after the last final report"
-grep -q "final reports of all 6 agents in after" "$T/run.out" || fail "no line for the final reports"
-grep -q "INCOMPLETE" "$T/run.out" && fail "a complete end says INCOMPLETE"
 
 last_run
 expect_eq "connections opened" 18000 "$(fig conn_opened)"
@@ -54,6 +50,12 @@ expect_eq "the slow agent's closes" "$N" \
 expect_eq "connections accounted as agent lost" 0 "$(fig conn_agent_lost)"
 expect_eq "agents lost (those that exited after their final report are not)" 0 "$(fig agents_lost)"
 expect_eq "agents lost, agents table" 0 "$(q "SELECT count(*) FROM agents WHERE run_id=$RUN AND lost_us IS NOT NULL")"
+echo "run ended $(( (DONE - THAWED) / 1000000 )) ms after the slow agent was thawed"
+[ $(( DONE - THAWED )) -lt 15000000000 ] || fail "the run did not end soon after the last final report"
+grep -q "stopping 6 agents; waiting up to 31s for their final reports (agents.final_wait)" \
+  "$T/run.out" || fail "the stop does not say how long it waits"
+grep -q "final reports of all 6 agents in after" "$T/run.out" || fail "no line for the final reports"
+grep -q "INCOMPLETE" "$T/run.out" && fail "a complete end says INCOMPLETE"
 expect_eq "agents_final_missing" 0 "$(fig agents_final_missing)"
 W=$(fig end_wait_s)
 [ "$W" -ge 20 ] && [ "$W" -le 31 ] || fail "end_wait_s $W: the end waited for the slow agent 20-31 s"
