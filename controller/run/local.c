@@ -31,6 +31,12 @@ static int local_arg_reserved(const char *w)
     return 0;
 }
 
+static int local_args_long(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "--agent-args: longer than %d bytes", LOCAL_ARGS_BYTES - 1);
+    return -1;
+}
+
 int local_args_split(const char *spec, struct local_args *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -52,18 +58,18 @@ int local_args_split(const char *spec, struct local_args *out, char *err, size_t
                 quote = *s;
             else if (quote && *s == quote)
                 quote = 0;
-            else if (o < sizeof out->buf - 1)
+            else if (o + 1 >= sizeof out->buf)   /* no room for it and the word's NUL */
+                return local_args_long(err, errlen);
+            else
                 out->buf[o++] = *s;
-            else {
-                snprintf(err, errlen, "--agent-args: longer than %d bytes", LOCAL_ARGS_BYTES - 1);
-                return -1;
-            }
         }
         if (quote) {
             snprintf(err, errlen, "--agent-args: the %c quote at byte %zu is not closed", quote,
                      (size_t)(strrchr(spec, quote) - spec) + 1);
             return -1;
         }
+        if (o >= sizeof out->buf)   /* an empty word ('') with no room for its NUL */
+            return local_args_long(err, errlen);
         out->buf[o++] = 0;
         const char *w = out->argv[out->n - 1];
         if (local_arg_reserved(w)) {

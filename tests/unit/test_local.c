@@ -78,6 +78,18 @@ static void test_args_refused(void **state)
     big[sizeof big - 1] = 0;
     assert_int_equal(local_args_split(big, &a, err, sizeof err), -1);
     assert_non_null(strstr(err, "longer than 1023 bytes"));
+    /* words that fill the buffer exactly, then an empty one: no byte past it */
+    memset(big, 'y', LOCAL_ARGS_BYTES - 1);
+    big[LOCAL_ARGS_BYTES - 1] = 0;           /* 1023 bytes + NUL: fits */
+    assert_int_equal(local_args_split(big, &a, err, sizeof err), 0);
+    assert_int_equal(strlen(a.argv[0]), LOCAL_ARGS_BYTES - 1);
+    big[LOCAL_ARGS_BYTES - 3] = ' ';         /* 1021 + NUL, then "y" + NUL */
+    assert_int_equal(local_args_split(big, &a, err, sizeof err), 0);
+    char edge[LOCAL_ARGS_BYTES + 8];
+    memset(edge, 'y', LOCAL_ARGS_BYTES - 1);
+    strcpy(edge + LOCAL_ARGS_BYTES - 1, " ''");   /* the buffer is full: '' has no room */
+    assert_int_equal(local_args_split(edge, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "longer than 1023 bytes"));
 }
 
 static struct plan *parse(const char *yaml)
