@@ -25,7 +25,7 @@ start_refpush "$WS1"; RP1=$RP
 start_refpush "$WS2"; RP2=$RP
 DB=$T/local.db
 target() { echo "{ws: \"ws://127.0.0.1:$1/ws?uid={conn}\", push: \"http://127.0.0.1:$1/push?uid={conn}\"}"; }
-# plan FILE TOTAL RATE [AGENTS-LINE] TARGET...: ramp to TOTAL, hold 2s
+# plan FILE TOTAL RATE AGENTS-LINE TARGET...: ramp to TOTAL at RATE/s, hold 2s
 plan() {
   local f=$1 total=$2 rate=$3 agents=$4; shift 4
   { echo "name: it-local-$total"; echo "targets:"
@@ -49,7 +49,7 @@ during_hold() {
 }
 
 echo "== 1. --local-agents 2, no agents.expect in the plan: 24,000 connections"
-plan "$T/p1.yaml" 24000 6000/s "" "$WS1" "$WS2"
+plan "$T/p1.yaml" 24000 6000 "" "$WS1" "$WS2"
 ctl_start "$T/p1.yaml" --local-agents 2 --agent-threads 1
 during_hold "$WS1" "$WS2"
 ctl_wait 0
@@ -64,7 +64,7 @@ grep -q "local agents' source addresses (the targets are on loopback): 127.101.1
   "$T/run.out" || fail "the run does not say which source addresses its local agents got"
 
 echo "== 2. --local-agents 1: 15,000 connections to one loopback server"
-plan "$T/p2.yaml" 15000 6000/s "" "$WS1"
+plan "$T/p2.yaml" 15000 6000 "" "$WS1"
 ctl_start "$T/p2.yaml" --local-agents 1 --agent-threads 1
 during_hold "$WS1"
 ctl_wait 0
@@ -74,7 +74,7 @@ expect_eq "sockets by source address" "127.101.1.x=15000" "$(cat "$T/sources")"
 expect_eq "failures" 0 "$(fig conn_failed_events)"
 
 echo "== 3. --agent-args, with its own --source-ips"
-plan "$T/p3.yaml" 400 1000/s "" "$WS1"
+plan "$T/p3.yaml" 400 1000 "" "$WS1"
 ctl_start "$T/p3.yaml" --local-agents 2 --agent-threads 1 \
   --agent-args "--source-ips '127.102.0.1-127.102.0.3'  --lag-threshold 2s"
 during_hold "$WS1"
@@ -86,7 +86,7 @@ expect_eq "both agents' source addresses (from --agent-args)" \
 expect_eq "sockets by source address" "127.102.0.x=400" "$(cat "$T/sources")"
 
 echo "== 4. the plan's agents.expect wins"
-plan "$T/p4.yaml" 300 1000/s "agents: {expect: 1}" "$WS1"
+plan "$T/p4.yaml" 300 1000 "agents: {expect: 1}" "$WS1"
 ctl_start "$T/p4.yaml" --local-agents 3 --agent-threads 1
 ctl_wait 0
 grep -q "the plan expects 1 agent(s) (agents.expect, $T/p4.yaml line 4), which wins over --local-agents 3: starting 1" \
