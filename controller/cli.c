@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "local.h"
 #include "ps_proto.h"
 #include "ps_time.h"
 #include "ps_units.h"
@@ -26,7 +27,7 @@
 #define CTL_CLI(cmd) CTL_CLI_VERSION, .prog = "pushstorm " cmd
 
 enum ctl_opt_key {
-    CTL_DB, CTL_LISTEN, CTL_LOCAL_AGENTS, CTL_AGENT_THREADS, CTL_QUIET, CTL_METRICS,
+    CTL_DB, CTL_LISTEN, CTL_LOCAL_AGENTS, CTL_AGENT_THREADS, CTL_AGENT_ARGS, CTL_QUIET, CTL_METRICS,
     CTL_BASELINE, CTL_MAX_REGRESSION, CTL_NOISE_FLOOR, CTL_NOISE_FLOOR_REL, CTL_HTML, CTL_JSON, CTL_CSV, CTL_JUNIT,
     CTL_AUTH_KEY,
     CTL_TLS_CERT, CTL_TLS_CA,
@@ -46,8 +47,14 @@ enum ctl_opt_key {
 static const struct ps_cli_opt run_opts[] = {
     CTL_OPT_DB,
     {"--listen", PS_CLI_VALUE, "ADDR", "where agents join (default " DEFAULT_LISTEN ")", CTL_LISTEN},
-    {"--local-agents", PS_CLI_VALUE, "N", "start N agents (0 to 64) on this machine", CTL_LOCAL_AGENTS},
+    {"--local-agents", PS_CLI_VALUE, "N", "start N agents (0 to 64) on this machine; the plan\n"
+     "expects N unless it says agents.expect (then that wins);\n"
+     "with targets on 127.x.y.z each gets source addresses\n"
+     "127.101.I.1-K of its own", CTL_LOCAL_AGENTS},
     {"--agent-threads", PS_CLI_VALUE, "N", "event loops of each local agent", CTL_AGENT_THREADS},
+    {"--agent-args", PS_CLI_VALUE, "\"ARGS\"", "more options for every local agent, split at blanks\n"
+     "(quotes group), e.g. \"--lag-threshold 50ms\"; --source-ips\n"
+     "here replaces the automatic addresses", CTL_AGENT_ARGS},
     {"--quiet", PS_CLI_FLAG, NULL, "no live progress, the summary only", CTL_QUIET},
     {"--metrics", PS_CLI_VALUE, "[HOST:]PORT", "serve live Prometheus metrics here", CTL_METRICS},
     {"--auth-key", PS_CLI_VALUE, "FILE", "agents must prove this shared key (a file only its owner\n"
@@ -116,6 +123,15 @@ static int run_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
     case CTL_QUIET: r->o.quiet = 1; break;
     case CTL_LOCAL_AGENTS: return parse_u32(opt->name, v, 64, &r->o.local_agents);
     case CTL_AGENT_THREADS: return parse_u32(opt->name, v, PS_MAX_THREADS, &r->o.local_threads);
+    case CTL_AGENT_ARGS: {
+        struct local_args words;   /* split again when the agents start */
+        if (local_args_split(v, &words, err, sizeof err) != 0) {
+            fprintf(stderr, "pushstorm run: %s\n", err);
+            return -1;
+        }
+        r->o.agent_args = v;
+        break;
+    }
     case CTL_MAX_REGRESSION:
     case CTL_NOISE_FLOOR:
     case CTL_NOISE_FLOOR_REL:

@@ -1,7 +1,7 @@
 /* pushstorm: the controller CLI.
  *
  *   pushstorm run PLAN.yaml [--db FILE] [--listen ADDR] [--local-agents N]
- *                           [--agent-threads N] [--quiet]
+ *                           [--agent-threads N] [--agent-args "ARGS"] [--quiet]
  *                           [--baseline last-pass|RUN] [--max-regression PCT]
  *   pushstorm check PLAN.yaml
  *   pushstorm runs [--db FILE]
@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "compare.h"
+#include "local.h"
 #include "plan.h"
 #include "ps_proto.h"
 #include "ps_units.h"
@@ -140,6 +141,15 @@ static int cmd_run(int argc, char **argv)
     }
     agent_path(argv[-1], bin, sizeof bin);
     o.agent_bin = bin;
+    if (o.agent_args && !o.local_agents) {
+        fprintf(stderr, "pushstorm run: --agent-args goes with --local-agents N (agents started "
+                "elsewhere take their own options)\n");
+        free(text);
+        free(p);
+        return 2;
+    }
+    if (o.local_agents)
+        o.local_agents = local_plan_expect(p, o.local_agents);
     /* Signals are taken synchronously by the run loop (sigpending), so a Ctrl-C
      * ends the run cleanly with its results stored. */
     sigset_t block;

@@ -104,6 +104,10 @@ struct plan {
     uint32_t n_tls;              /* tls[0] = plan-wide `tls:` (defaults when absent); then per target */
     struct ps_tls tls[PS_MAX_TLS];
     struct { uint32_t expect; int64_t wait_us; int by_capacity; } agents; /* default 1, 30s, even */
+    /* the run's end (controller/run/run_end.c): the line of agents.expect (0 =
+     * not in the plan, so `run --local-agents N` sets it), and agents.final_wait,
+     * how long the end waits for every agent's final report */
+    struct { int expect_line; int64_t final_wait_us; } end;
     /* control-link liveness: agents.grace (suspect, not lost, this long) and
      * agents.buffer (bytes of unacknowledged events each agent keeps) */
     struct { int64_t grace_us; uint64_t buffer_bytes; } link;

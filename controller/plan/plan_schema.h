@@ -28,6 +28,8 @@
 #define PLAN_DURATION_MAX_US (720LL * 3600 * 1000000)
 #define PLAN_GRACE_MIN_US    1000000LL            /* agents.grace */
 #define PLAN_GRACE_MAX_US    (3600LL * 1000000)
+#define PLAN_FINAL_WAIT_BASE_US     30000000LL  /* agents.final_wait default: this */
+#define PLAN_FINAL_WAIT_CONNS_PER_S 10000       /* + 1 s per this many connections */
 #define PLAN_BUFFER_MIN      1000000ull           /* agents.buffer, bytes */
 #define PLAN_BUFFER_MAX      4000000000ull
 

@@ -52,6 +52,11 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
         fprintf(out, "EVENTS LOST   agents' buffers (agents.buffer) overflowed: %.0f events in %.0f "
                      "batches discarded, never stored\n", report_fig(r, "agent_events_discarded"),
                 report_fig(r, "agent_batches_discarded"));
+    /* the run's end: agents named in the reason (controller/run/run_end.c) */
+    if (report_fig(r, "agents_final_missing") > 0)
+        fprintf(out, "INCOMPLETE    %.0f agent(s) sent no final report before the run ended: "
+                     "their last closes and events are missing from these counts\n",
+                report_fig(r, "agents_final_missing"));
     double target = report_fig(r, "conn_target"), opened = report_fig(r, "conn_opened");
     double unopened = report_fig(r, "conn_unopened_agent_lost"), cs;
     if (!report_data_fig(r, "connect_success", &cs))

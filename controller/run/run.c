@@ -18,7 +18,8 @@
  *  - A failure (an agent refusing its assignment, every agent lost, a write
  *    the database refused, an interrupt...) stops the agents and ends the
  *    run with exit status 2; whatever was measured stays in the database.
- *  - STOP asks every agent to close and flush; then figures, thresholds and the
+ *  - STOP asks every agent to close and flush; the end waits, bounded, for
+ *    every agent's final report (run_end.c); then figures, thresholds and the
  *    report are written and printed (run_verdict.c). */
 #include "run_internal.h"
 
@@ -37,7 +38,6 @@
 #include "report.h"
 
 #define RUN_ASSIGN_TIMEOUT_US 15000000
-#define RUN_STOP_TIMEOUT_US   20000000
 #define RUN_POLL_MAX_MS       50
 
 static const char *run_state_names[] = {"waiting", "assigning", "phases", "stopping", "done"};
@@ -175,12 +175,18 @@ static void run_step(struct run *r)
             run_fail(r, "run deadline %s reached while %s", d, run_state_name(r->state));
     }
     if (r->failed && r->state < RUN_STOPPING) {
-        run_cmd_stop_all(r);
+        run_end_begin(r);
         run_set_state(r, RUN_STOPPING);
     }
     switch (r->state) {
-    case RUN_WAITING:
-        if (r->n_agents >= r->plan->agents.expect) {
+    case RUN_WAITING: {
+        int status;
+        uint32_t gone = local_agents_exited(&r->local, &status);
+        if (gone) {   /* it said why on stderr (a bad --agent-args, a refusal) */
+            run_fail(r, "local agent %u (local-%u) exited with status %d before the run started",
+                     gone, gone, status);
+            run_set_state(r, RUN_DONE);
+        } else if (r->n_agents >= r->plan->agents.expect) {
             run_assign(r);
             run_set_state(r, RUN_ASSIGNING);
         } else if (now - r->state_since_mono > r->plan->agents.wait_us) {
@@ -189,6 +195,7 @@ static void run_step(struct run *r)
             run_set_state(r, RUN_DONE);
         }
         break;
+    }
     case RUN_ASSIGNING: {
         int all = 1;
         uint32_t most_cmds = 1;
@@ -232,29 +239,15 @@ static void run_step(struct run *r)
             break;
         }
         /* every agent was assigned (cmd_last >= 1) before the first phase */
-        run_cmd_stop_all(r);
-        run_set_state(r, RUN_STOPPING);
         if (!r->opts->quiet)
             progress_say(&r->progress, "all phases done; stopping agents\n");
+        run_end_begin(r);
+        run_set_state(r, RUN_STOPPING);
         break;
-    case RUN_STOPPING: {
-        int all = 1;
-        for (uint32_t i = 0; i < r->n_agents; i++) {
-            const struct run_agent *a = &r->agents[i];
-            if (a->lost_at || !a->cmd_last)
-                continue;
-            all &= a->stopped && a->cmd_done == a->cmd_last;
-        }
-        /* monitors that still tick are told the run is over before it ends */
-        for (uint32_t i = 0; i < r->n_monitors; i++)
-            all &= r->monitors[i].told_over || now - r->monitors[i].last_tick_mono > 1000000;
-        /* a suspect agent holds its events until it rejoins or is lost */
-        if ((all && run_drained(r, 0)) ||
-            (now - r->state_since_mono > RUN_STOP_TIMEOUT_US && !run_link_suspects(r)) ||
-            (r->stop_requested > 1))
+    case RUN_STOPPING:
+        if (run_end_step(r, now))
             run_set_state(r, RUN_DONE);
         break;
-    }
     case RUN_DONE:
         break;
     }
@@ -306,6 +299,26 @@ static void run_local_dial_url(const char *listen, char *out, size_t len)
         snprintf(out, len, "tcp://127.0.0.1%s", colon);
     else
         snprintf(out, len, "%s", listen);
+}
+
+/* --local-agents: the agents, each with its own loopback source range when
+ * the targets are on loopback (local_plan.c) and the words of --agent-args. */
+static int run_local_start(struct run *r, char *err, size_t errlen)
+{
+    char dial[PS_URL_MAX];
+    char src[LOCAL_MAX_AGENTS][LOCAL_SRC_MAX];
+    struct local_args args;
+    uint32_t n = r->opts->local_agents;
+    run_local_dial_url(r->opts->listen, dial, sizeof dial);
+    if (local_args_split(r->opts->agent_args ? r->opts->agent_args : "", &args, err, errlen) != 0)
+        return -1;
+    int ranges = n <= LOCAL_MAX_AGENTS && !args.source_ips && local_plan_sources(r->plan, n, src);
+    if (ranges && !r->opts->quiet)
+        progress_say(&r->progress, "local agents' source addresses (the targets are on loopback): "
+                     "%s%s%s\n", src[0], n > 1 ? " ... " : "", n > 1 ? src[n - 1] : "");
+    struct local_spec spec = {r->opts->agent_bin, dial, r->opts->auth_key, r->opts->local_threads,
+                              &args, ranges ? (const char (*)[LOCAL_SRC_MAX])src : NULL};
+    return local_agents_start(&r->local, n, &spec, err, errlen);
 }
 
 /* ---------- Prometheus metrics (--metrics) ---------- */
@@ -451,18 +464,15 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
         store_run_end(&r->store, r->run_id, ps_time_wall_us(), "failed", 2, r->reason);
         goto out_sockets;
     } else if (opts->local_agents) {
-        char dial[PS_URL_MAX];
-        run_local_dial_url(opts->listen, dial, sizeof dial);
-        if (local_agents_start(&r->local, opts->local_agents, opts->agent_bin, dial,
-                               opts->local_threads, opts->auth_key, err, sizeof err) != 0) {
+        if (run_local_start(r, err, sizeof err) != 0) {
             run_fail(r, "%s", err);
             store_run_end(&r->store, r->run_id, ps_time_wall_us(), "failed", 2, r->reason);
             goto out_sockets;
         }
-    } else if (!opts->quiet) {
-        progress_say(&r->progress, "waiting up to %.0fs for %u agents on %s\n", plan->agents.wait_us / 1e6,
-               plan->agents.expect, opts->listen);
     }
+    if (!opts->quiet && plan->agents.expect > opts->local_agents)
+        progress_say(&r->progress, "waiting up to %.0fs for %u agents on %s\n", plan->agents.wait_us / 1e6,
+               plan->agents.expect - opts->local_agents, opts->listen);
     fflush(stdout);
     run_set_state(r, RUN_WAITING);
     run_loop(r);

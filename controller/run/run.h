@@ -20,6 +20,7 @@ struct run_opts {
     uint32_t    local_agents;    /* agents to start on this machine */
     uint32_t    local_threads;   /* --threads for each local agent; 0 = agent default */
     const char *agent_bin;       /* path of pushstorm-agent for local agents */
+    const char *agent_args;      /* --agent-args: more words for each local agent, or NULL */
     int         quiet;
     const char *metrics;         /* --metrics [HOST:]PORT, NULL = off */
     const char *auth_key;        /* --auth-key FILE, NULL = agents are not authenticated */

@@ -48,13 +48,6 @@ struct run_cmd *run_cmd_push(struct run_agent *a, uint32_t kind)
     return c;
 }
 
-void run_cmd_stop_all(struct run *r)
-{
-    for (uint32_t i = 0; i < r->n_agents; i++)
-        if (!r->agents[i].lost_at && r->agents[i].cmd_last)
-            run_cmd_push(&r->agents[i], PS_CMD_STOP);
-}
-
 /* How long an agent told now may wait for its next tick: a hold's end is the
  * next time a command can come, and the agent must be back at its 200 ms
  * ticks with RUN_START_LEAD_US to spare before it. 0 = tick as usual. */
@@ -363,17 +356,22 @@ void run_drain_data(struct run *r)
     }
 }
 
+int run_agent_drained(const struct run_agent *a)
+{
+    for (uint32_t t = 0; t < a->n_threads && t < PS_MAX_THREADS; t++)
+        if (a->acked[t] < a->reported[t])
+            return 0;
+    return 1;
+}
+
 int run_drained(const struct run *r, int64_t since_wall)
 {
     for (uint32_t i = 0; i < r->n_agents; i++) {
         const struct run_agent *a = &r->agents[i];
         if (a->lost_at)
             continue;
-        if (a->last_tick_wall < since_wall)
+        if (a->last_tick_wall < since_wall || !run_agent_drained(a))
             return 0;
-        for (uint32_t t = 0; t < a->n_threads && t < PS_MAX_THREADS; t++)
-            if (a->acked[t] < a->reported[t])
-                return 0;
     }
     return 1;
 }

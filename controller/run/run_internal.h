@@ -9,6 +9,7 @@
  *  - run_data.c       per-connection data: the agents' rows, {csv.COL} in pushes;
  *  - phase_*.c        one table entry of struct run_phase_ops per phase kind;
  *  - run_analytics.c  start skew, reconnection curve, the per-second sample;
+ *  - run_end.c        the end: every agent's final report, or who never sent it;
  *  - run_verdict.c    final figures and thresholds.
  * Other modules (ledger, pusher, metrics, progress, store) are reached only
  * through their functions. */
@@ -96,6 +97,9 @@ struct run_agent {
     /* control-link liveness (run_link.c) */
     int64_t  suspect_since_mono; /* silent, kept for agents.grace; 0 = not suspect */
     uint64_t dropped_events;     /* its buffer discarded so far (its count) */
+    /* the run's end (run_end.c) */
+    int      final_due;          /* told STOP while live: its final report is awaited */
+    int64_t  final_mono;         /* its final report is in (stopped, every batch stored); 0 = not */
 };
 
 /* Control pipes that closed, noted by nng's pipe callback (on an nng thread)
@@ -188,6 +192,11 @@ struct run {
         uint64_t batches_skipped;    /* batches agents discarded that were never stored */
         int64_t  rejoined_mono;      /* the last rejoin */
     } link;
+    struct {                     /* the run's end (run_end.c) */
+        int64_t  since_mono;         /* STOP queued */
+        int64_t  took_us;            /* until the last final report, or the wait given up */
+        uint32_t due, missing;       /* agents told STOP; of them, final reports not in */
+    } end;
 };
 
 /* The clocks a phase step sees: taken once per step. */
@@ -223,13 +232,12 @@ const char *run_state_name(enum run_state s);
 uint32_t run_live_agents(const struct run *r);
 void run_store_agent(struct run *r, const struct run_agent *a);
 struct run_cmd *run_cmd_push(struct run_agent *a, uint32_t kind);
-/* Queues STOP for every live agent that was given its assignment. */
-void run_cmd_stop_all(struct run *r);
 void run_drain_control(struct run *r);
 void run_drain_data(struct run *r);
 /* Have all live agents flushed their events up to the time they last ticked,
- * with that tick after `since_wall`? */
+ * with that tick after `since_wall`? run_agent_drained: agent a. */
 int  run_drained(const struct run *r, int64_t since_wall);
+int  run_agent_drained(const struct run_agent *a);
 
 /* run_link.c: suspect, rejoined, lost */
 void run_on_pipe_closed(nng_pipe p, nng_pipe_ev ev, void *arg);
@@ -283,6 +291,16 @@ void run_second(struct run *r, int64_t now_wall);
 /* A new per-second sample of agent a (before a->stats takes it): its ping
  * RTT and whether it was saturated go to the run's figures. */
 void run_sample_note(struct run *r, struct run_agent *a, const struct ps_stats *s);
+
+/* run_end.c: stopping the agents and waiting, bounded, for their final reports */
+/* Queues STOP for every live agent that was given its assignment and starts the wait. */
+void run_end_begin(struct run *r);
+/* Is agent a's final report in? (it is no longer watched for loss then) */
+int  run_end_final(const struct run_agent *a);
+/* One step of the wait; returns 1 when it is over (every final report in, or
+ * agents.final_wait passed: the missing ones are named and fail the run). */
+int  run_end_step(struct run *r, int64_t now_mono);
+void run_end_figures(struct run *r);
 
 /* run_verdict.c */
 void run_settle(struct run *r, uint32_t first, uint32_t last);

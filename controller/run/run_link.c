@@ -110,7 +110,8 @@ void run_check_agents(struct run *r)
     run_note_closed_pipes(r, now);
     for (uint32_t i = 0; i < r->n_agents; i++) {
         struct run_agent *a = &r->agents[i];
-        if (a->lost_at || r->state == RUN_DONE)
+        /* after its final report an agent's leaving is the end of its run */
+        if (a->lost_at || run_end_final(a) || r->state == RUN_DONE)
             continue;
         int64_t quiet = now - a->last_tick_mono;
         /* a suspect's old connection closing is the partition ending (the

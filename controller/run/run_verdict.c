@@ -173,6 +173,7 @@ static void run_store_figures(struct run *r, double connect_success, double deli
         if (!isnan(figs[i].v))
             store_figure(&r->store, r->run_id, figs[i].name, figs[i].v);
     run_link_figures(r);
+    run_end_figures(r);
     /* tls_verify is stored by cause (reason_tls_verify_unknown_ca, ...), so the
      * summary and every report name what was wrong with the certificate */
     for (uint32_t k = 0; k < PS_TLS_CAUSE_COUNT; k++)

@@ -156,6 +156,20 @@ agent_start() {
 
 wait_rc() { RC=0; wait "$1" || RC=$?; }   # wait_rc PID: its exit status in RC
 
+# wait_out PATTERN [SECONDS]: waits (default 60 s) until the background run's
+# output ($T/run.out) has a line matching PATTERN; fails showing it otherwise,
+# at once when the run (CP) has ended without it.
+wait_out() {
+  local tenths=$(( ${2:-60} * 10 ))
+  for _ in $(seq "$tenths"); do
+    grep -q -- "$1" "$T/run.out" && return 0
+    kill -0 "$CP" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q -- "$1" "$T/run.out" && return 0
+  cat "$T/run.out" >&2; fail "no \"$1\" in the run's output (within ${2:-60} s, or before it ended)"
+}
+
 last_run() { RUN=$(q "SELECT max(id) FROM runs"); }
 
 # expect_exact_delivery UNICAST CONNS BROADCASTS: the ledger of run $RUN says each of

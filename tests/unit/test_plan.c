@@ -209,6 +209,8 @@ static void test_defaults(void **state)
     assert_int_equal(p->agents.wait_us, 30000000);
     assert_int_equal(p->link.grace_us, 30000000);
     assert_int_equal(p->link.buffer_bytes, 64ull << 20);
+    assert_int_equal(p->end.expect_line, 0);              /* not in the plan */
+    assert_int_equal(p->end.final_wait_us, 30000000);     /* 30 s + 1 s per 10,000: 10 */
     assert_string_equal(p->connections.subprotocol, "");
     assert_int_equal(p->connections.n_headers, 0);
     assert_int_equal(p->connections.max_message, 1 << 20);
@@ -254,6 +256,24 @@ static void test_defaults(void **state)
     "  - {ws: \"ws://h:1/ws\", push: \"http://h:2/push\"}\n" \
     "phases:\n" \
     "  - ramp: {to: 100, rate: 10/s}\n"
+
+/* the run's end: agents.final_wait given or from the connections, and
+ * whether agents.expect was in the plan (run --local-agents reads it) */
+static void test_run_end_keys(void **state)
+{
+    (void)state;
+    /* the connections a ramp opens count, not connections.total */
+    struct plan *p = parse_ok(BASE_NC "  - ramp: {to: 204000, rate: 10k/s}\n"
+                              "connections: {total: 1M}\n");
+    assert_int_equal(p->end.final_wait_us, 50000000);    /* 30 s + 20 s */
+    assert_int_equal(p->end.expect_line, 0);
+    free(p);
+    p = parse_ok(BASE_NC "connections: {total: 1M}\nagents:\n  expect: 4\n  final_wait: 2m\n");
+    assert_int_equal(p->end.final_wait_us, 120000000);
+    assert_int_equal(p->end.expect_line, 8);
+    assert_int_equal(p->agents.expect, 4);
+    free(p);
+}
 
 static void test_section_defaults(void **state)
 {
@@ -465,7 +485,7 @@ static const struct bad_case bad_cases[] = {
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\n",
       "t.yaml:7:18: agents.expect: ", "got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\"" },
     { "long keys are cut in paths", BASE "agents: {yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy: 1}\n",
-      "t.yaml:7:10: agents.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...: ", "(allowed: expect, wait, split, grace, buffer)" },
+      "t.yaml:7:10: agents.yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...: ", "(allowed: expect, wait, split, grace, buffer, final_wait)" },
     /* control-link liveness */
     { "grace too short", BASE "agents: {grace: 500ms}\n",
       "t.yaml:7:17: agents.grace: ", "must be between 1s and 1h, got \"500ms\"" },
@@ -477,6 +497,13 @@ static const struct bad_case bad_cases[] = {
       "t.yaml:7:18: agents.buffer: ", "must be between 1M and 4000M bytes, got \"100k\"" },
     { "buffer too large", BASE "agents: {buffer: 5000M}\n",
       "t.yaml:7:18: agents.buffer: ", "must be between 1M and 4000M bytes, got \"5000M\"" },
+    /* the run's end */
+    { "final_wait too short", BASE "agents: {final_wait: 100ms}\n",
+      "t.yaml:7:22: agents.final_wait: ", "must be between 1s and 1h, got \"100ms\"" },
+    { "final_wait too long", BASE "agents: {final_wait: 90m}\n",
+      "t.yaml:7:22: agents.final_wait: ", "must be between 1s and 1h, got \"90m\"" },
+    { "final_wait not a duration", BASE "agents: {final_wait: -3}\n",
+      "t.yaml:7:22: agents.final_wait: ", "-3" },
     { "bad method", BASE "  - push: {count: 1, method: post}\n",
       "t.yaml:7:30: phases[1].push.method: ", "upper case" },
     { "concurrency above the pusher's limit", BASE "  - push: {count: 1, concurrency: 5000}\n",
@@ -653,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_full_plan),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_section_defaults),
+        cmocka_unit_test(test_run_end_keys),
         cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_bad_plans),
         cmocka_unit_test(test_error_truncated_buffer),
