@@ -102,7 +102,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.ietf_version_or_minus_one = -1;
     if (ag->opts.n_src)
         ci.iface = ag->opts.src_ips[(id - a->conn_first) % ag->opts.n_src];
-    struct lws *wsi = lws_client_connect_via_info(&ci);
+    struct lws *wsi = agent_srcaddr_connect(&ci);
     if (!wsi && c->state == AGENT_CONN_CONNECTING) {
         /* connect() failed at once and lws closed the socket without a callback
          * or an errno we could trust (no route, usually): ask the kernel for the
