@@ -14,7 +14,9 @@
 #                                  skipped, so a failed install of it does not
 #                                  stop the tests); clang-14 and
 #                                  libclang-rt-14-dev build the libFuzzer
-#                                  targets (tests/fuzz/)
+#                                  targets (tests/fuzz/); libnginx-mod-nchan,
+#                                  nginx's Nchan module, the server not ours
+#                                  that bench/connect.sh connects to
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev libcjson-dev
@@ -24,8 +26,8 @@ OPTIONAL=()
 # terminator that is not ours and openssl makes its certificates (test_tls.sh) and
 # serves the bad ones (openssl s_server, test_hostile_session.sh); clang-14 with
 # libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) builds the fuzz
-# targets of tests/fuzz/
-[ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl clang-14 libclang-rt-14-dev) && OPTIONAL=(chromium)
+# targets of tests/fuzz/; libnginx-mod-nchan is the Nchan server of bench/connect.sh
+[ "${1:-}" = test ] && PKGS+=(nodejs nginx openssl clang-14 libclang-rt-14-dev libnginx-mod-nchan) && OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do
