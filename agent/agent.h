@@ -573,6 +573,8 @@ void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w,
 char *agent_conn_vars(const struct agent_worker *w, uint32_t slot);   /* NULL: no captures */
 uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot);
 void agent_conn_ready(struct agent_worker *w, uint32_t slot, int64_t hs_us, int64_t ready_us);
+void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux);
+struct lws *agent_srcaddr_connect(const struct lws_client_connect_info *ci);   /* srcaddr.c */
 void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 int  agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                          size_t len);

@@ -5,6 +5,8 @@
  * callback finds its slot without a lookup and lws allocates nothing of ours.
  *
  * Life: IDLE -> CONNECTING -> OPEN -> (WAITING -> CONNECTING ...) -> DONE.
+ * An attempt starts in conn_open.c (agent_conn_open), which also builds a
+ * slot's id, target and template variables.
  * Every way a connection can end - an error before the upgrade, a handshake
  * that never finishes, a close by either side, a reset, lws dropping a bad
  * frame, our own kill - funnels into agent_conn_ended(), which runs once per
@@ -35,8 +37,6 @@
 #include "ps_time.h"
 #include "ps_tpl.h"
 #include "ps_utf8.h"
-
-static const lws_retry_bo_t agent_conn_no_retry;   /* all zero: no lws validity timer */
 
 /* The per-connection budget of our own (issue 3): keep it a cache line. */
 _Static_assert(sizeof(struct agent_conn) <= 64, "struct agent_conn grew past 64 bytes");
@@ -76,7 +76,7 @@ static void agent_conn_schedule(struct agent_worker *w, uint32_t slot)
 }
 
 /* The one exit of a connection attempt. */
-static void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux)
+void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux)
 {
     struct agent_conn *c = &w->conns[slot];
     if (c->state == AGENT_CONN_SESSION)
@@ -161,38 +161,6 @@ static uint8_t agent_conn_classify_drop(struct lws *wsi)
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
         return PS_REASON_PROTOCOL;
     return PS_REASON_RESET;
-}
-
-/* Connection id i goes to target i mod n_targets. */
-uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot)
-{
-    const struct ps_assign *a = &w->agent->assign.a;
-    return a->n_targets ? agent_worker_conn_id(w, slot) % a->n_targets : 0;
-}
-
-char *agent_conn_vars(const struct agent_worker *w, uint32_t slot)
-{
-    return w->vars ? w->vars + (size_t)slot * w->agent->assign.script.vars_bytes : NULL;
-}
-
-void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w, uint32_t slot)
-{
-    snprintf(t->conn, sizeof t->conn, "%u", agent_worker_conn_id(w, slot));
-    snprintf(t->agent, sizeof t->agent, "%u", w->agent->assign.agent_id);
-    snprintf(t->target, sizeof t->target, "%u", agent_conn_target(w, slot));
-    t->vars[0] = (struct ps_tpl_var){"conn", t->conn};
-    t->vars[1] = (struct ps_tpl_var){"agent", t->agent};
-    t->vars[2] = (struct ps_tpl_var){"target", t->target};
-    t->row.csv = &w->agent->csv;
-    t->row.local = agent_worker_conn_id(w, slot) - w->agent->assign.a.conn_first;
-    t->src.get = agent_csv_get;
-    t->src.ctx = &t->row;
-    t->n = 3;
-    const char *region = agent_conn_vars(w, slot);
-    const struct agent_script *sc = &w->agent->assign.script;
-    for (uint32_t i = 0; region && i < sc->n_vars; i++)
-        t->vars[t->n++] = (struct ps_tpl_var){w->agent->assign.a.session_vars[i],
-                                              agent_script_var(sc, region, i)};
 }
 
 struct agent_conn_rx {
@@ -490,71 +458,6 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
     default:
         return 0;
-    }
-}
-
-void agent_conn_open(struct agent_worker *w, uint32_t slot)
-{
-    struct agent *ag = w->agent;
-    const struct ps_assign *a = &ag->assign.a;
-    struct agent_conn *c = &w->conns[slot];
-    if (c->state == AGENT_CONN_WAITING)
-        w->n_waiting--;
-    uint32_t id = agent_worker_conn_id(w, slot), target = agent_conn_target(w, slot);
-    const struct agent_target *t = &ag->assign.targets[target];
-    char url[PS_URL_MAX * 2], path[PS_URL_MAX * 2];
-    struct agent_conn_tpl tpl;
-    agent_conn_tpl_init(&tpl, w, slot);
-
-    memset(&c->tok, 0, sizeof c->tok);
-    c->hb_seq = 0;
-    c->state = AGENT_CONN_CONNECTING;
-    c->mark_us = ps_time_mono_us();
-    c->flags = 0;
-    c->reason = 0;
-    c->close_code = 0;
-    c->wsi = NULL;
-    w->inflight++;
-    w->n_live++;
-
-    if (ps_tpl_expand_src(url, sizeof url, a->targets[target], tpl.vars, tpl.n, &tpl.src) < 0 ||
-        agent_target_path(url, path, sizeof path)) {
-        agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
-        return;
-    }
-    struct lws_client_connect_info ci;
-    memset(&ci, 0, sizeof ci);
-    ci.context = w->ctx;
-    ci.address = t->addr;
-    ci.port = t->port;
-    ci.path = path;
-    ci.host = t->host;
-    ci.origin = t->host;
-    agent_tls_conn(w, target, &ci);
-    char subprotocol[PS_HDR_MAX * 2];
-    if (a->subprotocol[0] &&
-        ps_tpl_expand_src(subprotocol, sizeof subprotocol, a->subprotocol, tpl.vars, tpl.n, &tpl.src) < 0) {
-        agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
-        return;
-    }
-    ci.protocol = a->subprotocol[0] ? subprotocol : NULL;   /* lws copies it */
-    ci.local_protocol_name = w->protocols[0].name;
-    ci.userdata = c;
-    ci.pwsi = &c->wsi;
-    ci.retry_and_idle_policy = &agent_conn_no_retry;
-    ci.ietf_version_or_minus_one = -1;
-    if (ag->opts.n_src)
-        ci.iface = ag->opts.src_ips[(id - a->conn_first) % ag->opts.n_src];
-    struct lws *wsi = lws_client_connect_via_info(&ci);
-    if (!wsi && c->state == AGENT_CONN_CONNECTING) {
-        /* connect() failed at once and lws closed the socket without a callback
-         * or an errno we could trust (no route, usually): ask the kernel for the
-         * route, which is what such a connect() fails on */
-        struct agent_conn_why why = {.sock_err = agent_conn_route_errno(t->addr, t->port)};
-        uint32_t aux;
-        uint8_t r = agent_conn_classify(&why, &aux);
-        c->wsi = NULL;
-        agent_conn_ended(w, slot, r, aux);
     }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run-all.sh (`make bench`): every benchmark, figures printed, nothing timed
-# as pass/fail. About 12 minutes on a 2-core machine. See docs/performance.md.
+# as pass/fail. About 15 minutes on a 2-core machine. See docs/performance.md.
 #
 # Each run uses its own source addresses: the agent closes first, so every run
 # leaves its connections in TIME_WAIT on the agent's side for 60 s, and a run
@@ -33,6 +33,12 @@ if [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
 else
   echo "(nginx's Nchan module is not installed: make test-deps installs it)"
 fi
+echo
+echo "== connect cost and memory per connection, 15,000, 4 source addresses: refpush (1 loop),"
+echo "   nginx + Nchan (1 loop and the default loops)"
+THREADS=1 SRC_IPS=127.1.11.2-127.1.11.5 run bash bench/connect.sh 15000
+SERVER=nchan THREADS=1 SRC_IPS=127.1.12.2-127.1.12.5 run bash bench/connect.sh 15000
+SERVER=nchan SRC_IPS=127.1.13.2-127.1.13.5 run bash bench/connect.sh 15000
 echo
 echo "== scale: several agents and servers on this machine"
 run bash bench/scale.sh

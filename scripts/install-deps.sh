@@ -16,7 +16,9 @@
 #                                  libclang-rt-14-dev build the libFuzzer
 #                                  targets (tests/fuzz/); debhelper, lintian,
 #                                  ansible and debootstrap build the .deb and
-#                                  deploy it into a chroot (test_deb.sh)
+#                                  deploy it into a chroot (test_deb.sh);
+#                                  libnginx-mod-nchan, nginx's Nchan module,
+#                                  the server not ours of bench/connect.sh
 set -euo pipefail
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev libcjson-dev
@@ -27,10 +29,11 @@ OPTIONAL=()
 # serves the bad ones (openssl s_server, test_hostile_session.sh); clang-14 with
 # libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) builds the fuzz
 # targets of tests/fuzz/; libnginx-mod-nchan is Nchan, the push server not
-# ours that bench/idle.sh holds connections to; strace counts the idle
-# agent's wake-ups (test_idle.sh, bench/idle.sh); debhelper and lintian build
-# and check the Debian package (make deb), debootstrap makes the Debian 12
-# target that ansible deploys it to (test_deb.sh)
+# ours that bench/idle.sh and bench/connect.sh hold connections to; strace
+# counts the idle agent's wake-ups and its netlink sockets (test_idle.sh,
+# test_source_bind.sh, bench/idle.sh); debhelper and lintian build and check
+# the Debian package (make deb), debootstrap makes the Debian 12 target that
+# ansible deploys it to (test_deb.sh)
 [ "${1:-}" = test ] && PKGS+=(nodejs nginx libnginx-mod-nchan strace openssl clang-14 libclang-rt-14-dev
                               debhelper lintian ansible debootstrap) && OPTIONAL=(chromium)
 missing() {
