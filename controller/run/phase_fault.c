@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ps_time.h"
+#include "ps_units.h"
 
 static void phase_disconnect_start(struct run *r, const struct plan_phase *ph)
 {
@@ -118,8 +119,17 @@ static int phase_wait_reconnect_step(struct run *r, const struct plan_phase *ph,
                                      const struct run_now *now)
 {
     uint64_t target = plan_max_connections(r->plan);
-    if (now->elapsed > ph->u.wait_reconnect.within_us)
+    if (now->elapsed > ph->u.wait_reconnect.within_us) {
+        /* A service that did not get its clients back fails the run. */
+        char expr[32], within[32];
+        double frac = target ? (double)ledger_n_up(&r->ledger) / (double)target : 0;
+        snprintf(expr, sizeof expr, ">= %g%%", ph->u.wait_reconnect.fraction * 100);
+        ps_units_fmt_duration(ph->u.wait_reconnect.within_us, within, sizeof within);
+        run_phase_cut(r, "reconnect", expr, frac, "%g%% not connected again within %s: %u of %llu",
+                      ph->u.wait_reconnect.fraction * 100, within, ledger_n_up(&r->ledger),
+                      (unsigned long long)target);
         return 1;
+    }
     /* Counted only once the agents have reported up to the phase start:
      * closes still in flight would make the count look complete. */
     r->ps.reached = run_drained(r, r->ps.started_wall) &&

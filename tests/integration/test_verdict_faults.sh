@@ -175,4 +175,30 @@ last_run
 expect_eq "run status and reason" "failed|run deadline 4s reached during phase 2 (hold)" \
   "$(q "SELECT status, reason FROM runs WHERE id=$RUN")"
 stop_pid "$RP"
+# ---- 4d. clients that do not come back within a wait_reconnect fail the run
+# (a server of its own: the one above was stopped by part 5's restart checks)
+NB=$(free_port); start_refpush "$NB"
+cat >"$T/noback.yaml" <<YAML
+name: it-noback
+targets:
+  - {ws: "ws://127.0.0.1:$NB/ws?uid={conn}", push: "http://127.0.0.1:$NB/push?uid={conn}"}
+agents: {expect: 1, wait: 20s}
+connections: {total: 10}
+reconnect: {min: 20s, max: 20s}
+phases:
+  - ramp: {to: 10, rate: 100/s}
+  - disconnect: {fraction: 100%, code: 4000}
+  - wait_reconnect: {fraction: 100%, within: 2s}
+  - hold: 1s
+YAML
+ctl_run "$T/noback.yaml" --local-agents 1 --agent-threads 1 --quiet >"$T/noback.out" 2>&1
+cat "$T/noback.out"
+expect_eq "reconnection not reached exit" 1 "$RC"
+last_run
+expect_eq "wait_reconnect note" "CUT SHORT: 100% not connected again within 2s: 0 of 10; timed out; 0 connected" \
+  "$(q "SELECT note FROM phases WHERE run_id=$RUN AND idx=3")"
+expect_eq "its failed row" "phase3_reconnect 0" "$(thr phase3_reconnect)"
+expect_eq "next phase ran" 4 "$(q "SELECT count(*) FROM phases WHERE run_id=$RUN")"
+echo "ok: a wait_reconnect that times out fails the verdict"
+
 echo "verdict faults test passed"
