@@ -228,7 +228,7 @@ test: test-deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/demo.sh
+	@PROTOCOL="$(PROTOCOL)" scripts/demo.sh
 
 bench: all bin/bigdb bin/fakefleet
 	@bench/run-all.sh

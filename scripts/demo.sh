@@ -2,8 +2,18 @@
 # `make demo`: a local campaign on this machine. Starts refpush on the plan's
 # port, runs plans/demo.yaml with 2 local agents, prints progress and the
 # summary, keeps the results in demo.db, and stops every process it started.
+# `make demo PROTOCOL=NAME` runs the same campaign against a real server of that
+# protocol instead (scripts/demo_NAME.sh: socketio, mqtt, stomp, grpc, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PROTOCOL=${PROTOCOL:-websocket}
+if [ "$PROTOCOL" != websocket ]; then
+  [ -f "scripts/demo_$PROTOCOL.sh" ] || {
+    echo "demo: no demo for PROTOCOL=$PROTOCOL (have: websocket$(ls scripts/demo_*.sh 2>/dev/null | sed 's|scripts/demo_\(.*\)\.sh| \1|' | tr -d '\n'))" >&2
+    exit 2
+  }
+  exec bash "scripts/demo_$PROTOCOL.sh"
+fi
 PORT=8080
 [ -x bin/pushstorm-agent ] || { echo "demo: bin/pushstorm-agent is not built; run make first" >&2; exit 2; }
 DB=${DB:-demo.db}

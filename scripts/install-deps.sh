@@ -20,6 +20,7 @@
 #                                  libnginx-mod-nchan, nginx's Nchan module,
 #                                  the server not ours of bench/connect.sh
 set -euo pipefail
+cd "$(dirname "$0")/.."
 PKGS=(build-essential pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
       libnng-dev libmsgpack-dev libsqlite3-dev libcurl4-openssl-dev libyaml-dev libcjson-dev
       libcmocka-dev sqlite3 curl iproute2 procps python3 help2man)
@@ -34,8 +35,11 @@ OPTIONAL=()
 # test_source_bind.sh, bench/idle.sh); debhelper and lintian build and check
 # the Debian package (make deb), debootstrap makes the Debian 12 target that
 # ansible deploys it to (test_deb.sh)
-[ "${1:-}" = test ] && PKGS+=(nodejs nginx libnginx-mod-nchan strace openssl clang-14 libclang-rt-14-dev
-                              debhelper lintian ansible debootstrap) && OPTIONAL=(chromium)
+TEST_PKGS=(nodejs nginx libnginx-mod-nchan strace openssl clang-14 libclang-rt-14-dev
+           debhelper lintian ansible debootstrap)
+# the real servers of each client protocol and push adapter (issue 13), a line each:
+# the builds' libraries go into PKGS, the servers and their clients into TEST_PKGS
+[ "${1:-}" = test ] && PKGS+=("${TEST_PKGS[@]}") && OPTIONAL=(chromium)
 missing() {
   local p
   for p in "$@"; do
@@ -44,17 +48,29 @@ missing() {
 }
 need=($(missing "${PKGS[@]}"))
 want=($(missing "${OPTIONAL[@]+"${OPTIONAL[@]}"}"))
-[ ${#need[@]} -eq 0 ] && [ ${#want[@]} -eq 0 ] && exit 0
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null || true
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+if [ ${#need[@]} -gt 0 ] || [ ${#want[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >/dev/null || true
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  if [ ${#want[@]} -gt 0 ]; then
+    echo "installing (optional, for tests): ${want[*]}"
+    $SUDO apt-get install -y -q --no-install-recommends "${want[@]}" >/dev/null ||
+      echo "install-deps: could not install ${want[*]}; the tests that need it will be skipped" >&2
+  fi
 fi
-if [ ${#want[@]} -gt 0 ]; then
-  echo "installing (optional, for tests): ${want[*]}"
-  $SUDO apt-get install -y -q --no-install-recommends "${want[@]}" >/dev/null ||
-    echo "install-deps: could not install ${want[*]}; the tests that need it will be skipped" >&2
+# npm packages of the test servers (tests/servers/*/package-lock.json), pinned by
+# their lock files, installed once next to them (node_modules is not tracked)
+if [ "${1:-}" = test ]; then
+  for lock in tests/servers/*/package-lock.json; do
+    [ -f "$lock" ] || continue
+    dir=$(dirname "$lock")
+    [ -d "$dir/node_modules" ] && continue
+    echo "installing npm packages of $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  done
 fi
