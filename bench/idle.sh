@@ -9,8 +9,8 @@
 #   idle, default loops         the same with one loop per core
 #   server pings, default loops the server pings every PING seconds; the
 #                               agent only answers (lws sends the pongs);
-#                               Nchan only (nchan_websocket_ping_interval):
-#                               refpush has no server pings
+#                               refpush --ws-ping, or Nchan's
+#                               nchan_websocket_ping_interval
 # Each run ramps N connections, waits until the server has them all and
 # SETTLE seconds more, then reads the agent's CPU time (utime + stime of
 # /proc/PID/stat, and the nanosecond run time of every thread from
@@ -181,9 +181,6 @@ for run in 1loop:1:0 loops:default:4; do
   figure "idle_syscalls_${SERVER}_$tag" "$(per10 "$SYSCALLS")" "calls/10s"
 done
 IDLE=$CPU_S IDLE_SC=$SYSCALLS   # default loops, as the ping run
-if [ "$SERVER" = refpush ] && ! "$BIN/refpush" --help | grep -q -- --ws-ping; then
-  echo "  (refpush has no server pings: the ping figures are Nchan's)"; exit 0
-fi
 measure "${SERVER}-ping" default "$PING" 8
 PER=$(awk -v p="$CPU_S" -v i="$IDLE" -v n="$((N * WINDOW / PING))" 'BEGIN {printf "%.2f", (p - i) / n * 1e6}')
 SC_PER=$(awk -v p="$SYSCALLS" -v i="$IDLE_SC" -v n="$((N * STRACE_S / PING))" 'BEGIN {printf "%.2f", (p - i) / n}')

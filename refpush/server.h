@@ -61,6 +61,7 @@ struct refpush_config {
     const char *tls_cert;        /* PEM certificate (chain) for --port, or NULL: plain ws */
     const char *tls_key;         /* its private key */
     struct refpush_ticket_key tls_ticket_key;   /* --tls-ticket-key, or unset: random per process */
+    uint32_t ws_ping_ms;         /* --ws-ping: server pings of silent connections, 0 = none */
 };
 
 struct refpush_stats {
@@ -124,6 +125,7 @@ struct refpush_server {
     struct lws_protocols ws_protocols[3];
     struct lws_protocols api_protocols[2];
     struct lws_protocol_vhost_options pvo_default, pvo_ws;
+    lws_retry_bo_t ws_validity;        /* --ws-ping, or all zero (server.c) */
     uv_signal_t sig_term, sig_int;
     int signals_started;
     int listening;                     /* start succeeded */
