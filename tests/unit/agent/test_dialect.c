@@ -50,6 +50,7 @@ static struct {
     int close_status;           /* lws_close_reason's */
     int first, final, is_binary;
     size_t remaining;
+    char protocol[64];          /* the subprotocol a connect offered */
 } lw;
 
 struct lws_context *lws_get_context(const struct lws *wsi)
@@ -119,6 +120,11 @@ int lws_frame_is_binary(struct lws *wsi)
 {
     (void)wsi;
     return lw.is_binary;
+}
+struct lws *lws_client_connect_via_info(const struct lws_client_connect_info *ci)
+{
+    snprintf(lw.protocol, sizeof lw.protocol, "%s", ci->protocol ? ci->protocol : "(none)");
+    return (struct lws *)&lw;
 }
 
 /* ---------- the fake protocol ---------- */
@@ -673,6 +679,33 @@ static void test_protocol_close_and_counters(void **state)
     fixture_free(f);
 }
 
+/* The dialect's subprotocol is offered when the plan names none. */
+static void test_subprotocol(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(0);
+    struct ps_assign *a = &f->ag.assign.a;
+    snprintf(a->targets[0], sizeof a->targets[0], "ws://127.0.0.1:1/ws?u={conn}");
+    snprintf(f->ag.assign.targets[0].addr, sizeof f->ag.assign.targets[0].addr, "127.0.0.1");
+    f->ag.assign.targets[0].port = 1;
+    agent_conn_open(&f->w, 0);
+    assert_string_equal(lw.protocol, "fk.v1");
+    agent_conn_kill(&f->w, 0, PS_REASON_CLIENT_CLOSE);
+    agent_conn_ended(&f->w, 0, PS_REASON_CLIENT_CLOSE, 0);
+    snprintf(a->subprotocol, sizeof a->subprotocol, "mine-{conn}");
+    agent_conn_open(&f->w, 0);
+    assert_string_equal(lw.protocol, "mine-100");
+    agent_conn_ended(&f->w, 0, PS_REASON_CLIENT_CLOSE, 0);
+    a->subprotocol[0] = 0;
+    a->target_protocol[0] = PS_PROTOCOL_WEBSOCKET;   /* no dialect: none, as before */
+    assert_int_equal(agent_dialect_alloc(&f->w, fk_table), 0);
+    agent_conn_open(&f->w, 0);
+    assert_string_equal(lw.protocol, "(none)");
+    agent_conn_ended(&f->w, 0, PS_REASON_CLIENT_CLOSE, 0);
+    assert_int_equal(count_events(f, PS_EV_FAILED), 3);
+    fixture_free(f);
+}
+
 static void test_prepare_and_alloc(void **state)
 {
     (void)state;
@@ -715,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_goodbye_on_stop),
         cmocka_unit_test(test_fail_mid_message),
         cmocka_unit_test(test_protocol_close_and_counters),
+        cmocka_unit_test(test_subprotocol),
         cmocka_unit_test(test_prepare_and_alloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
