@@ -1,110 +1,114 @@
-# Debian's mosquitto for the mqtt tests, demo and bench: sourced after lib.sh
-# (or with T, PIDS and free_port of its own, as scripts/demo_mqtt.sh does).
-#
-# mosquitto_start [USER PASSWORD]: a broker on loopback from a config in
-# $T/mosquitto/: a websockets listener on MQ_WS (the agents' side, subprotocol
-# mqtt) and a plain MQTT listener on MQ_PORT (the push side, and $SYS
-# reading). Anonymous clients are allowed unless USER and PASSWORD are given,
-# then only that user (a password file made with mosquitto_passwd). No
-# persistence: a test starts from an empty broker. $SYS is published every
-# second so that mq_sys can read counters soon after a campaign. With
-# MQ_DEBUG=1 the log has every packet (the tests count PUBACKs in it). Sets MQ
-# to its PID (also in PIDS, so the EXIT trap stops it); mosquitto_stop stops
-# it by that PID.
-#
-# Why a raised fd limit: each websockets client is one descriptor in
-# mosquitto's libwebsockets context, which sizes its tables from
-# RLIMIT_NOFILE at start; max_connections is unlimited (-1) by default.
+# Debian's mosquitto broker for the tests of the mqtt push adapter, on loopback
+# in the test's temp dir with its own port, stopped by PID (lib.sh's cleanup).
+# Sourced after lib.sh.
 
-MQ_CONNS_MAX=${MQ_CONNS_MAX:-20000}
-
-mosquitto_need() {
-  command -v mosquitto >/dev/null || PATH=$PATH:/usr/sbin
-  local c
-  for c in mosquitto mosquitto_sub mosquitto_pub mosquitto_passwd; do
-    command -v "$c" >/dev/null && continue
-    if [ -n "${PS_TEST_STRICT:-}" ]; then
-      echo "FAIL: $c is not installed (scripts/install-deps.sh test installs mosquitto mosquitto-clients)" >&2
-      exit 1
-    fi
-    echo "SKIP: $c is not installed (scripts/install-deps.sh test installs mosquitto mosquitto-clients)"
-    exit 77
-  done
-}
-
+# mosquitto_start PORT [CONF_LINE...]: a broker on 127.0.0.1:PORT with its
+# config, log and no persistence under $T; MQ is its PID. Extra lines are
+# appended to its config (allow_anonymous, password_file, ...).
 mosquitto_start() {
-  mosquitto_need
-  local dir=$T/mosquitto
-  mkdir -p "$dir"
-  MQ_WS=$(free_port); MQ_PORT=$(free_port)
-  MQ_LOG=$dir/mosquitto.log
-  : >"$MQ_LOG"
+  local port=$1; shift
+  need_dep mosquitto
+  local conf=$T/mosquitto-$port.conf
   {
-    echo "user $(id -un)"              # as root it would switch to user mosquitto, which cannot write here
-    echo "per_listener_settings false"
+    echo "listener $port 127.0.0.1"
     echo "persistence false"
-    echo "sys_interval 1"
-    echo "max_connections -1"
-    echo "max_queued_messages 100000"
-    echo "log_dest file $MQ_LOG"
-    echo "log_timestamp_format %H:%M:%S"
-    if [ "${MQ_DEBUG:-0}" = 1 ]; then echo "log_type all"; else
-      echo "log_type error"; echo "log_type warning"; echo "log_type notice"; fi
-    echo "connection_messages false"
-    if [ $# -ge 2 ]; then
-      mosquitto_passwd -b -c "$dir/passwd" "$1" "$2" >/dev/null 2>&1 ||
-        { echo "mosquitto_passwd failed" >&2; return 1; }
-      echo "allow_anonymous false"
-      echo "password_file $dir/passwd"
-    else
-      echo "allow_anonymous true"
-    fi
-    echo "listener $MQ_WS 127.0.0.1"
-    echo "protocol websockets"
-    echo "listener $MQ_PORT 127.0.0.1"
-    echo "protocol mqtt"
-  } >"$dir/mosquitto.conf"
-  # in a subshell, so that the raised limit is the broker's only
-  (ulimit -n "$MQ_CONNS_MAX" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-   exec mosquitto -c "$dir/mosquitto.conf") >"$dir/stdout.log" 2>&1 &
-  MQ=$!
-  PIDS+=("$MQ")
+    echo "log_dest file $T/mosquitto-$port.log"
+    echo "log_type error"
+    echo "log_type warning"
+    echo "log_type notice"
+    # the adapter's QoS 1 messages in flight are the campaign's concurrency
+    echo "max_inflight_messages 0"
+    echo "max_queued_messages 0"
+    [ $# -gt 0 ] && printf '%s\n' "$@" || echo "allow_anonymous true"
+  } >"$conf"
+  mosquitto -c "$conf" >"$T/mosquitto-$port.out" 2>&1 &
+  MQ=$!; PIDS+=("$MQ")
   for _ in $(seq 100); do
-    if ss -Htln "sport = :$MQ_WS" | grep -q . && ss -Htln "sport = :$MQ_PORT" | grep -q .; then
-      return 0
-    fi
+    ss -Htln "sport = :$port" | grep -q . && return 0
     kill -0 "$MQ" 2>/dev/null || break
     sleep 0.1
   done
-  cat "$dir/stdout.log" "$MQ_LOG" >&2
-  echo "mosquitto did not start (config $dir/mosquitto.conf)" >&2
-  return 1
+  cat "$T/mosquitto-$port.out" "$T/mosquitto-$port.log" >&2 2>/dev/null || true
+  fail "mosquitto did not start on port $port"
 }
 
-# mosquitto_stop: SIGTERM by PID and wait; its exit status.
-mosquitto_stop() {
-  kill -TERM "$MQ" 2>/dev/null || return 0
-  local rc=0
-  wait "$MQ" || rc=$?
-  return $rc
-}
-
-# mq_sys TOPIC: one $SYS value (topic under $SYS/broker/), read over the plain
-# listener. $SYS topics are retained, so the value published last comes at once.
-mq_sys() {
-  mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -t "\$SYS/broker/$1" -C 1 -W 5 ${MQ_SYS_AUTH:-}
-}
-
-# mq_sys_settled TOPIC: the value once two readings sys_interval apart agree
-# (the counters of the last second are published a second later).
-mq_sys_settled() {
-  local a b
-  a=$(mq_sys "$1")
-  for _ in $(seq 10); do
-    sleep 1.1
-    b=$(mq_sys "$1")
-    [ "$a" = "$b" ] && { echo "$b"; return 0; }
-    a=$b
+# mqtt_bridge_start MQTT_PORT REFPUSH_PORT PREFIX SHARED: mosquitto_sub on
+# PREFIX/# and SHARED at QoS 1, its lines (what the broker delivered) in
+# $T/arrived.txt, each forwarded to refpush by tests/servers/mqtt_push/bridge.py;
+# MB is the pipeline's PID (a subshell: stopped by PID, it stops both).
+mqtt_bridge_start() {
+  need_dep mosquitto_sub
+  : >"$T/arrived.txt"
+  ( exec > >(exec /usr/bin/python3 "$ROOT/tests/servers/mqtt_push/bridge.py" --refpush "127.0.0.1:$2" \
+               --prefix "$3" --shared "$4" --log "$T/arrived.txt" >"$T/bridge.log" 2>&1)
+    exec mosquitto_sub -h 127.0.0.1 -p "$1" -q 1 -v -i pushstorm-test-sub -t "$3/#" -t "$4" \
+      -t pushstorm-probe ) &
+  MB=$!; PIDS+=("$MB")
+  # subscribed once a probe published after it comes back
+  for _ in $(seq 50); do
+    mosquitto_pub -h 127.0.0.1 -p "$1" -q 1 -t pushstorm-probe -m probe 2>/dev/null || true
+    sleep 0.2
+    grep -q "probe arrived" "$T/bridge.log" 2>/dev/null && return 0
   done
-  echo "$b"
+  fail "the mqtt bridge did not start: $(cat "$T/bridge.log" 2>/dev/null)"
+}
+
+# ---- the agents' side: mqtt over WebSocket (the mqtt dialect's tests, demo and bench)
+
+# mosquitto_ws_start [USER PASSWORD]: the same broker with a websockets
+# listener on MQ_WS as well (the agents connect there, subprotocol mqtt) and
+# its plain listener on MQ_PORT (the push adapter, and $SYS reading).
+# Anonymous clients are allowed unless USER and PASSWORD are given, then only
+# that user (a password file made with mosquitto_passwd). $SYS is published
+# every second so that mq_sys reads counters soon after a campaign. With
+# MQ_DEBUG=1 the log (MQ_LOG) has every packet: the tests count the PUBACKs
+# the broker received in it. A subscriber's window of unacknowledged QoS 1
+# messages is mosquitto's default (20), not mosquitto_start's unlimited one.
+#
+# Every websockets client is one descriptor in mosquitto's libwebsockets
+# context, which is sized from RLIMIT_NOFILE when it starts
+# (max_connections is unlimited, -1, by default): the soft limit is raised to
+# the hard one first, and a hard limit below MQ_CONNS_MAX (default 5000) fails.
+mosquitto_ws_start() {
+  need_dep mosquitto
+  need_dep mosquitto_sub
+  local lim
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  lim=$(ulimit -n)
+  [ "$lim" = unlimited ] || [ "$lim" -ge "${MQ_CONNS_MAX:-5000}" ] ||
+    fail "open files limit $lim is below ${MQ_CONNS_MAX:-5000}: mosquitto could not hold the connections"
+  MQ_WS=$(free_port); MQ_PORT=$(free_port)
+  MQ_LOG=$T/mosquitto-$MQ_PORT.log
+  local extra=("user $(id -un)" "max_connections -1" "max_inflight_messages 20" "sys_interval 1"
+               "connection_messages false")
+  [ "${MQ_DEBUG:-0}" = 1 ] && extra+=("log_type all")
+  if [ $# -ge 2 ]; then
+    : >"$T/mosquitto-$MQ_PORT.passwd"
+    mosquitto_passwd -b "$T/mosquitto-$MQ_PORT.passwd" "$1" "$2" ||
+      fail "mosquitto_passwd could not write $T/mosquitto-$MQ_PORT.passwd"
+    extra+=("allow_anonymous false" "password_file $T/mosquitto-$MQ_PORT.passwd")
+  else
+    extra+=("allow_anonymous true")
+  fi
+  mosquitto_start "$MQ_PORT" "${extra[@]}" "listener $MQ_WS 127.0.0.1" "protocol websockets"
+  for _ in $(seq 50); do
+    ss -Htln "sport = :$MQ_WS" | grep -q . && return 0
+    sleep 0.1
+  done
+  fail "mosquitto listens on $MQ_PORT but not on its websockets port $MQ_WS"
+}
+
+# mq_sys TOPIC...: the $SYS values (topics under $SYS/broker/), one line
+# each, in the order asked, read in one subscription on the plain listener.
+# $SYS topics are retained, so the values published last come at once. The
+# read itself is counted by the broker (publish/messages/sent rises by one per
+# topic at its next publication): read once, at the end.
+mq_sys() {
+  local args=() t
+  for t in "$@"; do args+=(-t "\$SYS/broker/$t"); done
+  mosquitto_sub -h 127.0.0.1 -p "$MQ_PORT" -v -C $# -W 5 "${args[@]}" ${MQ_SYS_AUTH:-} >"$T/sys.txt" ||
+    fail "could not read \$SYS from mosquitto on $MQ_PORT"
+  for t in "$@"; do
+    awk -v k="\$SYS/broker/$t" '$1 == k {print $2; exit}' "$T/sys.txt"
+  done
 }
