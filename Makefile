@@ -20,7 +20,7 @@ WERROR  ?= 1
 # Each program links the libraries it calls, by pkg-config name; nng has no
 # .pc file on Debian 12. (--as-needed as well: the agent has no use for libcurl
 # and its TLS stack, which cost resident memory per process.)
-CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1 libcrypto
+CTL_PKGS   = msgpack sqlite3 libcurl yaml-0.1 libcrypto libmosquitto
 AGENT_PKGS = libwebsockets libuv msgpack openssl libcjson
 REF_PKGS   = libwebsockets libuv openssl
 CTL_LIBS   = $(call pkg,--libs,$(CTL_PKGS)) -lnng

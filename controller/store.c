@@ -63,7 +63,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS pushes(run_id INTEGER, msg_id INTEGER, mode TEXT, conn INTEGER,"
     "  t_send_us INTEGER, url TEXT, http_status INTEGER, http_us INTEGER, error TEXT,"
     "  expected INTEGER, delivered INTEGER, duplicates INTEGER, lost INTEGER,"
-    "  missed_offline INTEGER, agent_lost INTEGER, PRIMARY KEY(run_id, msg_id));"
+    "  missed_offline INTEGER, agent_lost INTEGER, status_kind TEXT, status INTEGER,"
+    "  PRIMARY KEY(run_id, msg_id));"
     "CREATE TABLE IF NOT EXISTS deliveries(run_id INTEGER, msg_id INTEGER, conn INTEGER,"
     "  t_recv_us INTEGER, latency_us INTEGER, err_us INTEGER, duplicate INTEGER,"
     "  out_of_order INTEGER);"
@@ -166,6 +167,24 @@ static int store_names(struct store *s, char *err, size_t errlen)
     return store_exec(s, "COMMIT", err, errlen);
 }
 
+/* Schema 5 (push adapters): the adapter of each call and its own status (HTTP
+ * status, MQTT reason code, gRPC status), columns an older pushes table lacks. */
+static int store_add_status_cols(struct store *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int have = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info('pushes') "
+                           "WHERE name='status_kind'", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return have ? 0 : store_exec(s, "ALTER TABLE pushes ADD COLUMN status_kind TEXT;"
+                                    "ALTER TABLE pushes ADD COLUMN status INTEGER;", err, errlen);
+}
+
 static int store_create(struct store *s, char *err, size_t errlen)
 {
     char sql[256];
@@ -262,11 +281,12 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
     /* Migrating forward: most schema changes only add tables and indexes,
      * which the CREATE ... IF NOT EXISTS script adds to an older database
      * without touching what it holds (1 -> 2: monitor_samples, 2 -> 3:
-     * run_owners, 3 -> 4: two indexes); 4 -> 5 adds the client protocols'
-     * columns to samples (ALTER TABLE, old rows NULL); then the version is
-     * raised. */
+     * run_owners, 3 -> 4: two indexes); 4 -> 5 adds pushes' status columns
+     * and the client protocols' columns to samples (ALTER TABLE, old rows
+     * NULL); then the version is raised. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
-        (version && version < 5 && store_migrate_5(s, e, sizeof e)) ||
+        (version && version < 5 && (store_add_status_cols(s, e, sizeof e) ||
+                                    store_migrate_5(s, e, sizeof e))) ||
         (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e)) ||
         store_names(s, e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);
@@ -277,7 +297,8 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         store_prepare(s, &s->ins_push,
                       "INSERT INTO pushes(run_id,msg_id,mode,conn,t_send_us,url) VALUES(?,?,?,?,?,?)") ||
         store_prepare(s, &s->upd_push_http,
-                      "UPDATE pushes SET http_status=?3, http_us=?4, error=?5 WHERE run_id=?1 AND msg_id=?2") ||
+                      "UPDATE pushes SET http_status=?3, http_us=?4, error=?5, status_kind=?6, status=?7"
+                      " WHERE run_id=?1 AND msg_id=?2") ||
         store_prepare(s, &s->ins_sample,
                       "INSERT INTO samples VALUES(?,?" PS_STATS_FIELDS(STORE_SAMPLE_PARAM) ")") ||
         store_prepare(s, &s->ins_ctl_sample,
@@ -560,17 +581,20 @@ int store_push(struct store *s, const struct store_push_row *p)
     return store_step(s, st);
 }
 
-int store_push_http(struct store *s, uint32_t run_id, uint32_t msg_id, int status, int64_t http_us,
-                    const char *error)
+int store_push_call(struct store *s, const struct store_push_call *c)
 {
     sqlite3_stmt *st = s->upd_push_http;
     store_begin(s);
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, msg_id);
-    sqlite3_bind_int64(st, 3, status);
-    sqlite3_bind_int64(st, 4, http_us);
-    if (error)
-        sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 1, c->run_id);
+    sqlite3_bind_int64(st, 2, c->msg_id);
+    if (c->http_status >= 0)
+        sqlite3_bind_int64(st, 3, c->http_status);
+    sqlite3_bind_int64(st, 4, c->duration_us);
+    if (c->error)
+        sqlite3_bind_text(st, 5, c->error, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, c->kind, -1, SQLITE_STATIC);
+    if (c->status >= 0)
+        sqlite3_bind_int64(st, 7, c->status);
     return store_step(s, st);
 }
 

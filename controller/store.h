@@ -19,8 +19,8 @@ typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
 #define STORE_SCHEMA_VERSION 5   /* 2: monitor_samples, 3: run_owners, 4: run indexes of
-                                    undelivered and ctl_samples, 5: the client protocols'
-                                    counters in samples (issue 13) */
+                                    undelivered and ctl_samples, 5: pushes.status_kind/status,
+                                    the client protocols' counters in samples (issue 13) */
 
 /* Rows of a per-event table waiting for their multi-row INSERT (store_ingest.c). */
 #define STORE_BATCH_ROWS      128
@@ -160,8 +160,17 @@ int  store_monitor_sample(struct store *s, uint32_t run_id, uint32_t agent_id, i
                           const struct ps_hostmon *h);
 int  store_ctl_sample(struct store *s, const struct store_ctl_sample *cs);
 int  store_push(struct store *s, const struct store_push_row *p);
-int  store_push_http(struct store *s, uint32_t run_id, uint32_t msg_id, int status, int64_t http_us,
-                     const char *error);
+/* A push call's result: kind is its adapter ("http", "mqtt", "grpc"), status
+ * the adapter's own code; http_status the HTTP response's (http, grpc); -1 =
+ * none (NULL). http_us holds the call's duration whatever its kind. */
+struct store_push_call {
+    uint32_t run_id, msg_id;
+    const char *kind;
+    int status, http_status;
+    int64_t duration_us;
+    const char *error;
+};
+int  store_push_call(struct store *s, const struct store_push_call *c);
 int  store_push_result(struct store *s, uint32_t run_id, uint32_t msg_id, uint32_t expected,
                        uint32_t delivered, uint32_t duplicates, uint32_t lost,
                        uint32_t missed_offline, uint32_t agent_lost);

@@ -63,6 +63,25 @@ enum plan_phase_kind {
 
 enum plan_push_mode { PLAN_PUSH_UNICAST = 1, PLAN_PUSH_BROADCAST, PLAN_PUSH_MULTICAST };
 
+/* push adapters (issue 13): what a push phase's calls carry beyond URL and
+ * body, per adapter (the URL's scheme picks it; docs/protocols.md). */
+#define PLAN_GRPC_FIELDS_MAX 8
+struct plan_grpc_field {
+    uint32_t number;             /* protobuf field number, 1..2^29-1 */
+    uint8_t  varint;             /* 1: an integer (varint), 0: a string (length-delimited) */
+    char     tpl[PS_HDR_MAX];    /* template: {msg} {conn} {id} {csv.COL} */
+};
+struct plan_push_call {
+    char     method[16];         /* http: default POST */
+    uint32_t n_headers;          /* http */
+    struct ps_header_tpl headers[PS_MAX_HEADERS];
+    uint32_t qos;                /* mqtt: 0 (default) or 1 */
+    uint32_t n_metadata;         /* grpc: metadata name -> value template */
+    struct ps_header_tpl metadata[PS_MAX_HEADERS];
+    uint32_t n_fields;           /* grpc: the request message; 0 = {1: "{conn}", 2: body} */
+    struct plan_grpc_field fields[PLAN_GRPC_FIELDS_MAX];
+};
+
 struct plan_phase {
     enum plan_phase_kind kind;
     int line;                    /* where it was written, for messages */
@@ -79,10 +98,8 @@ struct plan_phase {
             uint32_t recipients; /* multicast: uids per message (default 10, <= PLAN_RECIPIENTS_MAX) */
             char     body[PS_URL_MAX];     /* template; must contain {msg}; default "{msg}" */
             char     url[PS_URL_MAX];      /* overrides the target's push/broadcast URL; "" = use the target's */
-            char     method[16];           /* default POST */
-            uint32_t n_headers;
-            struct ps_header_tpl headers[PS_MAX_HEADERS];
-            uint32_t concurrency;          /* HTTP calls in flight; default 64 */
+            struct plan_push_call call;    /* method, headers, qos, metadata, message */
+            uint32_t concurrency;          /* calls in flight (mqtt: QoS 1 PUBACKs awaited); default 64 */
             int64_t  grace_us;             /* delivery deadline after send; default 5s */
         } push;
         struct { double fraction; uint32_t code; } disconnect;          /* code default 1000 */

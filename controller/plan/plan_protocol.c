@@ -48,8 +48,8 @@ int plan_v_protocol(struct plan_ctx *c, const struct yaml_doc_node *v, const cha
 
 /* qos: 0 or 1. QoS 2's exactly-once handshake is the broker's business;
  * pushstorm counts every delivery itself and names duplicates. */
-static int plan_v_qos(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
-                      const struct plan_field *f)
+static int plan_v_proto_qos(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                            const struct plan_field *f)
 {
     struct plan_field z = *f;
     z.flags |= PLAN_F_ZERO_OK;
@@ -159,7 +159,7 @@ int plan_v_protocol_options(struct plan_ctx *c, const struct yaml_doc_node *v, c
                    PLAN_F_NONEMPTY | PLAN_F_ONELINE, NULL),
         PLAN_FIELD("vhost", plan_v_string, pr->vhost, sizeof pr->vhost, PLAN_F_ONELINE, NULL),
         PLAN_FIELD("subscribe", plan_v_subscribe, NULL, 0, 0, NULL),
-        PLAN_FIELD("qos", plan_v_qos, &pr->qos, 0, 0, NULL),
+        PLAN_FIELD("qos", plan_v_proto_qos, &pr->qos, 0, 0, NULL),
         PLAN_FIELD("ack", plan_v_ack_mode, &pr->ack_mode, 0, 0, NULL),
         PLAN_FIELD("keepalive", plan_v_duration_off, &pr->keepalive_us, 0, 0, NULL),
         PLAN_FIELD("server_heartbeat", plan_v_duration_off, &pr->server_hb_us, 0, 0, NULL),

@@ -24,6 +24,9 @@
 #define PLAN_GOT_MAX       (PLAN_VAL_ECHO_MAX + 16)
 #define PLAN_CONCURRENCY_MAX 1024  /* the pusher's in-flight limit */
 #define PLAN_TOP           "(top level)"
+/* push phase keys that belong to one adapter: method, headers, qos, metadata, message */
+enum { PLAN_PUSH_KEY_METHOD, PLAN_PUSH_KEY_HEADERS, PLAN_PUSH_KEY_QOS, PLAN_PUSH_KEY_METADATA,
+       PLAN_PUSH_KEY_MESSAGE, PLAN_PUSH_KEYS };
 /* Agents get heartbeat and backoff times as 32-bit milliseconds (49 days): stay well below. */
 #define PLAN_DURATION_MAX_US (720LL * 3600 * 1000000)
 #define PLAN_GRACE_MIN_US    1000000LL            /* agents.grace */
@@ -83,6 +86,8 @@ struct plan_ctx {
     const struct yaml_doc_node *ramp_to[PLAN_MAX_PHASES];
     const struct yaml_doc_node *recipients[PLAN_MAX_PHASES];
     const struct yaml_doc_node *needs_reconnect[PLAN_MAX_PHASES];
+    /* push adapters: a push phase's adapter-specific keys, to blame in plan_push_check */
+    const struct yaml_doc_node *push_key[PLAN_MAX_PHASES][PLAN_PUSH_KEYS];
 };
 
 /* ------------------------------------------------------------ engine (plan_schema.c) */
@@ -118,6 +123,9 @@ int plan_v_ws_url(struct plan_ctx *c, const struct yaml_doc_node *v, const char 
                   const struct plan_field *f);          /* -> char[PS_URL_MAX] */
 int plan_v_http_url(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                     const struct plan_field *f);        /* -> char[PS_URL_MAX] */
+/* A URL's part after "scheme://" (rest, inside s): a host, no blanks, fits. */
+int plan_check_url_rest(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                        const char *s, const char *rest);
 int plan_v_duration(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                     const struct plan_field *f);        /* -> int64_t us */
 int plan_v_duration_off(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
@@ -150,6 +158,23 @@ int plan_v_thr_count(struct plan_ctx *c, const struct yaml_doc_node *v, const ch
                      const struct plan_field *f);       /* -> struct plan_threshold */
 int plan_v_thr_duration(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                         const struct plan_field *f);    /* -> struct plan_threshold */
+
+/* plan_push.c: push adapters (issue 13): push URLs of any adapter's scheme
+ * (-> char[PS_URL_MAX]), mqtt's qos, grpc's metadata and message; the check
+ * that a phase's adapter keys fit the adapters its URLs name. */
+int plan_v_push_url(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                    const struct plan_field *f);
+int plan_v_qos(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+               const struct plan_field *f);             /* -> uint32_t 0 or 1 */
+int plan_v_grpc_metadata(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                         const struct plan_field *f);   /* -> ps_header_tpl[], count in aux */
+int plan_v_grpc_message(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                        const struct plan_field *f);    /* -> struct plan_push_call */
+/* A target without `broadcast:`: its push URL's origin + /broadcast (grpc: the
+ * method Broadcast of the push URL's service). */
+int plan_push_derive_broadcast(struct plan_ctx *c, const struct yaml_doc_node *at,
+                               const char *path, struct plan_target *t);
+int plan_push_check(struct plan_ctx *c);
 
 /* plan_tls.c: the tls block, plan-wide (-> plan.tls[0]) and per target
  * (-> uint32_t index into plan.tls). */

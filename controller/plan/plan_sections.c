@@ -35,19 +35,6 @@ static const char *const plan_phase_names[] = {
 
 /* ------------------------------------------------------------ sections */
 
-/* scheme://host[:port] of url, plus "/broadcast". */
-static int plan_derive_broadcast(struct plan_ctx *c, const struct yaml_doc_node *at,
-                                 const char *path, struct plan_target *t)
-{
-    const char *host = strstr(t->push, "://") + 3;
-    size_t origin = strcspn(host, "/?#") + (size_t)(host - t->push);
-    if (origin + sizeof("/broadcast") > sizeof(t->broadcast))
-        return plan_fail(c, at, path, "too long to derive the broadcast URL from; set broadcast");
-    memcpy(t->broadcast, t->push, origin);
-    memcpy(t->broadcast + origin, "/broadcast", sizeof("/broadcast"));
-    return 0;
-}
-
 static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                           const struct plan_field *f)
 {
@@ -66,8 +53,8 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
         uint32_t session_set = (uint32_t)i + 1;
         struct plan_field tf[] = {
             PLAN_FIELD("ws", plan_v_ws_url, t->ws, sizeof(t->ws), PLAN_F_REQUIRED, NULL),
-            PLAN_FIELD("push", plan_v_http_url, t->push, sizeof(t->push), PLAN_F_REQUIRED, NULL),
-            PLAN_FIELD("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
+            PLAN_FIELD("push", plan_v_push_url, t->push, sizeof(t->push), PLAN_F_REQUIRED, NULL),
+            PLAN_FIELD("broadcast", plan_v_push_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
             PLAN_FIELD("tls", plan_v_tls_target, &t->tls, 0, 0, NULL),
             PLAN_FIELD("session", plan_v_session, NULL, 0, 0, &session_set),
             PLAN_FIELD("protocol", plan_v_protocol, &t->protocol, 0, 0, NULL),   /* issue 13 */
@@ -79,7 +66,7 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
         if (!tf[2].node) {
             char ppath[PLAN_PATH_MAX];
             plan_path_key(ppath, ipath, "push");
-            if (plan_derive_broadcast(c, tf[1].node, ppath, t) < 0)
+            if (plan_push_derive_broadcast(c, tf[1].node, ppath, t) < 0)
                 return -1;
         }
         p->n_targets = (uint32_t)(i + 1);
@@ -304,7 +291,7 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
     u->rate = 100;
     u->recipients = 10;
     strcpy(u->body, "{msg}");
-    strcpy(u->method, "POST");
+    strcpy(u->call.method, "POST");
     u->concurrency = 64;
     u->grace_us = 5000000;
     struct plan_field pf[] = {
@@ -313,15 +300,21 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
         PLAN_FIELD("count", plan_v_count64, &u->count, 0, PLAN_F_REQUIRED, NULL),
         PLAN_FIELD_MAX("recipients", plan_v_count32, &u->recipients, 0, PLAN_RECIPIENTS_MAX),
         PLAN_FIELD("body", plan_v_string, u->body, sizeof(u->body), PLAN_F_NONEMPTY, NULL),
-        PLAN_FIELD("url", plan_v_http_url, u->url, sizeof(u->url), 0, NULL),
-        PLAN_FIELD("method", plan_v_method, u->method, sizeof(u->method), 0, NULL),
-        PLAN_FIELD("headers", plan_v_http_headers, u->headers, 0, 0, &u->n_headers),
+        PLAN_FIELD("url", plan_v_push_url, u->url, sizeof(u->url), 0, NULL),
         PLAN_FIELD_MAX("concurrency", plan_v_count32, &u->concurrency, 0, PLAN_CONCURRENCY_MAX),
         PLAN_FIELD("grace", plan_v_duration, &u->grace_us, 0, 0, NULL),
         PLAN_FIELD("deadline", plan_v_duration, &ph->deadline_us, 0, 0, NULL),   /* deadlines */
+        /* push adapters: in enum order from PLAN_PUSH_KEY_METHOD (plan_push.c) */
+        PLAN_FIELD("method", plan_v_method, u->call.method, sizeof(u->call.method), 0, NULL),
+        PLAN_FIELD("headers", plan_v_http_headers, u->call.headers, 0, 0, &u->call.n_headers),
+        PLAN_FIELD("qos", plan_v_qos, &u->call.qos, 0, 0, NULL),
+        PLAN_FIELD("metadata", plan_v_grpc_metadata, u->call.metadata, 0, 0, &u->call.n_metadata),
+        PLAN_FIELD("message", plan_v_grpc_message, &u->call, 0, 0, NULL),
     };
     if (plan_map(c, v, path, pf, NFIELDS(pf), "a map like {count: 1000, rate: 500/s}") < 0)
         return -1;
+    for (int k = 0; k < PLAN_PUSH_KEYS; k++)
+        c->push_key[idx][k] = pf[9 + k].key_node;
     char kpath[PLAN_PATH_MAX];
     if (pf[3].node && u->mode != PLAN_PUSH_MULTICAST) {
         plan_path_key(kpath, path, "recipients");

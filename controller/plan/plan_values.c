@@ -73,6 +73,13 @@ static int plan_check_url(struct plan_ctx *c, const struct yaml_doc_node *v, con
     if (!rest)
         return plan_fail(c, v, path, "expected a URL starting with %s or %s, got %s", a, b,
                          plan_got(v, g, sizeof(g)));
+    return plan_check_url_rest(c, v, path, s, rest);
+}
+
+int plan_check_url_rest(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                        const char *s, const char *rest)
+{
+    char g[PLAN_GOT_MAX];
     if (!*rest || strchr("/?#:", *rest))
         return plan_fail(c, v, path, "URL has no host: %s", plan_got(v, g, sizeof(g)));
     for (const char *q = s; *q; q++) {

@@ -27,6 +27,16 @@ static const char *report_dur(const struct report_run *r, const char *name, char
     return ps_units_fmt_duration((int64_t)v, buf, len);
 }
 
+/* "label name value, name value" on one line (none when empty); frees figs. */
+static void report_print_counts(FILE *out, const char *label, struct report_fig *figs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s %.0f", i ? ", " : label, figs[i].name, figs[i].value);
+    if (n)
+        fputc('\n', out);
+    free(figs);
+}
+
 static void report_summary(struct store *s, const struct report_run *r, FILE *out)
 {
     double dur = (r->ended_us - r->started_us) / 1e6;
@@ -86,20 +96,17 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
     size_t n;
     char err[256];
     /* The reasons line is left out, as if empty, when it cannot be read. */
-    if (report_data_reasons(s, r->id, &reasons, &n, err, sizeof err) == 0) {
-        for (size_t i = 0; i < n; i++)
-            fprintf(out, "%s%s %.0f", i ? ", " : "closes/fails  ", reasons[i].name,
-                    reasons[i].value);
-        if (n)
-            fputc('\n', out);
-        free(reasons);
-    }
+    if (report_data_reasons(s, r->id, &reasons, &n, err, sizeof err) == 0)
+        report_print_counts(out, "closes/fails  ", reasons, n);
     double df;
     char dfs[32] = "-";
     if (report_data_fig(r, "delivered_fraction", &df))
         snprintf(dfs, sizeof dfs, "%.3f%%", df * 100);
     fprintf(out, "pushes        sent %.0f (failed API calls %.0f), delivered fraction %s\n",
             report_fig(r, "pushes_sent"), report_fig(r, "push_failed"), dfs);
+    /* per adapter and status: an HTTP 503, a gRPC 14 and an MQTT 0x87 kept apart */
+    if (report_data_push_status(s, r->id, &reasons, &n, err, sizeof err) == 0)
+        report_print_counts(out, "push calls    ", reasons, n);
     if (report_fig(r, "acks_sent") > 0 || report_fig(r, "acks_dropped") > 0) {
         fprintf(out, "acks          sent %.0f, dropped %.0f", report_fig(r, "acks_sent"),
                 report_fig(r, "acks_dropped"));

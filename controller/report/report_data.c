@@ -293,17 +293,16 @@ int report_data_ends(struct store *s, uint32_t run_id, struct report_end **out, 
     return 0;
 }
 
-int report_data_reasons(struct store *s, uint32_t run_id, struct report_fig **out, size_t *n,
-                        char *err, size_t errlen)
+/* Rows (name, value) of sql for the run, in its order. */
+static int report_data_named(struct store *s, const char *sql, uint32_t run_id,
+                             struct report_fig **out, size_t *n, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     size_t cap = 0;
     int rc;
     *out = NULL;
     *n = 0;
-    if (report_data_prepare(s, &st,
-                            "SELECT substr(name, 8), value FROM figures WHERE run_id=?1 AND name LIKE"
-                            " 'reason_%' ORDER BY value DESC", run_id, err, errlen))
+    if (report_data_prepare(s, &st, sql, run_id, err, errlen))
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct report_fig *f = report_data_push((void **)out, n, &cap, sizeof **out);
@@ -321,6 +320,23 @@ int report_data_reasons(struct store *s, uint32_t run_id, struct report_fig **ou
         return -1;
     }
     return 0;
+}
+
+int report_data_reasons(struct store *s, uint32_t run_id, struct report_fig **out, size_t *n,
+                        char *err, size_t errlen)
+{
+    return report_data_named(s, "SELECT substr(name, 8), value FROM figures WHERE run_id=?1 AND "
+                             "name LIKE 'reason_%' ORDER BY value DESC", run_id, out, n, err, errlen);
+}
+
+/* Runs before schema 5 have no status_kind: their calls were HTTP, status in http_status. */
+int report_data_push_status(struct store *s, uint32_t run_id, struct report_fig **out, size_t *n,
+                            char *err, size_t errlen)
+{
+    return report_data_named(s, "SELECT coalesce(status_kind, 'http') || ':' || "
+                             "coalesce(status, nullif(http_status, 0), 'none'), count(*) FROM pushes "
+                             "WHERE run_id=?1 GROUP BY 1 ORDER BY 2 DESC, 1", run_id, out, n, err,
+                             errlen);
 }
 
 int report_data_out_open(struct report_data_out *o, const char *path, char *err, size_t errlen)

@@ -91,6 +91,11 @@ double report_data_rel_s(const struct report_run *r, int64_t t_us);
 int  report_data_reasons(struct store *s, uint32_t run_id, struct report_fig **out, size_t *n,
                          char *err, size_t errlen);
 
+/* The run's push calls counted by adapter and status, "kind:status" (status
+ * "none": no answer), most frequent first. free(*out). */
+int  report_data_push_status(struct store *s, uint32_t run_id, struct report_fig **out, size_t *n,
+                             char *err, size_t errlen);
+
 /* Rows of numbers read by a named query (report_data_rows.c); NULL reads as NAN. */
 enum report_query {
     REPORT_Q_CONNECTED,          /* second, connected summed over agents */

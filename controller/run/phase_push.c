@@ -19,9 +19,19 @@
 void run_on_push_done(void *ctx, const struct pusher_result *res)
 {
     struct run *r = ctx;
-    ledger_msg_http(&r->ledger, res->msg_id, res->http_status, res->ok);
-    store_push_http(&r->store, r->run_id, res->msg_id, res->http_status, res->duration_us,
-                    res->error);
+    ledger_msg_http(&r->ledger, res->msg_id, res->status, res->ok);
+    struct store_push_call c = {r->run_id, res->msg_id, pusher_kind_name(res->kind), res->status,
+                                res->kind == PUSHER_MQTT ? -1 : res->http_status,
+                                res->duration_us, res->error};
+    store_push_call(&r->store, &c);
+}
+
+/* A call that never started: failed like one that did, with its adapter's kind. */
+static void phase_push_unsent(struct run *r, uint32_t id, const char *url, const char *why)
+{
+    int kind = pusher_kind_of(url, NULL);
+    run_on_push_done(r, &(struct pusher_result){id, kind < 0 ? PUSHER_HTTP : kind, -1, 0, 0, 0,
+                                                why});
 }
 
 static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t now_wall)
@@ -73,7 +83,6 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
     run_data_source(&data, r, n_group ? group : &conn, n_group ? n_group : mode != PLAN_PUSH_BROADCAST,
                     &csv);
     int blen = ps_tpl_expand_src(body, sizeof body, ph->u.push.body, body_vars, 3, &csv);
-    const char *method = ph->u.push.method[0] ? ph->u.push.method : "POST";
 
     /* A broadcast goes to every distinct broadcast URL (one per server), a
      * unicast or multicast to the target that owns the connection(s). */
@@ -94,7 +103,7 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
         if (t == 0)
             store_push(&r->store, &row);
         if (blen < 0 || ulen < 0) {
-            run_on_push_done(r, &(struct pusher_result){id, 0, 0, 0, "URL or body too long"});
+            phase_push_unsent(r, id, tpl, "URL or body too long");
             continue;
         }
         /* the target's tls block covers its push and broadcast URLs; a
@@ -102,9 +111,10 @@ static int phase_push_one(struct run *r, const struct plan_phase *ph, int64_t no
         const struct ps_tls *tls = &p->tls[ph->u.push.url[0] ? 0
                                            : p->targets[mode != PLAN_PUSH_BROADCAST
                                                             ? conn % p->n_targets : t].tls];
-        if (pusher_send(&r->pusher, id, method, url, body, (size_t)blen, ph->u.push.headers,
-                        ph->u.push.n_headers, tls) != 0)
-            run_on_push_done(r, &(struct pusher_result){id, 0, 0, 0, "no free HTTP slot"});
+        struct pusher_req rq = {id, url, body, (size_t)blen, &ph->u.push.call, tls,
+                                body_vars, 3, &csv};
+        if (pusher_send(&r->pusher, &rq) != 0)
+            phase_push_unsent(r, id, url, "no free push slot");
     }
     return 0;
 }

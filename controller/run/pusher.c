@@ -1,77 +1,86 @@
-/* pusher: libcurl multi client for the push API (see pusher.h).
+/* pusher: the adapter table and what every push call shares (see pusher.h).
  *
- * Each slot owns one easy handle for the life of the pusher: libcurl keeps the
- * connection cache in the multi handle, so reused slots reuse warm keep-alive
- * connections. The response body is discarded (counted only); the status and
- * the total time come from curl_easy_getinfo. */
+ * A slot is a call in flight: the core keeps its adapter, message id and start
+ * time; the adapter keeps its own state for the same slot index. Slots are a
+ * free list sized for the largest concurrency, so a reused slot reuses the
+ * adapter's warm handle (and libcurl, its keep-alive connection). Adapters are
+ * set up on their first call: a campaign pushing only over HTTP never opens
+ * libmosquitto. */
 #include "pusher.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ps_time.h"
 
-struct pusher_call {
-    CURL    *easy;
-    struct curl_slist *headers;
-    uint32_t msg_id;
-    uint32_t slot;
-    int64_t  started_us;
-    size_t   body_len;
-    char     body[PUSHER_BODY_MAX];
-    char     error[CURL_ERROR_SIZE];
+/* The one table of adapters, in enum pusher_kind order: a new adapter is its
+ * file and a line here. */
+static const struct pusher_ops *const pusher_table[PUSHER_N_KINDS] = {
+    [PUSHER_HTTP] = &push_http_ops,
+    [PUSHER_MQTT] = &push_mqtt_ops,
 };
 
-static size_t pusher_discard(char *ptr, size_t size, size_t nmemb, void *ud)
+int pusher_kind_of(const char *url, int *tls)
 {
-    (void)ptr;
-    (void)ud;
-    return size * nmemb;
+    for (int k = 0; k < PUSHER_N_KINDS; k++)
+        for (int s = 0; s < 2 && pusher_table[k] && pusher_table[k]->schemes[s]; s++) {
+            size_t n = strlen(pusher_table[k]->schemes[s]);
+            if (!strncasecmp(url, pusher_table[k]->schemes[s], n) && !strncmp(url + n, "://", 3)) {
+                if (tls)
+                    *tls = s;
+                return k;
+            }
+        }
+    return -1;
+}
+
+const char *pusher_kind_name(int kind)
+{
+    return kind >= 0 && kind < PUSHER_N_KINDS && pusher_table[kind] ? pusher_table[kind]->name : "?";
+}
+
+const char *pusher_schemes_list(void)
+{
+    return "http://, https://, mqtt://, mqtts://, grpc:// or grpcs://";
 }
 
 int pusher_init(struct pusher *p, uint32_t concurrency, long timeout_ms, pusher_done_fn done,
                 void *ctx)
 {
     memset(p, 0, sizeof *p);
-    p->concurrency = concurrency ? concurrency : 1;
-    if (p->concurrency > PUSHER_MAX_CONCURRENCY)
-        p->concurrency = PUSHER_MAX_CONCURRENCY;
+    pusher_set_concurrency(p, concurrency);
     p->done = done;
     p->ctx = ctx;
     p->timeout_ms = timeout_ms;
     p->multi = curl_multi_init();
-    p->calls = calloc(PUSHER_MAX_CONCURRENCY, sizeof *p->calls);
     p->free_slots = calloc(PUSHER_MAX_CONCURRENCY, sizeof *p->free_slots);
-    if (!p->multi || !p->calls || !p->free_slots) {
+    p->slot_kind = calloc(PUSHER_MAX_CONCURRENCY, sizeof *p->slot_kind);
+    p->slot_started = calloc(PUSHER_MAX_CONCURRENCY, sizeof *p->slot_started);
+    p->slot_msg = calloc(PUSHER_MAX_CONCURRENCY, sizeof *p->slot_msg);
+    if (!p->multi || !p->free_slots || !p->slot_kind || !p->slot_started || !p->slot_msg) {
         pusher_close(p);
         return -1;
     }
     curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)PUSHER_MAX_CONCURRENCY);
-    for (uint32_t i = 0; i < PUSHER_MAX_CONCURRENCY; i++) {
-        p->calls[i].slot = i;
+    for (uint32_t i = 0; i < PUSHER_MAX_CONCURRENCY; i++)
         p->free_slots[p->n_free++] = PUSHER_MAX_CONCURRENCY - 1 - i;
-    }
     return 0;
 }
 
 void pusher_close(struct pusher *p)
 {
-    if (p->calls) {
-        for (uint32_t i = 0; i < PUSHER_MAX_CONCURRENCY; i++) {
-            struct pusher_call *c = &p->calls[i];
-            if (c->easy) {
-                if (p->multi)
-                    curl_multi_remove_handle(p->multi, c->easy);
-                curl_easy_cleanup(c->easy);
-            }
-            curl_slist_free_all(c->headers);
-        }
-    }
+    /* adapters first: the libcurl ones remove their handles from the multi */
+    for (int k = 0; k < PUSHER_N_KINDS; k++)
+        if (p->adapter[k])
+            pusher_table[k]->close(p->adapter[k]);
     if (p->multi)
         curl_multi_cleanup(p->multi);
-    free(p->calls);
     free(p->free_slots);
+    free(p->slot_kind);
+    free(p->slot_started);
+    free(p->slot_msg);
     memset(p, 0, sizeof *p);
 }
 
@@ -87,23 +96,98 @@ uint32_t pusher_inflight(const struct pusher *p)
     return p->inflight;
 }
 
-void pusher_poll(struct pusher *p, const int *read_fds, unsigned n_fds, int timeout_ms)
-{
-    struct curl_waitfd fds[PUSHER_POLL_FDS];
-    if (n_fds > PUSHER_POLL_FDS)
-        n_fds = PUSHER_POLL_FDS;
-    for (unsigned i = 0; i < n_fds; i++)
-        fds[i] = (struct curl_waitfd){read_fds[i], CURL_WAIT_POLLIN, 0};
-    curl_multi_poll(p->multi, fds, n_fds, timeout_ms, NULL);
-}
-
 int pusher_can_send(const struct pusher *p)
 {
     return p->inflight < p->concurrency && p->n_free > 0;
 }
 
-/* The plan's tls block in libcurl's terms (the same block as the target's wss). */
-static void pusher_tls(CURL *e, const struct ps_tls *t)
+int64_t pusher_started_us(const struct pusher *p, uint32_t slot)
+{
+    return p->slot_started[slot];
+}
+
+uint32_t pusher_msg_id(const struct pusher *p, uint32_t slot)
+{
+    return p->slot_msg[slot];
+}
+
+void pusher_poll(struct pusher *p, const int *read_fds, unsigned n_fds, int timeout_ms)
+{
+    struct curl_waitfd fds[PUSHER_POLL_FDS + 2 * PS_MAX_TARGETS];
+    if (n_fds > PUSHER_POLL_FDS)
+        n_fds = PUSHER_POLL_FDS;
+    for (unsigned i = 0; i < n_fds; i++)
+        fds[i] = (struct curl_waitfd){read_fds[i], CURL_WAIT_POLLIN, 0};
+    for (int k = 0; k < PUSHER_N_KINDS; k++)
+        if (p->adapter[k] && pusher_table[k]->fds)
+            n_fds += pusher_table[k]->fds(p->adapter[k], fds + n_fds,
+                                          (unsigned)(sizeof fds / sizeof fds[0]) - n_fds);
+    curl_multi_poll(p->multi, fds, n_fds, timeout_ms, NULL);
+}
+
+void pusher_finish(struct pusher *p, uint32_t slot, int ok, int status, int http_status,
+                   const char *error)
+{
+    struct pusher_result r = {
+        .msg_id = p->slot_msg[slot],
+        .kind = p->slot_kind[slot],
+        .status = status,
+        .http_status = http_status,
+        .ok = ok,
+        .duration_us = ps_time_mono_us() - p->slot_started[slot],
+        .error = ok ? NULL : (error && *error ? error : "failed"),
+    };
+    p->inflight--;
+    p->free_slots[p->n_free++] = slot;
+    p->done(p->ctx, &r);
+}
+
+int pusher_send(struct pusher *p, const struct pusher_req *rq)
+{
+    if (!pusher_can_send(p))
+        return -1;
+    uint32_t slot = p->free_slots[--p->n_free];
+    int tls = 0, kind = pusher_kind_of(rq->url, &tls);
+    char err[PUSHER_ERR_MAX] = "";
+    p->slot_msg[slot] = rq->msg_id;
+    p->slot_kind[slot] = (uint8_t)(kind < 0 ? PUSHER_HTTP : kind);
+    p->slot_started[slot] = ps_time_mono_us();
+    p->inflight++;
+    if (kind < 0) {
+        snprintf(err, sizeof err, "no push adapter for this URL (expected %s)",
+                 pusher_schemes_list());
+    } else if (!p->adapter[kind] && !(p->adapter[kind] = pusher_table[kind]->init(p))) {
+        snprintf(err, sizeof err, "%s adapter: out of memory", pusher_table[kind]->name);
+    } else if (pusher_table[kind]->start(p->adapter[kind], slot, rq, err, sizeof err) == 0) {
+        return 0;
+    }
+    pusher_finish(p, slot, 0, -1, 0, err);
+    return 0;
+}
+
+void pusher_perform(struct pusher *p)
+{
+    int running, left;
+    curl_multi_perform(p->multi, &running);
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(p->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        uint32_t slot = (uint32_t)(uintptr_t)priv;
+        CURLcode rc = m->data.result;
+        curl_multi_remove_handle(p->multi, m->easy_handle);
+        int k = p->slot_kind[slot];
+        pusher_table[k]->curl_done(p->adapter[k], slot, rc);
+    }
+    int64_t now = ps_time_mono_us();
+    for (int k = 0; k < PUSHER_N_KINDS; k++)
+        if (p->adapter[k] && pusher_table[k]->drive)
+            pusher_table[k]->drive(p->adapter[k], now);
+}
+
+void pusher_curl_tls(CURL *e, const struct ps_tls *t)
 {
     if (!t)
         return;
@@ -122,83 +206,4 @@ static void pusher_tls(CURL *e, const struct ps_tls *t)
     if (t->min_version)
         curl_easy_setopt(e, CURLOPT_SSLVERSION,
                          t->min_version >= 13 ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2);
-}
-
-int pusher_send(struct pusher *p, uint32_t msg_id, const char *method, const char *url,
-                const char *body, size_t body_len, const struct ps_header_tpl *headers,
-                uint32_t n_headers, const struct ps_tls *tls)
-{
-    if (!pusher_can_send(p) || body_len > PUSHER_BODY_MAX)
-        return -1;
-    struct pusher_call *c = &p->calls[p->free_slots[--p->n_free]];
-    if (!c->easy) {
-        c->easy = curl_easy_init();
-        if (!c->easy) {
-            p->free_slots[p->n_free++] = c->slot;
-            return -1;
-        }
-    } else {
-        curl_easy_reset(c->easy);
-    }
-    curl_slist_free_all(c->headers);
-    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    /* Without this libcurl waits up to a second for "100 Continue" on larger bodies. */
-    c->headers = curl_slist_append(c->headers, "Expect:");
-    char line[2 * PS_HDR_MAX + 4];
-    for (uint32_t i = 0; i < n_headers; i++) {
-        snprintf(line, sizeof line, "%s: %s", headers[i].name, headers[i].value);
-        c->headers = curl_slist_append(c->headers, line);
-    }
-    memcpy(c->body, body, body_len);
-    c->body_len = body_len;
-    c->msg_id = msg_id;
-    c->error[0] = 0;
-    CURL *e = c->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)c->body_len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, pusher_discard);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->error);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    pusher_tls(e, tls);
-    c->started_us = ps_time_mono_us();
-    if (curl_multi_add_handle(p->multi, e) != CURLM_OK) {
-        p->free_slots[p->n_free++] = c->slot;
-        return -1;
-    }
-    p->inflight++;
-    return 0;
-}
-
-void pusher_perform(struct pusher *p)
-{
-    int running, left;
-    curl_multi_perform(p->multi, &running);
-    CURLMsg *m;
-    while ((m = curl_multi_info_read(p->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        struct pusher_call *c = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        long status = 0;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        struct pusher_result r = {
-            .msg_id = c->msg_id,
-            .http_status = (int)status,
-            .ok = m->data.result == CURLE_OK && status >= 200 && status < 300,
-            .duration_us = ps_time_mono_us() - c->started_us,
-            .error = m->data.result != CURLE_OK
-                         ? (c->error[0] ? c->error : curl_easy_strerror(m->data.result))
-                         : NULL,
-        };
-        curl_multi_remove_handle(p->multi, m->easy_handle);
-        p->inflight--;
-        p->free_slots[p->n_free++] = c->slot;
-        p->done(p->ctx, &r);
-    }
 }

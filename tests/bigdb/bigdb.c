@@ -179,7 +179,8 @@ static int bigdb_pushes(struct store *s, const struct bigdb *b, uint32_t run, in
                                    .conn = bcast ? -1 : (int64_t)to, .t_send_us = sent,
                                    .url = bcast ? "http://10.0.1.11:8081/broadcast"
                                                 : "http://10.0.1.11:8081/push?uid=x"};
-        if (store_push(s, &p) || store_push_http(s, run, msg, 200, 800, NULL))
+        struct store_push_call call = {run, msg, "http", 200, 200, 800, NULL};
+        if (store_push(s, &p) || store_push_call(s, &call))
             return bigdb_fail(s, "pushes");
         uint32_t first = bcast ? 0 : to, count = bcast ? b->conns : 1, missed = 0;
         for (uint32_t c = first; c < first + count; c++) {

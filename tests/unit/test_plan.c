@@ -138,10 +138,10 @@ static void test_full_plan(void **state)
     assert_string_equal(ph[4].u.push.body, "{\"id\":\"{msg}\",\"text\":\"hi\"}");
     assert_int_equal(ph[4].u.push.grace_us, 2000000);
     assert_string_equal(ph[4].u.push.url, "http://127.0.0.1:8080/p?u={conn}");
-    assert_string_equal(ph[4].u.push.method, "PUT");
-    assert_int_equal(ph[4].u.push.n_headers, 1);
-    assert_string_equal(ph[4].u.push.headers[0].name, "X-K");
-    assert_string_equal(ph[4].u.push.headers[0].value, "v");
+    assert_string_equal(ph[4].u.push.call.method, "PUT");
+    assert_int_equal(ph[4].u.push.call.n_headers, 1);
+    assert_string_equal(ph[4].u.push.call.headers[0].name, "X-K");
+    assert_string_equal(ph[4].u.push.call.headers[0].value, "v");
     assert_int_equal(ph[4].u.push.concurrency, 32);
 
     assert_int_equal(ph[5].u.push.mode, PLAN_PUSH_BROADCAST);
@@ -233,8 +233,8 @@ static void test_defaults(void **state)
     assert_int_equal(ph->u.push.recipients, 10);
     assert_string_equal(ph->u.push.body, "{msg}");
     assert_string_equal(ph->u.push.url, "");
-    assert_string_equal(ph->u.push.method, "POST");
-    assert_int_equal(ph->u.push.n_headers, 0);
+    assert_string_equal(ph->u.push.call.method, "POST");
+    assert_int_equal(ph->u.push.call.n_headers, 0);
     assert_int_equal(ph->u.push.concurrency, 64);
     assert_int_equal(ph->u.push.grace_us, 5000000);
     assert_int_equal(p->phases[2].u.disconnect.code, 1000);

@@ -84,8 +84,9 @@ static uint32_t add_run(struct store *st, const char *name, int64_t start, doubl
         int64_t sent = start + 4000000 + m * 200000;
         struct store_push_row row = {run, m, 1, m, sent, "http://127.0.0.1:9/push"};
         assert_int_equal(store_push(st, &row), 0);
-        assert_int_equal(store_push_http(st, run, m, m == 3 ? 500 : 200, 800,
-                                         m == 3 ? "HTTP 500, \"busy\"" : NULL), 0);
+        struct store_push_call call = {run, m, "http", m == 3 ? 500 : 200, m == 3 ? 500 : 200,
+                                       800, m == 3 ? "HTTP 500, \"busy\"" : NULL};
+        assert_int_equal(store_push_call(st, &call), 0);
         if ((int)m <= lost) {
             assert_int_equal(store_undelivered(st, run, m, m, "lost"), 0);
             continue;
