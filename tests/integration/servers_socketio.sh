@@ -8,6 +8,9 @@
 #   sio_start PORT [ARGS...]   server.js on 127.0.0.1:PORT with ARGS (--ping-interval,
 #                        --ping-timeout, --token, --namespace), its log in
 #                        $T/socketio-PORT.log, waits until it listens; SIO its PID
+#   sio_plan_head NAME PORT PUSH_QUERY AUTH   a plan's name, its one socketio target
+#                        (push URL /push?uid={conn}PUSH_QUERY) and protocol_options
+#                        {auth: AUTH}, as YAML lines for the caller to go on from
 #   sio_stats PORT FIELD     one counter of GET /stats
 #   sio_stop             SIGTERM and wait for it
 SIO_DIR=$ROOT/tests/servers/socketio
@@ -25,6 +28,17 @@ sio_need() {
 sio_start() {
   local port=$1; shift
   start_listening SIO "$T/socketio-$port.log" node "$SIO_DIR/server.js" --port "$port" "$@"
+}
+
+sio_plan_head() {
+  cat <<YAML
+name: $1
+targets:
+  - ws: "ws://127.0.0.1:$2/socket.io/?EIO=4&transport=websocket"
+    push: "http://127.0.0.1:$2/push?uid={conn}$3"
+    protocol: socketio
+protocol_options: {auth: '$4', timeout: 5s}
+YAML
 }
 
 sio_stats() {
