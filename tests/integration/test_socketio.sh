@@ -11,6 +11,7 @@
 #    one): every connection fails proto_refused, as many as the server refused.
 # 3. A server that stops pinging: every connection closes proto_keepalive once
 #    pingInterval + pingTimeout have passed without a ping.
+# 4. A server that ends the sockets at the Socket.IO level ("41"): proto_close.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/servers_socketio.sh"
 sio_need
@@ -110,5 +111,16 @@ expect_eq "keepalive: each after pingInterval + pingTimeout (aux, ms since the l
 expect_eq "keepalive: no other ends before it" 8 "$(q "SELECT count(*) FROM conn_events
   WHERE run_id=$RUN AND type IN (2,3)")"
 expect_eq "keepalive: the server had stopped" True "$(sio_stats "$SP" pings_stopped)"
+sio_stop
+
+SP=$(free_port)
+sio_start "$SP"
+small_plan close '{"user":"{conn}"}' "ramp: {to: 8, rate: 100/s}" "hold: 1s" \
+  "exec: {command: \"curl -sf -o /dev/null -X POST http://127.0.0.1:$SP/disconnect\"}" "hold: 1s"
+ctl_run "$T/close.yaml" --local-agents 1 --agent-threads 1 --quiet >"$T/run.out" 2>"$T/run.err"
+cat "$T/run.out"
+last_run
+expect_eq "close: connections closed proto_close" 8 "$(ends_of proto_close)"
+expect_eq "close: the server ended them" 8 "$(sio_stats "$SP" disconnects)"
 sio_stop
 echo "socketio test passed"

@@ -15,6 +15,8 @@
 //   POST /push?uid=ID[,ID...][&ack=1]  body -> emit("push", body) to those users' rooms;
 //                                      with ack=1 the emit asks each socket for an ack
 //   POST /broadcast[?ack=1]             body -> emit("push", body) to every socket
+//   POST /disconnect[?uid=ID]           the server ends those sockets (all without uid)
+//                                      at the Socket.IO level: "41", the engine left open
 //   POST /stop-pings                    the server stops sending Engine.IO pings (to
 //                                      every socket, now and later) but still says
 //                                      its interval: a client must notice by itself
@@ -66,6 +68,16 @@ const httpServer = http.createServer((req, res) => {
     for (const s of Object.values(io.engine.clients))
       stopPings(s);
     return reply(200, { pings_stopped: true });
+  }
+  if (req.method === "POST" && url.pathname === "/disconnect") {
+    const uid = url.searchParams.get("uid");
+    let n = 0;
+    for (const s of [...nsp.sockets.values()])
+      if (!uid || s.data.user === uid) {
+        s.disconnect(false);
+        n++;
+      }
+    return reply(200, { disconnected: n });
   }
   const isPush = url.pathname === "/push", isBroadcast = url.pathname === "/broadcast";
   if (req.method !== "POST" || (!isPush && !isBroadcast))
