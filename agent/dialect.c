@@ -41,7 +41,7 @@
 static const struct agent_dialect *const agent_dialect_table[PS_PROTOCOL_COUNT] = {
     [PS_PROTOCOL_WEBSOCKET] = NULL,       /* no dialect: the messages are the pushes */
 
-    [PS_PROTOCOL_SOCKETIO] = NULL,        /* &agent_dialect_socketio */
+    [PS_PROTOCOL_SOCKETIO] = &agent_dialect_socketio,
 
     [PS_PROTOCOL_MQTT] = NULL,            /* &agent_dialect_mqtt */
 
