@@ -81,20 +81,22 @@ void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, u
     struct agent_conn *c = &w->conns[slot];
     if (c->state == AGENT_CONN_SESSION)
         aux = agent_session_end(w, slot);   /* the failing step, for session reasons */
+    uint8_t reason = c->reason ? c->reason : fallback;
+    /* a client protocol's reason carries the protocol's code (dialect.c) */
+    int proto = reason >= PS_REASON_PROTO_REFUSED && reason <= PS_REASON_PROTO_CLOSE;
     if (c->state == AGENT_CONN_CONNECTING || c->state == AGENT_CONN_SESSION) {
-        uint8_t reason = c->reason ? c->reason : fallback;
         if (reason == PS_REASON_TLS_VERIFY)
             aux = c->close_code;
         w->inflight--;
         w->n_live--;
         w->c.failed++;
-        agent_worker_event(w, slot, PS_EV_FAILED, reason, aux);
+        agent_worker_event(w, slot, PS_EV_FAILED, reason, proto ? agent_dialect_aux(w, slot) : aux);
     } else if (c->state == AGENT_CONN_OPEN) {
-        uint8_t reason = c->reason ? c->reason : fallback;
         w->n_open--;
         w->n_live--;
         w->c.closed++;
-        agent_worker_event(w, slot, PS_EV_CLOSED, reason, c->close_code);
+        agent_worker_event(w, slot, PS_EV_CLOSED, reason,
+                           proto ? agent_dialect_aux(w, slot) : c->close_code);
     } else {
         return;
     }
@@ -195,9 +197,12 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
     struct agent_conn *c = &w->conns[slot];
     const unsigned char *in = p->in;
     size_t len = p->len;
+    /* a client protocol's payloads need not start with a WebSocket message */
+    const struct agent_dialect *dl = w->dl.conn ? agent_dialect_of(w, slot) : NULL;
     if (p->first) {
         c->msg_bytes = 0;
-        ps_token_reset(&c->tok);
+        if (!dl)
+            ps_token_reset(&c->tok);
         c->utf8 = PS_UTF8_ACCEPT;
         c->flags &= (uint8_t)~(AGENT_CF_TEXT | AGENT_CF_HB_CAND);
         if (!p->binary)
@@ -224,13 +229,16 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
             return;
         }
     }
+    if (dl) {   /* the dialect turns it into payloads (agent_dialect_payload) */
+        agent_dialect_rx(w, slot, p);
+        return;
+    }
     if (c->state == AGENT_CONN_SESSION) {
         /* held to the same rules (a 1 GiB frame, bad UTF-8 name themselves
          * rather than wait out a step's timeout), then matched whole */
         agent_session_rx(w, slot, p);
         return;
     }
-    agent_ack_piece(w, slot, p);
     if (c->flags & AGENT_CF_HB_CAND) {
         int reply = 0;
         if (a->hb_match) {
@@ -245,13 +253,20 @@ void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_con
         if (reply) {
             c->flags &= (uint8_t)~(AGENT_CF_HB_CAND | AGENT_CF_HB_OUT);
             ps_hist_record(&w->cur.hb_rtt, agent_conn_now32(w) - c->hb_sent);
+            agent_ack_piece(w, slot, p);
             agent_ack_end(w, slot);
             return;
         }
     }
+    agent_conn_deliver(w, slot, p);
+}
+
+void agent_conn_deliver(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p)
+{
+    agent_ack_piece(w, slot, p);
     struct agent_conn_rx rx = {w, slot};
-    ps_token_scan(&c->tok, (const char *)in, len, agent_conn_on_token, &rx);
-    if (final)
+    ps_token_scan(&w->conns[slot].tok, (const char *)p->in, p->len, agent_conn_on_token, &rx);
+    if (p->final)
         agent_ack_end(w, slot);
 }
 
@@ -425,12 +440,16 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         }
         return 0;
 
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-        if (c->state == AGENT_CONN_SESSION && !(c->flags & AGENT_CF_WANT_CLOSE))
-            return agent_session_writeable(w, wsi, slot);
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
         if (c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION)
             return 0;
+        int n = w->dl.conn && agent_dialect_of(w, slot) ? agent_dialect_writeable(w, wsi, slot) : 0;
+        if (n)   /* the dialect's frame took this callback */
+            return n < 0 ? -1 : 0;
+        if (c->state == AGENT_CONN_SESSION && !(c->flags & AGENT_CF_WANT_CLOSE))
+            return agent_session_writeable(w, wsi, slot);
         return agent_conn_writeable(w, wsi, c);
+    }
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (!c->reason) {
@@ -474,6 +493,8 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
     c->reason = reason;
     c->close_code = code;
     c->flags |= AGENT_CF_WANT_CLOSE;
+    if (w->dl.conn)
+        agent_dialect_closing(w, slot, reason);   /* its goodbye first, when ours is clean */
     lws_callback_on_writable(c->wsi);
 }
 
@@ -504,8 +525,9 @@ void agent_conn_ping(struct agent_worker *w, uint32_t slot)
 void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
-        return;
+    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason ||
+        (w->dl.conn && agent_dialect_of(w, slot)))
+        return;   /* a client protocol has its own keepalive (keepalive.c) */
     c->flags |= AGENT_CF_WANT_HB;
     lws_callback_on_writable(c->wsi);
 }

@@ -3,7 +3,8 @@
  * A slot's connection id, its target (id mod the number of targets) and its
  * template variables ({conn}, {agent}, {target}, {csv.*}, captures) are built
  * here, for the URL and subprotocol at connect time and for conn.c's headers
- * and heartbeats. agent_conn_open() expands the URL, hands lws a connect_info
+ * and heartbeats. A target speaking a client protocol offers its dialect's
+ * subprotocol when the plan names none (dialect.c). agent_conn_open() expands the URL, hands lws a connect_info
  * that points into the slot (userdata, pwsi) and a numeric address resolved
  * once per target (target.c), and binds to the agent's next source address.
  * A connect() that fails at once ends the attempt through agent_conn_ended(),
@@ -95,6 +96,9 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
         return;
     }
     ci.protocol = a->subprotocol[0] ? subprotocol : NULL;   /* lws copies it */
+    const struct agent_dialect *dl = w->dl.conn ? agent_dialect_of(w, slot) : NULL;
+    if (!ci.protocol && dl)
+        ci.protocol = dl->subprotocol;   /* the client protocol's own, e.g. "mqtt" */
     ci.local_protocol_name = w->protocols[0].name;
     ci.userdata = c;
     ci.pwsi = &c->wsi;

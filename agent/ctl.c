@@ -157,6 +157,9 @@ static void ctl_stats_sum(struct agent *ag, struct ps_tick *tick, struct agent_s
         s->hb_missed += tmp->c.hb_missed;
         s->acks += tmp->c.acks;
         s->acks_dropped += tmp->c.acks_dropped;
+        s->proto_duplicates += tmp->c.proto_duplicates;
+        s->proto_acks += tmp->c.proto_acks;
+        s->proto_pings += tmp->c.proto_pings;
         tick->tls_full += tmp->c.tls_full;
         tick->tls_resumed += tmp->c.tls_resumed;
         if (tmp->lag_max_us > s->lag_max_us)
@@ -243,7 +246,8 @@ static void ctl_apply(struct agent *ag, const struct ps_cmd *cmd)
                 break;
         if (i < a->n_targets)
             break;
-        if (agent_csv_assign(&ag->csv, a, ag->cmd_error, sizeof ag->cmd_error) ||
+        if (agent_dialect_prepare(a, agent_dialect_builtin(), ag->cmd_error, sizeof ag->cmd_error) ||
+            agent_csv_assign(&ag->csv, a, ag->cmd_error, sizeof ag->cmd_error) ||
             agent_script_prepare(&ag->assign.script, a, ag->cmd_error, sizeof ag->cmd_error))
             break;
         /* workers are idle between runs (STOP came first), so the shared

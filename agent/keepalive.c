@@ -6,7 +6,9 @@
  * missed pong or heartbeat reply is noticed within one timer tick of its
  * deadline without any per-connection timer. agent_keepalive_next() tells the
  * timer when the next cursor has a slot to visit, so with pings off (or few
- * connections) the worker sleeps until then. The ping and heartbeat twins stay
+ * connections) the worker sleeps until then. Client protocols (dialect.c) add
+ * their keepalive and watchdog sweeps the same way, only when one is in use.
+ * The ping and heartbeat twins stay
  * two small functions each: a shared form needs offsetof descriptors that read
  * worse than the ten lines they would save. */
 #include "agent.h"
@@ -97,6 +99,42 @@ static void agent_keepalive_check_hb(struct agent_worker *w, uint32_t slot)
         agent_keepalive_hb_missed(w, slot);
 }
 
+/* Client protocols (dialect.c): their keepalive at proto_keepalive_ms, with a
+ * check cursor trailing by the answer's deadline (proto_timeout_ms) like the
+ * heartbeat's, and their watchdog at the pace a dialect asked for. Only when a
+ * target speaks a protocol with such an op: otherwise nothing here runs. */
+static int agent_keepalive_proto_on(const struct agent_worker *w)
+{
+    return w->dl.conn && w->dl.any_keepalive && w->agent->assign.a.proto_keepalive_ms;
+}
+
+static int agent_keepalive_proto_check_on(const struct agent_worker *w)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    return agent_keepalive_proto_on(w) && a->proto_timeout_ms &&
+           a->proto_timeout_ms < a->proto_keepalive_ms;
+}
+
+static void agent_keepalive_dialects(struct agent_worker *w, int64_t now, int64_t since)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    if (agent_keepalive_proto_on(w))
+        agent_keepalive_sweep(w, &w->dl.ka_pos, since, a->proto_keepalive_ms, agent_dialect_ka_visit);
+    if (agent_keepalive_proto_check_on(w))
+        agent_keepalive_sweep(w, &w->dl.ka_check_pos, since - (int64_t)a->proto_timeout_ms * 1000,
+                              a->proto_keepalive_ms, agent_dialect_ka_check);
+    if (w->dl.any_watch && w->dl.watch_ms) {
+        uint64_t target = (uint64_t)(now - w->dl.watch_t0_us) * w->n_conns /
+                          ((uint64_t)w->dl.watch_ms * 1000);
+        if (now < w->dl.watch_t0_us)
+            return;
+        if (target > w->dl.watch_pos + w->n_conns)
+            w->dl.watch_pos = target - w->n_conns;
+        for (; w->dl.watch_pos < target; w->dl.watch_pos++)
+            agent_dialect_watch_visit(w, (uint32_t)(w->dl.watch_pos % w->n_conns), now);
+    }
+}
+
 void agent_keepalive_step(struct agent_worker *w, int64_t now)
 {
     const struct ps_assign *a = &w->agent->assign.a;
@@ -115,6 +153,8 @@ void agent_keepalive_step(struct agent_worker *w, int64_t now)
             agent_keepalive_sweep(w, &w->hb_check_pos, since - (int64_t)a->hb_timeout_ms * 1000,
                                a->hb_interval_ms, agent_keepalive_check_hb);
     }
+    if (w->dl.conn)
+        agent_keepalive_dialects(w, now, since);
 }
 
 /* When the cursor at pos (of a sweep started at start_us) reaches its next slot. */
@@ -148,5 +188,16 @@ int64_t agent_keepalive_next(const struct agent_worker *w)
                                      a->hb_interval_ms)) < due)
             due = t;
     }
+    if (agent_keepalive_proto_on(w) &&
+        (t = agent_keepalive_due(w, w->dl.ka_pos, w->sweep_t0_us, a->proto_keepalive_ms)) < due)
+        due = t;
+    if (agent_keepalive_proto_check_on(w) &&
+        (t = agent_keepalive_due(w, w->dl.ka_check_pos,
+                                 w->sweep_t0_us + (int64_t)a->proto_timeout_ms * 1000,
+                                 a->proto_keepalive_ms)) < due)
+        due = t;
+    if (w->dl.conn && w->dl.any_watch && w->dl.watch_ms &&
+        (t = agent_keepalive_due(w, w->dl.watch_pos, w->dl.watch_t0_us, w->dl.watch_ms)) < due)
+        due = t;
     return due;
 }

@@ -68,8 +68,8 @@ int agent_session_alloc(struct agent_worker *w)
     w->hb_owner = UINT32_MAX;
     if (agent_ack_alloc(w) < 0)
         return -1;
-    if (!a->n_steps || !w->n_conns)
-        return 0;
+    if ((!a->n_steps && !w->dl.conn) || !w->n_conns)
+        return 0;   /* no script and no client protocol's handshake to run */
     uint32_t n = w->max_inflight < UINT16_MAX ? w->max_inflight : UINT16_MAX;
     w->sess = calloc(n, sizeof *w->sess);
     w->sess_free = calloc(n, sizeof *w->sess_free);
@@ -117,14 +117,16 @@ static void agent_session_advance(struct agent_worker *w, uint32_t slot)
         return;
     }
     c->flags |= AGENT_CF_WANT_SEND;
-    lws_callback_on_writable(c->wsi);
+    if (c->wsi)   /* none in the unit tests */
+        lws_callback_on_writable(c->wsi);
 }
 
 int agent_session_begin(struct agent_worker *w, uint32_t slot, int64_t hs_us)
 {
     const struct agent_script *s = agent_session_script(w);
     struct agent_conn *c = &w->conns[slot];
-    if (!w->sess || !s->n_order[agent_conn_target(w, slot)])
+    const struct agent_dialect *dl = w->dl.conn ? agent_dialect_of(w, slot) : NULL;
+    if (!w->sess || (!s->n_order[agent_conn_target(w, slot)] && !dl))
         return 0;
     if (!w->n_sess_free) {   /* cannot happen while sessions count as in flight */
         c->state = AGENT_CONN_SESSION;
@@ -144,8 +146,24 @@ int agent_session_begin(struct agent_worker *w, uint32_t slot, int64_t hs_us)
     char *region = agent_conn_vars(w, slot);
     if (region)
         memset(region, 0, s->vars_bytes);
+    if (dl) {   /* the protocol's handshake first, under its own deadline */
+        e->proto_wait = 1;
+        e->deadline = agent_session_now32(w) + w->agent->assign.a.proto_timeout_ms * 1000u;
+        agent_dialect_open(w, slot);
+        return 1;
+    }
     agent_session_advance(w, slot);
     return 1;
+}
+
+void agent_session_proto_ready(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_SESSION || c->sess >= w->n_sess ||
+        !agent_session_of(w, slot)->proto_wait)
+        return;
+    agent_session_of(w, slot)->proto_wait = 0;
+    agent_session_advance(w, slot);
 }
 
 uint32_t agent_session_end(struct agent_worker *w, uint32_t slot)
@@ -217,11 +235,20 @@ int agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t sl
         struct agent_conn_tpl tpl;
         agent_conn_tpl_init(&tpl, w, slot);
         int len = ps_tpl_expand_src((char *)p, AGENT_TX_MAX, st->text, tpl.vars, tpl.n, &tpl.src);
+        int binary = 0;
+        if (len >= 0 && w->dl.conn && agent_dialect_of(w, slot)) {
+            /* a client protocol frames the text (dialect.h, frame_send) */
+            char text[AGENT_TX_MAX];
+            memcpy(text, p, (size_t)len);
+            len = agent_dialect_frame_send(w, slot, text, (size_t)len, p, AGENT_TX_MAX, &binary);
+        }
         if (len < 0) {   /* captures made it longer than a frame we build */
             agent_session_fail(w, slot, PS_REASON_SESSION_MISMATCH, AGENT_SESSION_CLOSE_MISMATCH);
             return 0;
         }
         n = (size_t)len;
+        if (binary)
+            kind = LWS_WRITE_BINARY;
     }
     if (lws_write(wsi, p, n, kind) < 0)
         return -1;
@@ -238,6 +265,10 @@ void agent_session_tick(struct agent_worker *w)
         struct agent_session *e = &w->sess[w->sess_active[i]];
         if (e->waiting && (int32_t)(now - e->deadline) >= 0)
             agent_session_fail(w, e->slot, PS_REASON_SESSION_TIMEOUT, AGENT_SESSION_CLOSE_TIMEOUT);
+        else if (e->proto_wait && (int32_t)(now - e->deadline) >= 0) {
+            e->proto_wait = 0;   /* the protocol's handshake answer never came */
+            agent_conn_close(w, e->slot, PS_REASON_PROTO_TIMEOUT, AGENT_SESSION_CLOSE_TIMEOUT);
+        }
     }
 }
 

@@ -325,6 +325,10 @@ static int agent_worker_assign(struct agent_worker *w, char *err, size_t errlen)
     }
     uint32_t t = w->agent->n_workers;
     w->max_inflight = a->max_inflight / t ? a->max_inflight / t : 1;
+    if (agent_dialect_alloc(w, agent_dialect_builtin()) < 0) {
+        snprintf(err, errlen, "out of memory for the protocol state of %u connections", w->n_conns);
+        return -1;
+    }
     if (agent_session_alloc(w) < 0) {
         snprintf(err, errlen, "out of memory for the session pool of %u connections", w->n_conns);
         return -1;
@@ -582,6 +586,7 @@ void agent_worker_close(struct agent_worker *w)
     free(w->conns);
     w->conns = NULL;
     agent_session_release_all(w);
+    agent_dialect_release(w);
     msgpack_sbuffer_destroy(&w->sbuf);
     for (struct agent_blob *b = w->out_head, *n; b; b = n) {
         n = b->next;

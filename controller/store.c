@@ -176,6 +176,29 @@ static int store_create(struct store *s, char *err, size_t errlen)
     return store_exec(s, sql, err, errlen) || store_exec(s, "COMMIT", err, errlen) ? -1 : 0;
 }
 
+/* 4 -> 5: the client protocols' counters (issue 13) as samples columns, each
+ * added unless there (a database marked older than its tables stays whole). */
+static int store_migrate_5(struct store *s, char *err, size_t errlen)
+{
+    static const char *const cols[] = {"proto_duplicates", "proto_acks", "proto_pings"};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        char sql[160];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('samples') WHERE name='%s'",
+                 cols[i]);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+        int have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        snprintf(sql, sizeof sql, "ALTER TABLE samples ADD COLUMN %s INTEGER", cols[i]);
+        if (!have && store_exec(s, sql, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
 /* Runs left running by a dead controller become interrupted (store_owner.c);
  * failing to mark them does not keep the database from opening. */
 static void store_open_reap(struct store *s, int readonly)
@@ -236,13 +259,14 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
         return 0;
     }
     char e[256];
-    /* Migrating forward: every schema change so far only adds tables and
-     * indexes, which the CREATE ... IF NOT EXISTS script adds to an older
-     * database without touching what it holds (1 -> 2: monitor_samples,
-     * 2 -> 3: run_owners, 3 -> 4: two indexes); then
-     * the version is raised. A change to an existing table would add its
-     * ALTER TABLE step here, keyed on `version`. */
+    /* Migrating forward: most schema changes only add tables and indexes,
+     * which the CREATE ... IF NOT EXISTS script adds to an older database
+     * without touching what it holds (1 -> 2: monitor_samples, 2 -> 3:
+     * run_owners, 3 -> 4: two indexes); 4 -> 5 adds the client protocols'
+     * columns to samples (ALTER TABLE, old rows NULL); then the version is
+     * raised. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
+        (version && version < 5 && store_migrate_5(s, e, sizeof e)) ||
         (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e)) ||
         store_names(s, e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);

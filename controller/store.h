@@ -18,8 +18,9 @@
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_stmt sqlite3_stmt;
 
-#define STORE_SCHEMA_VERSION 4   /* 2: monitor_samples, 3: run_owners, 4: run indexes of
-                                    undelivered and ctl_samples */
+#define STORE_SCHEMA_VERSION 5   /* 2: monitor_samples, 3: run_owners, 4: run indexes of
+                                    undelivered and ctl_samples, 5: the client protocols'
+                                    counters in samples (issue 13) */
 
 /* Rows of a per-event table waiting for their multi-row INSERT (store_ingest.c). */
 #define STORE_BATCH_ROWS      128

@@ -68,11 +68,30 @@ static const char *const proto_reason_names[PS_REASON_COUNT] = {
     [PS_REASON_SESSION_TIMEOUT]  = "session_timeout",
     [PS_REASON_SESSION_MISMATCH] = "session_mismatch",
     [PS_REASON_UNREACHABLE]  = "unreachable",
+    /* client protocols (issue 13) */
+    [PS_REASON_PROTO_REFUSED]   = "proto_refused",
+    [PS_REASON_PROTO_ERROR]     = "proto_error",
+    [PS_REASON_PROTO_TIMEOUT]   = "proto_timeout",
+    [PS_REASON_PROTO_KEEPALIVE] = "proto_keepalive",
+    [PS_REASON_PROTO_CLOSE]     = "proto_close",
 };
 
 const char *ps_reason_name(uint32_t reason)
 {
     return reason < PS_REASON_COUNT ? proto_reason_names[reason] : "unknown";
+}
+
+/* client protocols (issue 13): the plan's `protocol:` words */
+static const char *const proto_protocol_names[PS_PROTOCOL_COUNT] = {
+    [PS_PROTOCOL_WEBSOCKET] = "websocket",
+    [PS_PROTOCOL_SOCKETIO]  = "socketio",
+    [PS_PROTOCOL_MQTT]      = "mqtt",
+    [PS_PROTOCOL_STOMP]     = "stomp",
+};
+
+const char *ps_protocol_name(uint32_t protocol)
+{
+    return protocol < PS_PROTOCOL_COUNT ? proto_protocol_names[protocol] : "unknown";
 }
 
 /* OpenSSL's X509_V_ERR_* numbers are part of its stable API; the controller

@@ -27,7 +27,7 @@
 
 #include "ps_auth.h"
 
-#define PS_PROTO_VERSION   4
+#define PS_PROTO_VERSION   5
 #define PS_VERSION_STRING  "0.1.0"
 
 #define PS_NAME_MAX        64      /* agent name, host name (incl. NUL) */
@@ -48,6 +48,16 @@
 #define PS_DATA_CHUNK      32768
 #define PS_MAX_TLS         8       /* distinct TLS settings in one plan (plan-wide + per target) */
 #define PS_PATH_MAX        256     /* file or directory path (TLS files) */
+/* client protocols (issue 13): what a target speaks over its WebSocket */
+enum ps_protocol {
+    PS_PROTOCOL_WEBSOCKET = 0,   /* today's: the messages are the pushes */
+    PS_PROTOCOL_SOCKETIO,
+    PS_PROTOCOL_MQTT,
+    PS_PROTOCOL_STOMP,
+    PS_PROTOCOL_COUNT
+};
+#define PS_PROTO_SUBSCRIBE_MAX 8   /* protocol_options.subscribe entries */
+const char *ps_protocol_name(uint32_t protocol);   /* the plan's word; "unknown" past the end */
 
 enum ps_msg_type {
     PS_MSG_HELLO   = 1, /* agent -> controller (control) */
@@ -160,7 +170,11 @@ struct ps_challenge { PS_CHALLENGE_FIELDS(PS_FIELD_DECL) };
     X(U32, hb_rtt_p50_us)                                                       \
     X(U32, hb_rtt_p99_us)                                                       \
     X(U64, acks)              /* cumulative acks sent for received pushes */    \
-    X(U64, acks_dropped)      /* cumulative: more pushes unacked than the queue holds */
+    X(U64, acks_dropped)      /* cumulative: more pushes unacked than the queue holds */ \
+    /* client protocols (issue 13): cumulative, from the dialects (agent/dialect.h) */ \
+    X(U64, proto_duplicates)  /* redeliveries the protocol flagged (MQTT DUP) */  \
+    X(U64, proto_acks)        /* protocol acks sent (MQTT PUBACK, STOMP ACK, Socket.IO ack) */ \
+    X(U64, proto_pings)       /* server pings answered (Engine.IO ping -> pong) */
 struct ps_stats { PS_STATS_FIELDS(PS_FIELD_DECL) };
 
 /* ---- host and process metrics (one closed second), from every agent; the
@@ -305,7 +319,24 @@ struct ps_session_capture { PS_SESSION_CAPTURE_FIELDS(PS_FIELD_DECL) };
     X(STR, ack_id_from, PS_TEXT_MAX)  /* the regex (group 1) or the JSON path */ \
     /* control-link liveness (issue 11): plan agents.grace and agents.buffer */ \
     X(U32, grace_ms)          /* no answer from the controller this long: stop the load */ \
-    X(U64, buffer_bytes)      /* unacknowledged event batches kept for resending */
+    X(U64, buffer_bytes)      /* unacknowledged event batches kept for resending */ \
+    /* client protocols (issue 13): plan `protocol:` per target and           \
+     * `protocol_options:`; the dialects read them (agent/dialect.h) */         \
+    X(U64S, target_protocol, n_target_protocol, PS_MAX_TARGETS)  /* enum ps_protocol per target; 0 = websocket */ \
+    X(U32, proto_timeout_ms)          /* handshake answer deadline */           \
+    X(STR, proto_client_id, PS_HDR_MAX)   /* template: MQTT client id */       \
+    X(STR, proto_user, PS_HDR_MAX)        /* template: MQTT user, STOMP login */ \
+    X(STR, proto_password, PS_HDR_MAX)    /* template: MQTT password, STOMP passcode */ \
+    X(STR, proto_auth, PS_TEXT_MAX)       /* template: Socket.IO namespace-connect auth JSON ("" = none) */ \
+    X(STR, proto_namespace, PS_HDR_MAX)   /* Socket.IO namespace, "/" default */ \
+    X(STR, proto_vhost, PS_HDR_MAX)       /* STOMP host header ("" = the URL's host) */ \
+    X(STRS, proto_subscribe, n_proto_subscribe, PS_PROTO_SUBSCRIBE_MAX, PS_HDR_MAX)  /* templates: MQTT topic filters, STOMP destinations */ \
+    X(UMAX, proto_qos, 2)             /* MQTT SUBSCRIBE QoS (0 or 1; 2 refused at plan check) */ \
+    X(UMAX, proto_ack_mode, 2)        /* STOMP: 0 auto, 1 client, 2 client-individual */ \
+    X(U32, proto_keepalive_ms)        /* MQTT keepalive / STOMP client heart-beat (cx); 0 = off */ \
+    X(U32, proto_server_hb_ms)        /* STOMP heart-beat wanted from the server (cy); 0 = none */ \
+    X(FLAG, proto_clean)              /* MQTT clean session */                  \
+    X(UMAX, proto_version, 5)         /* MQTT protocol level: 4 = 3.1.1 (default), 5 = 5.0 */
 struct ps_assign { PS_ASSIGN_FIELDS(PS_FIELD_DECL) };
 
 /* DATA: the next piece of the values, row-major, each value ended by 0x1f
@@ -393,6 +424,12 @@ enum ps_reason {
     PS_REASON_SESSION_MISMATCH, /* a frame failed a step (others: fail); aux = step */
     /* connect failures by the socket's error (issue 11): refused and timeout above */
     PS_REASON_UNREACHABLE,      /* no route to the host or network; aux = errno */
+    /* client protocols (issue 13): aux is the protocol's own code where it has one */
+    PS_REASON_PROTO_REFUSED,    /* the server refused the protocol handshake; aux = its code, 0 = none */
+    PS_REASON_PROTO_ERROR,      /* malformed packet or frame of the protocol; aux = the dialect's detail */
+    PS_REASON_PROTO_TIMEOUT,    /* the handshake's answer never came (protocol_options.timeout) */
+    PS_REASON_PROTO_KEEPALIVE,  /* the protocol's keepalive went unanswered, or the server's stopped */
+    PS_REASON_PROTO_CLOSE,      /* the server ended the session at the protocol level; aux = code */
     PS_REASON_COUNT
 };
 const char *ps_reason_name(uint32_t reason);

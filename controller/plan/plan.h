@@ -31,6 +31,25 @@ struct plan_target {
     char push[PS_URL_MAX];       /* unicast push URL template: {conn} {msg} */
     char broadcast[PS_URL_MAX];  /* broadcast URL; default derived from push: same origin + /broadcast */
     uint32_t tls;                /* index into plan.tls: its wss and https settings */
+    uint32_t protocol;           /* enum ps_protocol (issue 13); 0 = websocket, the default */
+};
+
+/* Client protocols (issue 13): the plan-wide `protocol_options:`, read by the
+ * targets' protocols (docs/plan.md says which key each reads). */
+struct plan_protocol {
+    int64_t  timeout_us;         /* the handshake's answer, and a keepalive's; default 10s */
+    char     client_id[PS_HDR_MAX], user[PS_HDR_MAX], password[PS_HDR_MAX];   /* templates */
+    char     auth[PS_TEXT_MAX];  /* template: Socket.IO connect auth JSON */
+    char     ns[PS_HDR_MAX];     /* Socket.IO namespace; default "/" */
+    char     vhost[PS_HDR_MAX];  /* STOMP host header; "" = the URL's host */
+    uint32_t n_subscribe;
+    char     subscribe[PS_PROTO_SUBSCRIBE_MAX][PS_HDR_MAX];   /* templates */
+    uint32_t qos;                /* 0 or 1; default 0 */
+    uint32_t ack_mode;           /* STOMP: 0 auto (default), 1 client, 2 client-individual */
+    int64_t  keepalive_us;       /* default 30s; 0 = off */
+    int64_t  server_hb_us;       /* default 0 = none */
+    uint32_t clean;              /* MQTT clean session; default 1 */
+    uint32_t mqtt_version;       /* 4 (3.1.1, default) or 5 */
 };
 
 enum plan_phase_kind {
@@ -135,6 +154,7 @@ struct plan {
     struct { int64_t min_us, max_us; uint32_t attempts; } reconnect;     /* default off (min_us == 0);
                                   * a reconnect section defaults to 1s, 30s, attempts 0 = unlimited */
     struct plan_session session;
+    struct plan_protocol protocol;   /* client protocols (issue 13) */
     uint32_t n_phases;
     struct plan_phase phases[PLAN_MAX_PHASES];
     struct {

@@ -39,7 +39,7 @@ int plan_cross_check(struct plan_ctx *c)
                              "plan has no reconnect section, so closed connections stay closed");
         }
     }
-    if (plan_session_check_heartbeat(c) < 0)
+    if (plan_session_check_heartbeat(c) < 0 || plan_protocol_check(c) < 0)
         return -1;
     if (!ramps)
         return plan_fail(c, c->phases_node, "phases", "no ramp phase, so no connection would "

@@ -42,6 +42,14 @@ static int plan_data_place_ok(const struct plan *p, const char *path)
      * a target's own), the app heartbeat text and the ack */
     if (!strcmp(path, "heartbeat.text") || !strcmp(path, "session.ack"))
         return 1;
+    /* client protocols (issue 13): the templates a dialect expands per connection */
+    static const char *const proto[] = {"client_id", "user", "password", "auth"};
+    for (size_t k = 0; k < sizeof proto / sizeof proto[0]; k++)
+        if (!strncmp(path, "protocol_options.", 17) && !strcmp(path + 17, proto[k]))
+            return 1;
+    n = -1;
+    if (sscanf(path, "protocol_options.subscribe[%u]%n", &i, &n) == 1 && n == (int)strlen(path))
+        return 1;
     const char *sess = !strncmp(path, "targets[", 8) ? strstr(path, "].session.") : NULL;
     sess = sess ? sess + 2 : path;
     n = -1;
@@ -65,7 +73,8 @@ static int plan_data_scalar(struct plan_data_walk *w, const struct yaml_doc_node
     if (!plan_data_place_ok(w->c->p, path))
         return plan_fail(w->c, v, path, "{csv.*} is not expanded here; per-connection data goes "
                          "in targets' ws and push URLs, connections.subprotocol and headers, "
-                         "session sends, heartbeat.text, session.ack, and the url and body of "
+                         "session sends, heartbeat.text, session.ack, protocol_options' client_id, "
+                         "user, password, auth and subscribe, and the url and body of "
                          "unicast and multicast push phases");
     if (!w->csv)
         return plan_fail(w->c, v, path, "uses %.40s but connections has no data file "

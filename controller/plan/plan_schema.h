@@ -76,6 +76,9 @@ struct plan_ctx {
     const struct yaml_doc_node *hb_text_node;   /* heartbeat.text, a template */
     const struct yaml_doc_node *ack_node;       /* session.ack, a template */
     const struct yaml_doc_node *phases_node;
+    /* client protocols: each target's protocol value, and protocol_options' keys as seen */
+    const struct yaml_doc_node *protocol_node[PS_MAX_TARGETS];
+    const struct yaml_doc_node *popt_key[16], *popt_val[16];
     /* remembered per phase for the final cross-section pass */
     const struct yaml_doc_node *ramp_to[PLAN_MAX_PHASES];
     const struct yaml_doc_node *recipients[PLAN_MAX_PHASES];
@@ -169,6 +172,14 @@ int plan_v_hb_expect(struct plan_ctx *c, const struct yaml_doc_node *v, const ch
                      const struct plan_field *f);
 /* The heartbeat text's {names}, once every session is read (from plan_cross.c). */
 int plan_session_check_heartbeat(struct plan_ctx *c);
+/* plan_protocol.c: client protocols (issue 13): a target's `protocol:` (-> uint32_t enum
+ * ps_protocol), the plan-wide `protocol_options:` map, and, once the whole plan is read
+ * (from plan_cross.c), every option read by some target's protocol and its templates' names. */
+int plan_v_protocol(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                    const struct plan_field *f);
+int plan_v_protocol_options(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
+                            const struct plan_field *f);
+int plan_protocol_check(struct plan_ctx *c);
 /* plan_cross.c: rules spanning sections, on what the walk filled and remembered. */
 int plan_cross_check(struct plan_ctx *c);
 /* plan_data.c: connections.data and every {csv.COL} in the document */

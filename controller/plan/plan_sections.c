@@ -70,9 +70,12 @@ static int plan_v_targets(struct plan_ctx *c, const struct yaml_doc_node *v, con
             PLAN_FIELD("broadcast", plan_v_http_url, t->broadcast, sizeof(t->broadcast), 0, NULL),
             PLAN_FIELD("tls", plan_v_tls_target, &t->tls, 0, 0, NULL),
             PLAN_FIELD("session", plan_v_session, NULL, 0, 0, &session_set),
+            PLAN_FIELD("protocol", plan_v_protocol, &t->protocol, 0, 0, NULL),   /* issue 13 */
         };
-        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push, broadcast, tls and session") < 0)
+        if (plan_map(c, v->items[i], ipath, tf, NFIELDS(tf), "a map with ws, push, broadcast, tls, "
+                     "session and protocol") < 0)
             return -1;
+        c->protocol_node[i] = tf[5].node;
         if (!tf[2].node) {
             char ppath[PLAN_PATH_MAX];
             plan_path_key(ppath, ipath, "push");
@@ -470,6 +473,12 @@ void plan_sections_defaults(struct plan *p)
     p->heartbeat.interval_us = 30000000;
     p->heartbeat.timeout_us = 10000000;
     p->session.vars_bytes = 64;
+    /* client protocols (issue 13) */
+    p->protocol.timeout_us = 10000000;
+    strcpy(p->protocol.ns, "/");
+    p->protocol.keepalive_us = 30000000;
+    p->protocol.clean = 1;
+    p->protocol.mqtt_version = 4;
 }
 
 int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
@@ -488,6 +497,8 @@ int plan_sections_walk(struct plan_ctx *c, const struct yaml_doc_node *root)
         PLAN_FIELD("thresholds", plan_v_thresholds, NULL, 0, 0, NULL),
         PLAN_FIELD("tls", plan_v_tls_default, NULL, 0, 0, NULL),
         PLAN_FIELD("deadline", plan_v_duration, &p->deadline_us, 0, 0, NULL),   /* deadlines */
+        /* client protocols (issue 13) */
+        PLAN_FIELD("protocol_options", plan_v_protocol_options, NULL, 0, 0, NULL),
     };
     if (plan_map(c, root, PLAN_TOP, top, NFIELDS(top), "a map of plan keys (name, targets, "
                  "connections, phases, ...)") < 0)

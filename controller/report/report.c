@@ -109,6 +109,11 @@ static void report_summary(struct store *s, const struct report_run *r, FILE *ou
                     report_fig(r, "acks_conn_min"), report_fig(r, "acks_conn_max"));
         fputc('\n', out);
     }
+    if (report_fig(r, "proto_duplicates") > 0 || report_fig(r, "proto_acks_sent") > 0 ||
+        report_fig(r, "proto_server_pings") > 0)   /* client protocols (issue 13) */
+        fprintf(out, "protocol      duplicates flagged %.0f, protocol acks sent %.0f, server pings "
+                     "answered %.0f\n", report_fig(r, "proto_duplicates"),
+                report_fig(r, "proto_acks_sent"), report_fig(r, "proto_server_pings"));
     fprintf(out, "deliveries    expected %.0f, delivered %.0f, lost %.0f, missed offline %.0f, "
                  "agent lost %.0f\n",
             report_fig(r, "push_expected"), report_fig(r, "push_delivered"),

@@ -57,6 +57,30 @@ static int run_ranges(struct run *r, uint64_t total, uint64_t *first, uint64_t *
     return 0;
 }
 
+/* Client protocols (issue 13): each target's, and the options they read. */
+static void run_assign_protocol(const struct plan *p, struct ps_assign *as)
+{
+    const struct plan_protocol *pr = &p->protocol;
+    as->n_target_protocol = p->n_targets;
+    for (uint32_t t = 0; t < p->n_targets; t++)
+        as->target_protocol[t] = p->targets[t].protocol;
+    as->proto_timeout_ms = (uint32_t)(pr->timeout_us / 1000);
+    snprintf(as->proto_client_id, sizeof as->proto_client_id, "%s", pr->client_id);
+    snprintf(as->proto_user, sizeof as->proto_user, "%s", pr->user);
+    snprintf(as->proto_password, sizeof as->proto_password, "%s", pr->password);
+    snprintf(as->proto_auth, sizeof as->proto_auth, "%s", pr->auth);
+    snprintf(as->proto_namespace, sizeof as->proto_namespace, "%s", pr->ns);
+    snprintf(as->proto_vhost, sizeof as->proto_vhost, "%s", pr->vhost);
+    as->n_proto_subscribe = pr->n_subscribe;
+    memcpy(as->proto_subscribe, pr->subscribe, sizeof as->proto_subscribe);
+    as->proto_qos = pr->qos;
+    as->proto_ack_mode = pr->ack_mode;
+    as->proto_keepalive_ms = (uint32_t)(pr->keepalive_us / 1000);
+    as->proto_server_hb_ms = (uint32_t)(pr->server_hb_us / 1000);
+    as->proto_clean = pr->clean;
+    as->proto_version = pr->mqtt_version;
+}
+
 /* The ASSIGN command: the agent's range and the plan's connection settings. */
 static void run_assign_cmd(const struct run *r, const struct run_agent *a, struct ps_assign *as)
 {
@@ -101,6 +125,7 @@ static void run_assign_cmd(const struct run *r, const struct run_agent *a, struc
     snprintf(as->ack, sizeof as->ack, "%s", p->session.ack);
     as->ack_id_match = p->session.ack_id_match;
     snprintf(as->ack_id_from, sizeof as->ack_id_from, "%s", p->session.ack_id_from);
+    run_assign_protocol(p, as);
 }
 
 void run_assign(struct run *r)

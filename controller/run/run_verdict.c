@@ -92,20 +92,25 @@ static void run_store_figures(struct run *r, double connect_success, double deli
     const struct ps_hist *ready = ledger_session_ready(l);
     /* the agents' cumulative counts, from the last second (TICK) each sent */
     uint64_t acks = 0, acks_dropped = 0, tls_full = 0, tls_resumed = 0;
+    uint64_t proto_dup = 0, proto_acks = 0, proto_pings = 0;   /* client protocols (issue 13) */
     uint32_t agents_saturated = 0;
     for (uint32_t i = 0; i < r->n_agents; i++) {
         acks += r->agents[i].stats.acks;
         acks_dropped += r->agents[i].stats.acks_dropped;
+        proto_dup += r->agents[i].stats.proto_duplicates;
+        proto_acks += r->agents[i].stats.proto_acks;
+        proto_pings += r->agents[i].stats.proto_pings;
         agents_saturated += r->agents[i].saturated_s > 0;
         tls_full += r->agents[i].tls_full;
         tls_resumed += r->agents[i].tls_resumed;
     }
     /* handshakes full/resumed only for runs with a wss target; targets whose
      * certificates are not checked, for the summary's warning */
-    int any_wss = 0;
+    int any_wss = 0, any_proto = 0;
     uint32_t insecure = 0;
     for (uint32_t k = 0; k < r->plan->n_targets; k++) {
         any_wss |= strncmp(r->plan->targets[k].ws, "wss://", 6) == 0;
+        any_proto |= r->plan->targets[k].protocol != PS_PROTOCOL_WEBSOCKET;
         insecure += r->plan->tls[r->plan->targets[k].tls].insecure != 0;
     }
     /* with acks on, the acks as the connections reported them (acks events):
@@ -168,6 +173,10 @@ static void run_store_figures(struct run *r, double connect_success, double deli
         {"tls_insecure_targets", insecure ? (double)insecure : NAN},
         {"tls_handshakes_full", any_wss ? (double)tls_full : NAN},
         {"tls_handshakes_resumed", any_wss ? (double)tls_resumed : NAN},
+        /* client protocols (issue 13): the dialects' counters, with a target speaking one */
+        {"proto_duplicates", any_proto ? (double)proto_dup : NAN},
+        {"proto_acks_sent", any_proto ? (double)proto_acks : NAN},
+        {"proto_server_pings", any_proto ? (double)proto_pings : NAN},
     };
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++)
         if (!isnan(figs[i].v))

@@ -347,7 +347,7 @@ static const struct bad_case bad_cases[] = {
     { "unknown top-level key", BASE "nmae: x\n",
       "t.yaml:7:1: nmae: ",
       "unknown key \"nmae\"; did you mean \"name\"? (allowed: name, targets, agents, connections, heartbeat, reconnect, "
-      "session, phases, thresholds, tls, deadline)" },
+      "session, phases, thresholds, tls, deadline, protocol_options)" },
     { "unknown key in a phase", "name: t\ntargets:\n  - {ws: \"ws://h:1/ws\", push: \"http://h:2/p\"}\n"
       "connections: {total: 100}\nphases:\n  - ramp: {to: 100, rat: 10/s}\n",
       "t.yaml:6:21: phases[0].ramp.rat: ", "unknown key \"rat\"; did you mean \"rate\"? (allowed: to, rate, timeout, deadline)" },

@@ -133,6 +133,10 @@ static void make_tick(struct ps_tick *m)
     m->stats.hb_rtt_p99_us = 70000;
     m->stats.acks = 1ull << 33;
     m->stats.acks_dropped = 3;
+    /* client protocols (issue 13) */
+    m->stats.proto_duplicates = 41;
+    m->stats.proto_acks = 1ull << 33;
+    m->stats.proto_pings = 43;
     m->host.cpu_pct_x100 = 20000;
     m->host.load1_x100 = 21;
     m->host.mem_total = 22ull << 30;
@@ -226,6 +230,25 @@ static void make_assign(struct ps_assign *a)
     /* control-link liveness */
     a->grace_ms = 30000;
     a->buffer_bytes = 1ull << 36;
+    /* client protocols (issue 13) */
+    a->n_target_protocol = PS_MAX_TARGETS;
+    for (i = 0; i < PS_MAX_TARGETS; i++) a->target_protocol[i] = i % PS_PROTOCOL_COUNT;
+    a->proto_timeout_ms = 10000;
+    fill_str(a->proto_client_id, sizeof a->proto_client_id, 800);
+    fill_str(a->proto_user, sizeof a->proto_user, 801);
+    fill_str(a->proto_password, sizeof a->proto_password, 802);
+    fill_str(a->proto_auth, sizeof a->proto_auth, 803);
+    fill_str(a->proto_namespace, sizeof a->proto_namespace, 804);
+    fill_str(a->proto_vhost, sizeof a->proto_vhost, 805);
+    a->n_proto_subscribe = PS_PROTO_SUBSCRIBE_MAX;
+    for (i = 0; i < PS_PROTO_SUBSCRIBE_MAX; i++)
+        fill_str(a->proto_subscribe[i], sizeof a->proto_subscribe[i], 810 + i);
+    a->proto_qos = 1;
+    a->proto_ack_mode = 2;
+    a->proto_keepalive_ms = 60000;
+    a->proto_server_hb_ms = 5000;
+    a->proto_clean = 1;
+    a->proto_version = 5;
 }
 
 static void make_reply(struct ps_reply *m, uint32_t kind)
@@ -437,7 +460,7 @@ static void test_events_roundtrip(void **state)
 static void test_events_wire_form(void **state)
 {
     static const unsigned char want[] = {
-        0x98, 0x04, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [4, 5, agent 3, thread 2, seq 1, run 9, */
+        0x98, 0x05, 0x05, 0x03, 0x02, 0x01, 0x09,     /* [5, 5, agent 3, thread 2, seq 1, run 9, */
         0xa0,                                         /*  token "" (none), */
         0x91, 0x95, 0x0a, 0x04, 0xff, 0x2a, 0x00,     /*  [[10, message, -1, 42, 0]]] */
     };
@@ -486,7 +509,7 @@ static uint64_t fnv1a(const void *p, size_t n)
  * the acks event, TLS handshakes full/resumed of TICK, the authentication
  * fields of HELLO, TICK and EVENTS, and CHALLENGE; control-link liveness:
  * grace and buffer in ASSIGN, the discarded batches in TICK; 4: idle ticks, idle_ms of
- * REPLY). A change to the wire
+ * REPLY; 5: client protocols (issue 13), their ASSIGN block and TICK counters). A change to the wire
  * must show up here and
  * in PS_PROTO_VERSION. */
 /* PS_FUZZ_SEEDS=tests/fuzz/corpus/proto bin/tests/test_proto rewrites the wire
@@ -512,20 +535,20 @@ static void golden_write_seed(const char *what, const msgpack_sbuffer *sb)
 static void test_golden_bytes(void **state)
 {
     static const struct { const char *what; size_t size; uint64_t fnv; } want[] = {
-        { "hello", 3434, 0xa3d74636ad6c721dull },
-        { "welcome", 179, 0x22f25753b731c193ull },
-        { "tick", 1132, 0xe0356f753fafd375ull },
-        { "reply none", 607, 0xfc4a1503c5ef2b8eull },
-        { "reply assign", 58023, 0x9065b8f38b611b2cull },
-        { "reply ramp", 628, 0x6a35562fb253e54dull },
-        { "reply disconnect", 620, 0x4591305dd8cfd958ull },
-        { "reply stop", 607, 0x37137ce245d828c2ull },
-        { "events 0", 82, 0xe1abda8f2286e3d8ull },
-        { "events 1", 112, 0x34603b66c70446deull },
-        { "events 7", 292, 0xba3ad724419028a5ull },
-        { "events 1024", 27902, 0x850cbf9acabc50b1ull },
+        { "hello", 3434, 0xd96eaaf558cbb9daull },
+        { "welcome", 179, 0x2ffcf5b41177c6aaull },
+        { "tick", 1143, 0x90d0b20d0880fff8ull },
+        { "reply none", 607, 0x319e18e949c11f3full },
+        { "reply assign", 61702, 0xaa83aca35392240full },
+        { "reply ramp", 628, 0xc493aa172772a206ull },
+        { "reply disconnect", 620, 0xd68b301946122a8full },
+        { "reply stop", 607, 0xf6d4b10ac9d8220bull },
+        { "events 0", 82, 0xc64ed8294bef6533ull },
+        { "events 1", 112, 0x52bbde13005f8a99ull },
+        { "events 7", 292, 0x056849ce17dbcc56ull },
+        { "events 1024", 27902, 0x9cc813dae5abf30aull },
         /* authentication (issue 11) */
-        { "challenge", 136, 0x28fdc85693553cc3ull },
+        { "challenge", 136, 0x25f9362cec6dfc54ull },
     };
     static const uint32_t kinds[] = { PS_CMD_NONE, PS_CMD_ASSIGN, PS_CMD_RAMP, PS_CMD_DISCONNECT,
                                       PS_CMD_STOP };
@@ -683,14 +706,14 @@ static void test_wrong_version_and_type(void **state)
     msgpack_pack_int64(&r.pk, 2);
     msgpack_pack_int64(&r.pk, 3);
     raw_str(&r, "", 0);
-    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 4");
+    expect_err(&r, dec_welcome, &w, "protocol version 7, expected 5");
     assert_int_equal(ps_proto_peek_type(r.sb.data, r.sb.size, &type, err, sizeof err), -1);
-    assert_string_equal(err, "protocol version 7, expected 4");
+    assert_string_equal(err, "protocol version 7, expected 5");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* a future version with a completely different shape still gets the version error */
     raw_begin(&r, 2, PS_PROTO_VERSION + 1, 99);
-    expect_err(&r, dec_hello, h, "protocol version 5, expected 4");
+    expect_err(&r, dec_hello, h, "protocol version 6, expected 5");
     msgpack_sbuffer_destroy(&r.sb);
 
     raw_begin(&r, 2, PS_PROTO_VERSION, 99);
@@ -1043,16 +1066,16 @@ static void test_tick_errors(void **state)
     struct raw r;
 
     (void)state;
-    raw_tick(&r, 0, 25, 14);
-    expect_err(&r, dec_tick, &m, "tick.stats: expected 26 elements, got 25");
+    raw_tick(&r, 0, 28, 14);
+    expect_err(&r, dec_tick, &m, "tick.stats: expected 29 elements, got 28");
     msgpack_sbuffer_destroy(&r.sb);
 
-    raw_tick(&r, 1, 26, 14);
+    raw_tick(&r, 1, 29, 14);
     expect_err(&r, dec_tick, &m, "tick.batch_seq.1: expected an unsigned integer, got -7");
     msgpack_sbuffer_destroy(&r.sb);
 
     /* the host metrics are checked like the rest */
-    raw_tick(&r, 0, 26, 13);
+    raw_tick(&r, 0, 29, 13);
     expect_err(&r, dec_tick, &m, "tick.host: expected 14 elements, got 13");
     msgpack_sbuffer_destroy(&r.sb);
 }
@@ -1383,6 +1406,14 @@ static void test_names(void **state)
     assert_string_equal(ps_reason_name(PS_REASON_HTTP_STATUS), "http_status");
     assert_string_equal(ps_reason_name(PS_REASON_SERVER_CLOSE), "server_close");
     assert_string_equal(ps_reason_name(PS_REASON_OTHER), "other");
+    assert_string_equal(ps_reason_name(PS_REASON_PROTO_REFUSED), "proto_refused");   /* issue 13 */
+    assert_string_equal(ps_reason_name(PS_REASON_PROTO_ERROR), "proto_error");
+    assert_string_equal(ps_reason_name(PS_REASON_PROTO_TIMEOUT), "proto_timeout");
+    assert_string_equal(ps_reason_name(PS_REASON_PROTO_KEEPALIVE), "proto_keepalive");
+    assert_string_equal(ps_reason_name(PS_REASON_PROTO_CLOSE), "proto_close");
+    assert_string_equal(ps_protocol_name(PS_PROTOCOL_WEBSOCKET), "websocket");
+    assert_string_equal(ps_protocol_name(PS_PROTOCOL_STOMP), "stomp");
+    assert_string_equal(ps_protocol_name(PS_PROTOCOL_COUNT), "unknown");
     assert_string_equal(ps_reason_name(PS_REASON_COUNT), "unknown");
     assert_string_equal(ps_reason_name(UINT32_MAX), "unknown");
     for (i = 0; i < PS_REASON_COUNT; i++) {

@@ -146,6 +146,7 @@ static void test_samples_columns(void **state)
         "messages", "pings", "pongs", "pong_missed", "hb_sent", "hb_missed", "rtt_p50_us",
         "rtt_p99_us", "hs_p50_us", "hs_p99_us", "lat_p50_us", "lat_p99_us", "lag_max_us",
         "cpu_pct", "rss_bytes", "saturated", "hb_rtt_p50_us", "hb_rtt_p99_us", "acks", "acks_dropped",
+        "proto_duplicates", "proto_acks", "proto_pings",   /* client protocols (issue 13) */
     };
     const char *path = *state;
     char err[256], sql[128];
@@ -157,10 +158,10 @@ static void test_samples_columns(void **state)
         .hb_missed = 13, .rtt_p50_us = 14, .rtt_p99_us = 15, .hs_p50_us = 16, .hs_p99_us = 17,
         .lat_p50_us = 18, .lat_p99_us = 19, .lag_max_us = 20, .cpu_pct_x100 = 2150,
         .rss_bytes = 1ull << 40, .saturated = 1, .hb_rtt_p50_us = 21, .hb_rtt_p99_us = 22,
-        .acks = 23, .acks_dropped = 24,
+        .acks = 23, .acks_dropped = 24, .proto_duplicates = 25, .proto_acks = 26, .proto_pings = 27,
     };
     const int64_t want[] = { 0, 2, 1700000000, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
-                             18, 19, 20, -1, 1ll << 40, 1, 21, 22, 23, 24 };
+                             18, 19, 20, -1, 1ll << 40, 1, 21, 22, 23, 24, 25, 26, 27 };
     assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
     assert_int_equal(store_run_begin(&s, "r", "r.yaml", "", 1, 10, &run), 0);
     assert_int_equal(store_sample(&s, run, 2, &x), 0);
@@ -393,9 +394,40 @@ static void test_migrate_indexes(void **state)
     store_close(&s);
 }
 
+/* A schema 4 database (samples without the client protocols' columns, issue
+ * 13) gets them on open, its rows kept, and takes new samples. */
+static void test_migrate_protocol_columns(void **state)
+{
+    const char *path = *state;
+    char err[256];
+    struct store s;
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    add_run(&s, "old", 10 * DAY_US, 1, "pass");
+    assert_int_equal(store_exec(&s, "ALTER TABLE samples DROP COLUMN proto_duplicates;"
+                                    "ALTER TABLE samples DROP COLUMN proto_acks;"
+                                    "ALTER TABLE samples DROP COLUMN proto_pings;"
+                                    "INSERT INTO samples(run_id, agent_id, second) VALUES(1, 1, 77);"
+                                    "UPDATE meta SET value='4' WHERE key='schema_version'",
+                                err, sizeof err), 0);
+    store_close(&s);
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    assert_int_equal(scalar(s.db, "SELECT value FROM meta WHERE key='schema_version'"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM pragma_table_info('samples') WHERE name IN"
+                                  " ('proto_duplicates', 'proto_acks', 'proto_pings')"), 3);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM samples WHERE second = 77"), 1);
+    struct ps_stats st = {.second = 6, .proto_duplicates = 2, .proto_acks = 3, .proto_pings = 4};
+    assert_int_equal(store_sample(&s, 1, 1, &st), 0);
+    assert_int_equal(store_commit(&s), 0);
+    assert_int_equal(scalar(s.db, "SELECT proto_duplicates + proto_acks * 10 + proto_pings * 100"
+                                  " FROM samples WHERE second = 6"), 432);
+    store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_migrate_protocol_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sticky_write_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_columns, setup, teardown),
