@@ -1,7 +1,8 @@
 /* stomp_wire.c: STOMP 1.2 frames, encoded and read as a stream (no I/O, no lws).
  *
  * Over WebSocket a STOMP frame may span messages and one message may carry
- * several frames, with EOL heart-beats between them, so the reader is a state
+ * several frames, with EOL heart-beats between them (the first EOL after a
+ * frame's NUL is its padding, not a beat), so the reader is a state
  * machine fed byte runs of any size. It keeps the state of one line at a time
  * (the command, then each header), never the frame: a known header's value is
  * decoded into a small buffer and handed on at its line's end, and the body
@@ -280,12 +281,17 @@ size_t stomp_rd_feed(struct stomp_rd *rd, const char *p, size_t len, struct stom
             ev->cmd = rd->cmd;
             rd_frame_reset(rd);
             rd->st = RD_IDLE;
+            rd->pad = 1;
             return i;
         }
         char c = p[i++];
         switch (rd->st) {
         case RD_IDLE:
             if (c == '\n') {
+                if (rd->pad) {         /* brokers end frames with NUL EOL (RabbitMQ does) */
+                    rd->pad = 0;
+                    break;
+                }
                 ev->type = STOMP_EV_HEARTBEAT;
                 return i;
             }
@@ -293,6 +299,7 @@ size_t stomp_rd_feed(struct stomp_rd *rd, const char *p, size_t len, struct stom
                 rd->st = RD_IDLE_CR;
                 break;
             }
+            rd->pad = 0;
             rd->st = RD_CMD;
             rd->cmd = rd_match(rd_cmds, RD_N_CMDS, 1, 0, c);
             rd->line = 1;
@@ -303,6 +310,10 @@ size_t stomp_rd_feed(struct stomp_rd *rd, const char *p, size_t len, struct stom
             if (c != '\n')
                 return rd_fail(rd, ev, STOMP_ERR_CR, i);
             rd->st = RD_IDLE;
+            if (rd->pad) {
+                rd->pad = 0;
+                break;
+            }
             ev->type = STOMP_EV_HEARTBEAT;
             return i;
         case RD_CMD:

@@ -72,6 +72,7 @@ struct stomp_rd {
     uint8_t n_hdrs;
     uint8_t vlen;        /* bytes in val */
     uint8_t trunc;       /* val lost bytes */
+    uint8_t pad;         /* a frame just ended: its first EOL is padding, not a beat */
     uint16_t line;       /* bytes of the current line */
     uint16_t seen;       /* known headers met in this frame (bit per enum stomp_hdr) */
     uint32_t body;       /* body bytes handed on */

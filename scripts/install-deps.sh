@@ -39,6 +39,7 @@ TEST_PKGS=(nodejs nginx libnginx-mod-nchan strace openssl clang-14 libclang-rt-1
            debhelper lintian ansible debootstrap)
 # the real servers of each client protocol and push adapter (issue 13), a line each:
 # the builds' libraries go into PKGS, the servers and their clients into TEST_PKGS
+TEST_PKGS+=(rabbitmq-server)   # STOMP: web-stomp + management plugins ship in the package
 [ "${1:-}" = test ] && PKGS+=("${TEST_PKGS[@]}") && OPTIONAL=(chromium)
 missing() {
   local p

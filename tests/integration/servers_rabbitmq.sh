@@ -9,7 +9,9 @@
 #                          the system's service (never used). Sets RMQ_PID,
 #                          RMQ_EPMD_PID, RMQ_STOMP_PORT (ws://127.0.0.1:PORT/ws),
 #                          RMQ_HTTP_PORT (management API), RMQ_START_MS (start
-#                          to ready) and returns once web-stomp and the API answer.
+#                          to ready), RMQ_PUBLISH and RMQ_AUTH (the publish call's
+#                          URL and headers) and returns once web-stomp and the
+#                          API answer.
 #   rabbitmq_stop          stops the broker, then its epmd, by PID (the EXIT trap
 #                          of lib.sh stops them too, on every path).
 #   rabbitmq_api PATH      GET on the management API (guest:guest), JSON on stdout.
@@ -39,6 +41,7 @@ web_stomp.ws_frame = text
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $RMQ_HTTP_PORT
 vm_memory_high_watermark.relative = 0.5
+collect_statistics_interval = 500
 log.console = false
 log.file.level = warning
 EOF
@@ -61,6 +64,8 @@ EOF
     if curl -sf -u guest:guest "http://127.0.0.1:$RMQ_HTTP_PORT/api/overview" >/dev/null 2>&1 &&
        curl -s -o /dev/null "http://127.0.0.1:$RMQ_STOMP_PORT/ws" 2>/dev/null; then
       RMQ_START_MS=$((($(date +%s%N) - t0) / 1000000))
+      RMQ_PUBLISH="http://127.0.0.1:$RMQ_HTTP_PORT/api/exchanges/%2F/amq.topic/publish"
+      RMQ_AUTH='headers: {Authorization: "Basic Z3Vlc3Q6Z3Vlc3Q="}'
       return 0
     fi
     kill -0 "$RMQ_PID" 2>/dev/null || break
@@ -85,4 +90,37 @@ rabbitmq_stop() {
 
 rabbitmq_api() {
   curl -sf -u guest:guest "http://127.0.0.1:$RMQ_HTTP_PORT$1"
+}
+
+# rabbitmq_stomp_plan NAME CONNS [PASSCODE [SUBSCRIBE [SERVER_HB]]]: the head of
+# a plan (name, the broker's STOMP target, protocol_options, connections) for
+# the test, the demo and the bench. SUBSCRIBE is a YAML list (default: each
+# connection's own destination and a shared one); pushes and broadcasts go to
+# the management API's publish call (RMQ_PUBLISH, RMQ_AUTH: its headers, both
+# set by rabbitmq_start).
+rabbitmq_stomp_plan() {
+  local subs='["/exchange/amq.topic/u.{conn}", "/exchange/amq.topic/all"]'
+  cat <<EOF
+name: $1
+targets:
+  - ws: "ws://127.0.0.1:$RMQ_STOMP_PORT/ws"
+    protocol: stomp
+    push: "$RMQ_PUBLISH"
+    broadcast: "$RMQ_PUBLISH"
+protocol_options:
+  user: guest
+  password: ${3:-guest}
+  vhost: "/"
+  subscribe: ${4:-$subs}
+  ack: client
+  keepalive: 10s
+  server_heartbeat: ${5:-10s}
+  timeout: 30s
+connections: {total: $2}
+EOF
+}
+
+# rabbitmq_body KEY: a publish call's JSON body routing {msg} to KEY (u.{conn}, all), quoted for YAML
+rabbitmq_body() {
+  printf "'{\"properties\":{},\"routing_key\":\"%s\",\"payload\":\"{msg}\",\"payload_encoding\":\"string\"}'" "$1"
 }
