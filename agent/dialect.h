@@ -81,7 +81,9 @@ struct agent_dialect {
 /* The framework's side (agent/dialect.c), called by dialects from their callbacks: */
 void agent_dialect_payload(struct agent_dialect_io *io, const void *data, size_t len,
                            int first, int final);  /* application bytes of one pushed message, in
-                           pieces: token scan, acks, and (before ready) the session's expect steps */
+                           pieces: token scan, acks, and (before ready) the session's expect steps
+                           (that is: after agent_dialect_ready, while the plan's steps run; during
+                           the handshake itself payloads are dropped) */
 void agent_dialect_ready(struct agent_dialect_io *io);   /* protocol handshake done: the session
                            block's own steps run next (if any), then the connection is online */
 void agent_dialect_fail(struct agent_dialect_io *io, uint8_t reason, uint32_t aux); /* close with it */

@@ -123,16 +123,15 @@ static void agent_keepalive_dialects(struct agent_worker *w, int64_t now, int64_
     if (agent_keepalive_proto_check_on(w))
         agent_keepalive_sweep(w, &w->dl.ka_check_pos, since - (int64_t)a->proto_timeout_ms * 1000,
                               a->proto_keepalive_ms, agent_dialect_ka_check);
-    if (w->dl.any_watch && w->dl.watch_ms) {
-        uint64_t target = (uint64_t)(now - w->dl.watch_t0_us) * w->n_conns /
-                          ((uint64_t)w->dl.watch_ms * 1000);
-        if (now < w->dl.watch_t0_us)
-            return;
-        if (target > w->dl.watch_pos + w->n_conns)
-            w->dl.watch_pos = target - w->n_conns;
-        for (; w->dl.watch_pos < target; w->dl.watch_pos++)
-            agent_dialect_watch_visit(w, (uint32_t)(w->dl.watch_pos % w->n_conns), now);
-    }
+    if (!w->dl.any_watch || !w->dl.watch_ms || now < w->dl.watch_t0_us)
+        return;
+    /* the sweep's shape, with now passed on to the watchdog */
+    uint64_t target = (uint64_t)(now - w->dl.watch_t0_us) * w->n_conns /
+                      ((uint64_t)w->dl.watch_ms * 1000);
+    if (target > w->dl.watch_pos + w->n_conns)
+        w->dl.watch_pos = target - w->n_conns;
+    for (; w->dl.watch_pos < target; w->dl.watch_pos++)
+        agent_dialect_watch_visit(w, (uint32_t)(w->dl.watch_pos % w->n_conns), now);
 }
 
 void agent_keepalive_step(struct agent_worker *w, int64_t now)

@@ -148,7 +148,8 @@ int agent_session_begin(struct agent_worker *w, uint32_t slot, int64_t hs_us)
         memset(region, 0, s->vars_bytes);
     if (dl) {   /* the protocol's handshake first, under its own deadline */
         e->proto_wait = 1;
-        e->deadline = agent_session_now32(w) + w->agent->assign.a.proto_timeout_ms * 1000u;
+        uint32_t ms = w->agent->assign.a.proto_timeout_ms;   /* the plan's is never 0 */
+        e->deadline = agent_session_now32(w) + (ms ? ms : 10000) * 1000u;
         agent_dialect_open(w, slot);
         return 1;
     }

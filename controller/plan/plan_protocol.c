@@ -25,6 +25,7 @@
 #define PLAN_P(x) (1u << (x))
 #define PLAN_P_ANY (PLAN_P(PS_PROTOCOL_SOCKETIO) | PLAN_P(PS_PROTOCOL_MQTT) | PLAN_P(PS_PROTOCOL_STOMP))
 #define PLAN_MQTT_KEEPALIVE_MAX_US (65535LL * 1000000)   /* MQTT's is 16 bits of seconds */
+#define PLAN_PROTO_TIMEOUT_MAX_US  (3600LL * 1000000)
 
 int plan_v_protocol(struct plan_ctx *c, const struct yaml_doc_node *v, const char *path,
                     const struct plan_field *f)
@@ -173,6 +174,10 @@ int plan_v_protocol_options(struct plan_ctx *c, const struct yaml_doc_node *v, c
         c->popt_key[i] = of[i].key_node;
         c->popt_val[i] = of[i].node;
     }
+    /* the agent keeps the deadline in 32-bit microseconds of its clock (71 minutes) */
+    if (pr->timeout_us > PLAN_PROTO_TIMEOUT_MAX_US)
+        return plan_fail(c, of[0].node, "protocol_options.timeout", "at most 1h, got \"%s\"",
+                         of[0].node->value);
     if (pr->ns[0] != '/')
         return plan_fail(c, of[5].node, "protocol_options.namespace", "a Socket.IO namespace "
                          "starts with /, like /chat; got \"%s\"", pr->ns);

@@ -129,6 +129,8 @@ static const struct bad_case bad_cases[] = {
       "t.yaml:7:34: protocol_options.mqtt_version: ", "unknown MQTT version \"3\"" },
     { "timeout zero", HEAD("mqtt") "protocol_options: {timeout: 0s}\n",
       "t.yaml:7:29: protocol_options.timeout: ", "must be more than zero" },
+    { "timeout past an hour", HEAD("mqtt") "protocol_options: {timeout: 61m}\n",
+      "t.yaml:7:29: protocol_options.timeout: ", "at most 1h, got \"61m\"" },
     { "timeout not a duration", HEAD("stomp") "protocol_options: {timeout: soon}\n",
       "t.yaml:7:29: protocol_options.timeout: ", "soon" },
     { "keepalive not a duration", HEAD("stomp") "protocol_options: {keepalive: 5x}\n",

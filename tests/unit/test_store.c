@@ -416,6 +416,11 @@ static void test_migrate_protocol_columns(void **state)
     assert_int_equal(scalar(s.db, "SELECT count(*) FROM pragma_table_info('samples') WHERE name IN"
                                   " ('proto_duplicates', 'proto_acks', 'proto_pings')"), 3);
     assert_int_equal(scalar(s.db, "SELECT count(*) FROM samples WHERE second = 77"), 1);
+    /* the reasons added with them are named for the reports' joins */
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM reasons WHERE reason = %d AND name = 'proto_close'",
+             PS_REASON_PROTO_CLOSE);
+    assert_int_equal(scalar(s.db, sql), 1);
     struct ps_stats st = {.second = 6, .proto_duplicates = 2, .proto_acks = 3, .proto_pings = 4};
     assert_int_equal(store_sample(&s, 1, 1, &st), 0);
     assert_int_equal(store_commit(&s), 0);
