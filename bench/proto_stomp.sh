@@ -27,25 +27,17 @@ BCAST=${BCAST:-5}
 rabbitmq_need || { echo "bench: rabbitmq-server is not installed (scripts/install-deps.sh test)" >&2; exit 2; }
 rabbitmq_start
 echo "rabbitmq: ready in $RMQ_START_MS ms"
-PUBLISH="http://127.0.0.1:$RMQ_HTTP_PORT/api/exchanges/%2F/amq.topic/publish"
 CTL=$(free_port)
 DB=$T/bench.db
-cat >"$T/plan.yaml" <<P
-name: bench-stomp-$N
-targets:
-  - {ws: "ws://127.0.0.1:$RMQ_STOMP_PORT/ws", protocol: stomp, push: "$PUBLISH", broadcast: "$PUBLISH"}
-protocol_options:
-  {user: guest, password: guest, vhost: "/", subscribe: ["/exchange/amq.topic/all"], ack: client,
-   keepalive: 10s, server_heartbeat: 10s, timeout: 30s}
+{ rabbitmq_stomp_plan "bench-stomp-$N" "$N" guest '["/exchange/amq.topic/all"]'
+  cat <<P
 agents: {expect: 1, wait: 20s}
-connections: {total: $N}
 phases:
   - ramp: {to: $N, rate: 1000/s, timeout: 60s}
   - hold: ${HOLD}s
-  - push: {mode: broadcast, count: $BCAST, rate: 1/s, grace: 20s,
-           headers: {Authorization: "Basic Z3Vlc3Q6Z3Vlc3Q=", Content-Type: application/json},
-           body: '{"properties":{},"routing_key":"all","payload":"{msg}","payload_encoding":"string"}'}
+  - push: {mode: broadcast, count: $BCAST, rate: 1/s, grace: 20s, $RMQ_AUTH, body: $(rabbitmq_body all)}
 P
+} >"$T/plan.yaml"
 "$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" >"$T/ctl.log" 2>&1 &
 CTLPID=$!; PIDS+=("$CTLPID")
 "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name bench --threads 1 \
@@ -63,22 +55,18 @@ if [ "$rc" != 0 ]; then echo "bench: the run failed (exit $rc)" >&2; tail -30 "$
 state=$(gdb -batch -ex 'print sizeof(struct stomp_conn)' "$BIN/pushstorm-agent" 2>/dev/null |
         sed -n 's/^\$1 = //p')
 python3 - "$DB" "$T/samples" "$AGENT" "${BEAM:-0}" "$N" "${state:-?}" "$RMQ_START_MS" <<'PY'
-import sqlite3, sys
+import bisect, sqlite3, sys
 db, samples, agent, beam, n, state, start_ms = sys.argv[1:8]
 n = int(n); HZ = 100
 c = sqlite3.connect(db)
 run = c.execute("select max(id) from runs").fetchone()[0]
-ph = {k: (s, e) for k, s, e in c.execute(
-    "select kind || idx, started_us, ended_us from phases where run_id=? order by idx", (run,))}
-ramp, hold, push = ph["ramp1"], ph["hold2"], ph["push3"]
+ramp, hold, push = c.execute("select started_us, ended_us from phases where run_id=? order by idx",
+                             (run,)).fetchall()[:3]
 rows = [l.split() for l in open(samples)]
 def series(pid): return [(int(t), int(ticks), int(rss)) for t, p, ticks, rss, hwm, s in rows if p == pid]
 a, b = series(agent), series(beam)
-def at(s, t):
-    best = s[0]
-    for x in s:
-        if x[0] <= t: best = x
-    return best
+def at(s, t):        # the last sample at or before t
+    return s[max(bisect.bisect_right([x[0] for x in s], t) - 1, 0)]
 def cpu(s, t0, t1): return (at(s, t1)[1] - at(s, t0)[1]) / HZ
 online = c.execute("select count(distinct conn) from conn_events where run_id=? and type=1", (run,)).fetchone()[0]
 msgs = c.execute("select count(*) from deliveries where run_id=?", (run,)).fetchone()[0]
