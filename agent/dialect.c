@@ -45,7 +45,7 @@ static const struct agent_dialect *const agent_dialect_table[PS_PROTOCOL_COUNT] 
 
     [PS_PROTOCOL_MQTT] = NULL,            /* &agent_dialect_mqtt */
 
-    [PS_PROTOCOL_STOMP] = NULL,           /* &agent_dialect_stomp */
+    [PS_PROTOCOL_STOMP] = &agent_dialect_stomp,
 };
 
 enum agent_dialect_cflag {

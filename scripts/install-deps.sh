@@ -41,6 +41,7 @@ TEST_PKGS=(nodejs nginx libnginx-mod-nchan strace openssl clang-14 libclang-rt-1
 # the builds' libraries go into PKGS, the servers and their clients into TEST_PKGS
 PKGS+=(libmosquitto-dev) && TEST_PKGS+=(mosquitto mosquitto-clients python3-grpcio)   # push adapters: mqtt, grpc
 command -v npm >/dev/null || TEST_PKGS+=(npm)   # socketio: npm ci of tests/servers/socketio (Debian's node has it apart)
+TEST_PKGS+=(rabbitmq-server)   # STOMP: web-stomp + management plugins ship in the package
 [ "${1:-}" = test ] && PKGS+=("${TEST_PKGS[@]}") && OPTIONAL=(chromium)
 missing() {
   local p
