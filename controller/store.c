@@ -167,22 +167,29 @@ static int store_names(struct store *s, char *err, size_t errlen)
     return store_exec(s, "COMMIT", err, errlen);
 }
 
-/* Schema 5 (push adapters): the adapter of each call and its own status (HTTP
- * status, MQTT reason code, gRPC status), columns an older pushes table lacks. */
-static int store_add_status_cols(struct store *s, char *err, size_t errlen)
+/* 4 -> 5: columns an older table lacks, each added unless there (a database
+ * marked older than its tables stays whole); old rows read NULL. Push
+ * adapters (issue 13): each call's adapter and its own status. */
+static int store_migrate_5(struct store *s, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int have = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info('pushes') "
-                           "WHERE name='status_kind'", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-        return -1;
+    static const char *const cols[][2] = {{"pushes", "status_kind TEXT"},
+                                          {"pushes", "status INTEGER"}};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        char sql[160];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name='%.*s'",
+                 cols[i][0], (int)strcspn(cols[i][1], " "), cols[i][1]);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+        int have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s", cols[i][0], cols[i][1]);
+        if (!have && store_exec(s, sql, err, errlen))
+            return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        have = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return have ? 0 : store_exec(s, "ALTER TABLE pushes ADD COLUMN status_kind TEXT;"
-                                    "ALTER TABLE pushes ADD COLUMN status INTEGER;", err, errlen);
+    return 0;
 }
 
 static int store_create(struct store *s, char *err, size_t errlen)
@@ -262,7 +269,7 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
      * the version is raised. A change to an existing table adds its ALTER
      * TABLE step here, keyed on `version` (4 -> 5: pushes' status columns). */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
-        (version && version < 5 && store_add_status_cols(s, e, sizeof e)) ||
+        (version && version < 5 && store_migrate_5(s, e, sizeof e)) ||
         (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e)) ||
         store_names(s, e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);

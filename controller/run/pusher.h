@@ -13,7 +13,9 @@
  *
  * The caller paces calls (rate) and learns each one's result through the
  * callback; the adapters keep per-slot state allocated once, on first use, so
- * nothing is allocated per call beyond libcurl's own header list. */
+ * nothing is allocated per call beyond libcurl's header list and
+ * libmosquitto's packet. docs/protocols_push.md says what each adapter sends,
+ * expects and stores; a fourth adapter is one file and a line in pusher.c. */
 #ifndef PS_PUSHER_H
 #define PS_PUSHER_H
 
@@ -66,7 +68,8 @@ struct pusher_ops {
     const char *schemes[3];      /* URL schemes it takes, plain then TLS */
     void *(*init)(struct pusher *p);                 /* NULL: out of memory */
     void (*close)(void *st);
-    /* Starts a call; 0, or -1 with err (the core then fails the call with it). */
+    /* Starts a call; 0 (under way, or already reported through pusher_finish),
+     * or -1 with err (the core then fails the call with it, status -1). */
     int  (*start)(void *st, uint32_t slot, const struct pusher_req *rq, char *err, size_t errlen);
     /* libcurl adapters: one of their transfers ended (NULL for others). */
     void (*curl_done)(void *st, uint32_t slot, CURLcode rc);
