@@ -167,22 +167,33 @@ static int store_names(struct store *s, char *err, size_t errlen)
     return store_exec(s, "COMMIT", err, errlen);
 }
 
-/* Schema 5 (push adapters): the adapter of each call and its own status (HTTP
- * status, MQTT reason code, gRPC status), columns an older pushes table lacks. */
-static int store_add_status_cols(struct store *s, char *err, size_t errlen)
+/* 4 -> 5: columns an older table lacks, each added unless there (a database
+ * marked older than its tables stays whole); old rows read NULL. Issue 13:
+ * push adapters (each call's adapter and its own status) and the client
+ * protocols' counters in samples. */
+static int store_migrate_5(struct store *s, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
-    int have = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_table_info('pushes') "
-                           "WHERE name='status_kind'", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-        return -1;
+    static const char *const cols[][2] = {{"pushes", "status_kind TEXT"},
+                                          {"pushes", "status INTEGER"},
+                                          {"samples", "proto_duplicates INTEGER"},
+                                          {"samples", "proto_acks INTEGER"},
+                                          {"samples", "proto_pings INTEGER"}};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        char sql[160];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name='%.*s'",
+                 cols[i][0], (int)strcspn(cols[i][1], " "), cols[i][1]);
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+        int have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s", cols[i][0], cols[i][1]);
+        if (!have && store_exec(s, sql, err, errlen))
+            return -1;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        have = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return have ? 0 : store_exec(s, "ALTER TABLE pushes ADD COLUMN status_kind TEXT;"
-                                    "ALTER TABLE pushes ADD COLUMN status INTEGER;", err, errlen);
+    return 0;
 }
 
 static int store_create(struct store *s, char *err, size_t errlen)
@@ -193,29 +204,6 @@ static int store_create(struct store *s, char *err, size_t errlen)
     snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')",
              STORE_SCHEMA_VERSION);
     return store_exec(s, sql, err, errlen) || store_exec(s, "COMMIT", err, errlen) ? -1 : 0;
-}
-
-/* 4 -> 5: the client protocols' counters (issue 13) as samples columns, each
- * added unless there (a database marked older than its tables stays whole). */
-static int store_migrate_5(struct store *s, char *err, size_t errlen)
-{
-    static const char *const cols[] = {"proto_duplicates", "proto_acks", "proto_pings"};
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
-        char sql[160];
-        sqlite3_stmt *st;
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('samples') WHERE name='%s'",
-                 cols[i]);
-        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
-            return -1;
-        }
-        int have = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-        sqlite3_finalize(st);
-        snprintf(sql, sizeof sql, "ALTER TABLE samples ADD COLUMN %s INTEGER", cols[i]);
-        if (!have && store_exec(s, sql, err, errlen))
-            return -1;
-    }
-    return 0;
 }
 
 /* Runs left running by a dead controller become interrupted (store_owner.c);
@@ -285,8 +273,7 @@ int store_open(struct store *s, const char *path, int readonly, char *err, size_
      * and the client protocols' columns to samples (ALTER TABLE, old rows
      * NULL); then the version is raised. */
     if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e, sizeof e) ||
-        (version && version < 5 && (store_add_status_cols(s, e, sizeof e) ||
-                                    store_migrate_5(s, e, sizeof e))) ||
+        (version && version < 5 && store_migrate_5(s, e, sizeof e)) ||
         (version < STORE_SCHEMA_VERSION && store_create(s, e, sizeof e)) ||
         store_names(s, e, sizeof e)) {
         snprintf(err, errlen, "%s: %s", path, e);

@@ -11,11 +11,9 @@
 #include <string.h>
 
 struct push_http_call {
-    CURL    *easy;
-    struct curl_slist *headers;
+    struct pusher_curl curl;
     size_t   body_len;
     char     body[PUSHER_BODY_MAX];
-    char     error[CURL_ERROR_SIZE];
 };
 
 struct push_http {
@@ -41,13 +39,8 @@ static void *push_http_init(struct pusher *p)
 static void push_http_close(void *st)
 {
     struct push_http *h = st;
-    for (uint32_t i = 0; i < PUSHER_MAX_CONCURRENCY; i++) {
-        if (h->calls[i].easy) {
-            curl_multi_remove_handle(h->p->multi, h->calls[i].easy);
-            curl_easy_cleanup(h->calls[i].easy);
-        }
-        curl_slist_free_all(h->calls[i].headers);
-    }
+    for (uint32_t i = 0; i < PUSHER_MAX_CONCURRENCY; i++)
+        pusher_curl_free(h->p, &h->calls[i].curl);
     free(h);
 }
 
@@ -60,42 +53,27 @@ static int push_http_start(void *st, uint32_t slot, const struct pusher_req *rq,
         snprintf(err, errlen, "body too long");
         return -1;
     }
-    if (!c->easy && !(c->easy = curl_easy_init())) {
-        snprintf(err, errlen, "out of memory for an HTTP handle");
+    if (pusher_curl_prepare(&c->curl, err, errlen) != 0)
         return -1;
-    }
-    curl_easy_reset(c->easy);
-    curl_slist_free_all(c->headers);
-    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
     /* Without this libcurl waits up to a second for "100 Continue" on larger bodies. */
-    c->headers = curl_slist_append(c->headers, "Expect:");
+    hl = curl_slist_append(hl, "Expect:");
     char line[2 * PS_HDR_MAX + 4];
     for (uint32_t i = 0; i < rq->call->n_headers; i++) {
         snprintf(line, sizeof line, "%s: %s", rq->call->headers[i].name,
                  rq->call->headers[i].value);
-        c->headers = curl_slist_append(c->headers, line);
+        hl = curl_slist_append(hl, line);
     }
+    c->curl.headers = hl;
     memcpy(c->body, rq->body, rq->body_len);
     c->body_len = rq->body_len;
-    c->error[0] = 0;
-    CURL *e = c->easy;
+    CURL *e = c->curl.easy;
     curl_easy_setopt(e, CURLOPT_URL, rq->url);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->call->method[0] ? rq->call->method : "POST");
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)c->body_len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, push_http_discard);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->p->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->error);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)(uintptr_t)slot);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    pusher_curl_tls(e, rq->tls);
-    if (curl_multi_add_handle(h->p->multi, e) != CURLM_OK) {
-        snprintf(err, errlen, "libcurl refused the transfer");
-        return -1;
-    }
-    return 0;
+    return pusher_curl_add(h->p, &c->curl, slot, rq->tls, err, errlen);
 }
 
 static void push_http_done(void *st, uint32_t slot, CURLcode rc)
@@ -103,9 +81,9 @@ static void push_http_done(void *st, uint32_t slot, CURLcode rc)
     struct push_http *h = st;
     struct push_http_call *c = &h->calls[slot];
     long status = 0;
-    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c->curl.easy, CURLINFO_RESPONSE_CODE, &status);
     int ok = rc == CURLE_OK && status >= 200 && status < 300;
-    const char *why = rc != CURLE_OK ? (c->error[0] ? c->error : curl_easy_strerror(rc)) : NULL;
+    const char *why = pusher_curl_error(&c->curl, rc);
     char line[64];
     if (!why && !ok) {
         snprintf(line, sizeof line, "HTTP status %ld", status);

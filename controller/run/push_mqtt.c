@@ -45,6 +45,7 @@ struct push_mqtt_broker {
     int      dialled;            /* connect_async done once: later dials reconnect */
     enum push_mqtt_state state;
     int64_t  failed_at;          /* mono us of the last failure, 0 = none */
+    int      why_status;         /* its CONNACK reason code, or -1 */
     char     why[PUSHER_ERR_MAX];
     uint16_t *mid_slot;          /* [65536]: slot of a published message id */
     uint16_t pending[PUSHER_MAX_CONCURRENCY];  /* slots waiting for the CONNACK */
@@ -87,6 +88,7 @@ static void push_mqtt_down(struct push_mqtt_broker *b, const char *fmt, const ch
 {
     struct push_mqtt *m = b->m;
     snprintf(b->why, sizeof b->why, fmt, b->host, b->port, detail);
+    b->why_status = -1;
     b->state = PM_DOWN;
     b->failed_at = ps_time_mono_us();
     unsigned idx = (unsigned)(b - m->brokers);
@@ -142,6 +144,7 @@ static void push_mqtt_on_connect(struct mosquitto *mosq, void *ud, int rc, int f
         b->n_pending = 0;
         /* libmosquitto closes the socket itself after this callback */
         push_mqtt_down(b, "mqtt broker %s:%d refused the connection: %s", code);
+        b->why_status = rc;
         return;
     }
     b->state = PM_UP;
@@ -187,6 +190,7 @@ static void push_mqtt_on_publish(struct mosquitto *mosq, void *ud, int mid, int 
 static int push_mqtt_dial(struct push_mqtt *m, struct push_mqtt_broker *b, const struct ps_tls *t,
                           int64_t now)
 {
+    b->why_status = -1;   /* a failure here has no code of the broker's */
     if (!b->mosq) {
         char id[64];
         snprintf(id, sizeof id, "pushstorm-%d-%u", (int)getpid(), (unsigned)(b - m->brokers));
@@ -290,6 +294,21 @@ static int push_mqtt_route(struct push_mqtt *m, const char *url, int tls, char *
     return 0;
 }
 
+/* Entries of finished calls stay in the FIFO until they reach its head; when
+ * they fill it (a live call at the head, many finished behind it), drop them:
+ * at most PUSHER_MAX_CONCURRENCY calls are live, so this always makes room. */
+static void push_mqtt_fifo_compact(struct push_mqtt *m)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < m->fifo_n; i++) {
+        uint32_t at = (m->fifo_head + i) % PUSHER_MAX_CONCURRENCY;
+        const struct push_mqtt_call *c = &m->calls[m->fifo[at].slot];
+        if (c->state != PMC_FREE && c->gen == m->fifo[at].gen)
+            m->fifo[(m->fifo_head + kept++) % PUSHER_MAX_CONCURRENCY] = m->fifo[at];
+    }
+    m->fifo_n = kept;
+}
+
 static int push_mqtt_start(void *st, uint32_t slot, const struct pusher_req *rq, char *err,
                            size_t errlen)
 {
@@ -306,8 +325,9 @@ static int push_mqtt_start(void *st, uint32_t slot, const struct pusher_req *rq,
     }
     int64_t now = pusher_started_us(m->p, slot);
     if (b->state == PM_DOWN && b->failed_at && now - b->failed_at < PUSH_MQTT_RETRY_US) {
-        snprintf(err, errlen, "%s", b->why);
-        return -1;
+        /* fails like the calls that saw it happen, with the broker's code */
+        pusher_finish(m->p, slot, 0, b->why_status, -1, b->why);
+        return 0;
     }
     if (b->state == PM_DOWN && push_mqtt_dial(m, b, rq->tls, now) != 0) {
         snprintf(err, errlen, "%s", b->why);
@@ -318,6 +338,8 @@ static int push_mqtt_start(void *st, uint32_t slot, const struct pusher_req *rq,
     c->gen++;
     memcpy(c->payload, rq->body, rq->body_len);
     c->payload_len = (uint32_t)rq->body_len;
+    if (m->fifo_n == PUSHER_MAX_CONCURRENCY)
+        push_mqtt_fifo_compact(m);
     uint32_t tail = (m->fifo_head + m->fifo_n++) % PUSHER_MAX_CONCURRENCY;
     m->fifo[tail].slot = (uint16_t)slot;
     m->fifo[tail].gen = c->gen;

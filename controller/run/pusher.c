@@ -20,6 +20,7 @@
 static const struct pusher_ops *const pusher_table[PUSHER_N_KINDS] = {
     [PUSHER_HTTP] = &push_http_ops,
     [PUSHER_MQTT] = &push_mqtt_ops,
+    [PUSHER_GRPC] = &push_grpc_ops,
 };
 
 int pusher_kind_of(const char *url, int *tls)
@@ -187,7 +188,8 @@ void pusher_perform(struct pusher *p)
             pusher_table[k]->drive(p->adapter[k], now);
 }
 
-void pusher_curl_tls(CURL *e, const struct ps_tls *t)
+/* The plan's tls block in libcurl's terms (the same block as the target's wss). */
+static void pusher_curl_tls(CURL *e, const struct ps_tls *t)
 {
     if (!t)
         return;
@@ -206,4 +208,49 @@ void pusher_curl_tls(CURL *e, const struct ps_tls *t)
     if (t->min_version)
         curl_easy_setopt(e, CURLOPT_SSLVERSION,
                          t->min_version >= 13 ? CURL_SSLVERSION_TLSv1_3 : CURL_SSLVERSION_TLSv1_2);
+}
+
+int pusher_curl_prepare(struct pusher_curl *c, char *err, size_t errlen)
+{
+    if (!c->easy && !(c->easy = curl_easy_init())) {
+        snprintf(err, errlen, "out of memory for a libcurl handle");
+        return -1;
+    }
+    curl_easy_reset(c->easy);
+    curl_slist_free_all(c->headers);
+    c->headers = NULL;
+    c->error[0] = 0;
+    return 0;
+}
+
+int pusher_curl_add(struct pusher *p, struct pusher_curl *c, uint32_t slot,
+                    const struct ps_tls *tls, char *err, size_t errlen)
+{
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->error);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)(uintptr_t)slot);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    pusher_curl_tls(e, tls);
+    if (curl_multi_add_handle(p->multi, e) != CURLM_OK) {
+        snprintf(err, errlen, "libcurl refused the transfer");
+        return -1;
+    }
+    return 0;
+}
+
+void pusher_curl_free(struct pusher *p, struct pusher_curl *c)
+{
+    if (c->easy) {
+        curl_multi_remove_handle(p->multi, c->easy);
+        curl_easy_cleanup(c->easy);
+    }
+    curl_slist_free_all(c->headers);
+}
+
+const char *pusher_curl_error(const struct pusher_curl *c, CURLcode rc)
+{
+    return rc == CURLE_OK ? NULL : c->error[0] ? c->error : curl_easy_strerror(rc);
 }

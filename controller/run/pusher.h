@@ -13,7 +13,9 @@
  *
  * The caller paces calls (rate) and learns each one's result through the
  * callback; the adapters keep per-slot state allocated once, on first use, so
- * nothing is allocated per call beyond libcurl's own header list. */
+ * nothing is allocated per call beyond libcurl's header list and
+ * libmosquitto's packet. docs/protocols_push.md says what each adapter sends,
+ * expects and stores; a fourth adapter is one file and a line in pusher.c. */
 #ifndef PS_PUSHER_H
 #define PS_PUSHER_H
 
@@ -66,7 +68,8 @@ struct pusher_ops {
     const char *schemes[3];      /* URL schemes it takes, plain then TLS */
     void *(*init)(struct pusher *p);                 /* NULL: out of memory */
     void (*close)(void *st);
-    /* Starts a call; 0, or -1 with err (the core then fails the call with it). */
+    /* Starts a call; 0 (under way, or already reported through pusher_finish),
+     * or -1 with err (the core then fails the call with it, status -1). */
     int  (*start)(void *st, uint32_t slot, const struct pusher_req *rq, char *err, size_t errlen);
     /* libcurl adapters: one of their transfers ended (NULL for others). */
     void (*curl_done)(void *st, uint32_t slot, CURLcode rc);
@@ -123,9 +126,23 @@ void pusher_finish(struct pusher *p, uint32_t slot, int ok, int status, int http
                    const char *error);
 int64_t pusher_started_us(const struct pusher *p, uint32_t slot);
 uint32_t pusher_msg_id(const struct pusher *p, uint32_t slot);
-/* The plan's tls block in libcurl's terms. */
-void pusher_curl_tls(CURL *e, const struct ps_tls *t);
+/* What a libcurl adapter keeps per slot: one easy handle for the pusher's
+ * life (reused: warm connections), its header list and error text. */
+struct pusher_curl {
+    CURL    *easy;
+    struct curl_slist *headers;
+    char     error[CURL_ERROR_SIZE];
+};
+/* Before a call: the handle made or reset, the header list emptied; -1 with err. */
+int  pusher_curl_prepare(struct pusher_curl *c, char *err, size_t errlen);
+/* After the adapter's own options: the shared ones (timeout, error buffer,
+ * the slot, the plan's tls block), then onto the core's multi; -1 with err. */
+int  pusher_curl_add(struct pusher *p, struct pusher_curl *c, uint32_t slot,
+                     const struct ps_tls *tls, char *err, size_t errlen);
+void pusher_curl_free(struct pusher *p, struct pusher_curl *c);
+/* The transfer's error text (NULL when rc is CURLE_OK). */
+const char *pusher_curl_error(const struct pusher_curl *c, CURLcode rc);
 
-extern const struct pusher_ops push_http_ops, push_mqtt_ops;
+extern const struct pusher_ops push_http_ops, push_mqtt_ops, push_grpc_ops;
 
 #endif

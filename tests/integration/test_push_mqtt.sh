@@ -5,7 +5,8 @@
 # records what the broker delivered and forwards each message to refpush's
 # HTTP push API, so the agents on refpush account for every message end to end.
 # Then the broker is stopped: every call fails with the reason, push_failed
-# counts them, the run fails.
+# counts them, the run fails; and a broker that refuses anonymous clients
+# fails every call with its CONNACK reason code (135) as the status.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/servers_mosquitto.sh"
 campaign_setup pushmqtt.db
@@ -78,6 +79,21 @@ expect_eq "failed mqtt calls with the reason" 15 \
 grep -q "^push calls    mqtt:none 15\$" "$T/down.out" || fail "summary lacks the failed calls"
 grep -Eq "^threshold +push_failed +== 0 \(default\) +measured 15 +FAIL" "$T/down.out" ||
   fail "summary lacks the push_failed verdict"
+
+# a broker that refuses the connection: every call fails with its CONNACK reason code
+MA=$(free_port)
+mosquitto_start "$MA" "allow_anonymous false"
+sed "s/:$MP\//:$MA\//; s/push-mqtt-down/push-mqtt-refused/" "$T/down.yaml" >"$T/refused.yaml"
+ctl_run "$T/refused.yaml" --local-agents 1 --agent-threads 1 >"$T/refused.out" 2>&1
+cat "$T/refused.out"
+expect_eq "run exit (broker refused)" 1 "$RC"
+last_run
+expect_eq "push_failed" 15 "$(fig push_failed)"
+expect_eq "calls failed with CONNACK 135 (not authorized)" 15 \
+  "$(q "SELECT count(*) FROM pushes WHERE run_id=$RUN AND status_kind='mqtt' AND status=135
+        AND error LIKE 'mqtt broker 127.0.0.1:$MA refused the connection: % (CONNACK reason code 135)'")"
+grep -q "^push calls    mqtt:135 15\$" "$T/refused.out" || fail "summary lacks the refused calls"
+stop_pid "$MQ"
 kill "$MB"
 stop_pid "$RP"
 echo "push mqtt test passed"

@@ -429,6 +429,35 @@ static void test_migrate_protocol_columns(void **state)
     store_close(&s);
 }
 
+/* A schema 4 database (pushes without status_kind, status) gets both columns
+ * on open, its rows kept and read as NULL; a call's result then stores both. */
+static void test_migrate_push_status(void **state)
+{
+    const char *path = *state;
+    char err[256];
+    struct store s;
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    struct store_push_row row = {1, 7, 1, 3, 1000, "http://h/push?uid=3"};
+    assert_int_equal(store_push(&s, &row), 0);
+    assert_int_equal(store_commit(&s), 0);
+    assert_int_equal(store_exec(&s, "ALTER TABLE pushes DROP COLUMN status_kind;"
+                                    "ALTER TABLE pushes DROP COLUMN status;"
+                                    "UPDATE meta SET value='4' WHERE key='schema_version'",
+                                err, sizeof err), 0);
+    store_close(&s);
+    assert_int_equal(store_open(&s, path, 0, err, sizeof err), 0);
+    assert_int_equal(scalar(s.db, "SELECT value FROM meta WHERE key='schema_version'"),
+                     STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM pushes WHERE msg_id=7 AND status IS NULL"
+                                  " AND status_kind IS NULL"), 1);
+    struct store_push_call call = {1, 7, "grpc", 14, 200, 900, "grpc-status 14: down"};
+    assert_int_equal(store_push_call(&s, &call), 0);
+    assert_int_equal(store_commit(&s), 0);
+    assert_int_equal(scalar(s.db, "SELECT count(*) FROM pushes WHERE msg_id=7 AND status=14 AND"
+                                  " status_kind='grpc' AND http_status=200 AND http_us=900"), 1);
+    store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +468,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_push_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batched_rows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
