@@ -43,7 +43,7 @@ static const struct agent_dialect *const agent_dialect_table[PS_PROTOCOL_COUNT] 
 
     [PS_PROTOCOL_SOCKETIO] = &agent_dialect_socketio,
 
-    [PS_PROTOCOL_MQTT] = NULL,            /* &agent_dialect_mqtt */
+    [PS_PROTOCOL_MQTT] = &agent_dialect_mqtt,
 
     [PS_PROTOCOL_STOMP] = &agent_dialect_stomp,
 };

@@ -80,7 +80,7 @@ mosquitto_ws_start() {
   MQ_WS=$(free_port); MQ_PORT=$(free_port)
   MQ_LOG=$T/mosquitto-$MQ_PORT.log
   local extra=("user $(id -un)" "max_connections -1" "max_inflight_messages 20" "sys_interval 1"
-               "connection_messages false")
+               "connection_messages true")
   [ "${MQ_DEBUG:-0}" = 1 ] && extra+=("log_type all")
   if [ $# -ge 2 ]; then
     : >"$T/mosquitto-$MQ_PORT.passwd"
