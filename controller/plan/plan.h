@@ -237,6 +237,12 @@ void plan_print_split(const struct plan *p, FILE *out);
 const char *plan_push_scheme(const char *url, char *buf, size_t len);
 const char *plan_target_push_scheme(const struct plan_target *t, char *buf, size_t len);
 int plan_targets_plain(const struct plan *p);
+/* What `pushstorm check` prints about a plan besides its split (plan_print.c):
+ * unless plan_targets_plain, each target's protocol, push adapter and ws URL;
+ * each phase's kind and line, with the adapter of a push phase that has its
+ * own URL (again unless plan_targets_plain). */
+void plan_print_targets(const struct plan *p, FILE *out);
+void plan_print_phases(const struct plan *p, FILE *out);
 /* Evaluate a threshold against a measured value: 1 pass, 0 fail. An unset threshold
  * passes; a NaN measurement (nothing measured) fails. */
 int plan_threshold_check(const struct plan_threshold *t, double measured);
