@@ -31,8 +31,8 @@ void report_html_thresholds(FILE *o, const struct report_run *r)
 }
 
 /* What each target spoke and pushed through, the protocol layer's counters,
- * and the connections each proto_* reason ended (all five, zeros too, so a
- * clean run shows that none did). */
+ * and the failures and closes of each proto_* reason (all five, zeros too, so
+ * a clean run shows that none happened). */
 int report_html_protocols(FILE *o, const struct report_run *r, char *err, size_t errlen)
 {
     struct report_proto p;
@@ -67,8 +67,8 @@ int report_html_protocols(FILE *o, const struct report_run *r, char *err, size_t
         }
         fputs("</table>\n", o);
     }
-    fputs("<h3>Protocol failures</h3>\n<table><tr><th>reason</th><th>connections failed or "
-          "closed</th></tr>\n", o);
+    fputs("<h3>Protocol failures</h3>\n<table><tr><th>reason</th><th>failures and closes</th>"
+          "</tr>\n", o);
     for (size_t i = 0; i < REPORT_PROTO_REASONS; i++)
         fprintf(o, "<tr><td>%s</td><td class=\"n\">%.0f</td></tr>\n", report_proto_reason(i),
                 p.reasons[i]);

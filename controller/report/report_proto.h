@@ -27,7 +27,7 @@ struct report_proto {
     uint32_t n_targets;
     struct report_proto_target *targets;   /* owned, n_targets */
     double   duplicates, acks_sent, server_pings;   /* the dialects' counters; 0 when not stored */
-    double   reasons[REPORT_PROTO_REASONS];         /* connections failed or closed by each */
+    double   reasons[REPORT_PROTO_REASONS];         /* failed and closed events of each */
 };
 
 /* Fills p from the run's stored plan and figures: 1 for a protocol run (free
