@@ -85,9 +85,8 @@ static void print_split(const struct plan *p)
     printf("%s: valid. \"%s\": %llu connections over %u targets, %u agents expected, %u phases\n",
            p->path, p->name, (unsigned long long)total, p->n_targets, p->agents.expect, p->n_phases);
     plan_print_split(p, stdout);
-    for (uint32_t i = 0; i < p->n_phases; i++)
-        printf("  phase %u (line %d): %s\n", i + 1, p->phases[i].line,
-               plan_phase_name(p->phases[i].kind));
+    plan_print_targets(p, stdout);
+    plan_print_phases(p, stdout);
 }
 
 /* After a run that was carried out: compare it with its baseline. The exit

@@ -228,6 +228,21 @@ void plan_agent_range(uint64_t total, uint32_t n_agents, uint32_t i, uint64_t *f
                       uint64_t *count);
 void plan_split(uint64_t total, const uint64_t *weight, uint32_t n, uint64_t *share);
 void plan_print_split(const struct plan *p, FILE *out);
+/* Push adapters (issue 13, plan_push.c): the scheme of a push URL in lower
+ * case ("http", "https", "mqtt", "mqtts", "grpc", "grpcs"; "" for no URL),
+ * which names the adapter its calls go through; a target's, from its push URL
+ * (its broadcast URL when it has none); and 1 when every target is a WebSocket
+ * client pushed over HTTP(S) and no push phase names another adapter: the
+ * plans of before issue 13, whose `check` output says nothing about either. */
+const char *plan_push_scheme(const char *url, char *buf, size_t len);
+const char *plan_target_push_scheme(const struct plan_target *t, char *buf, size_t len);
+int plan_targets_plain(const struct plan *p);
+/* What `pushstorm check` prints about a plan besides its split (plan_print.c):
+ * unless plan_targets_plain, each target's protocol, push adapter and ws URL;
+ * each phase's kind and line, with the adapter of a push phase that has its
+ * own URL (again unless plan_targets_plain). */
+void plan_print_targets(const struct plan *p, FILE *out);
+void plan_print_phases(const struct plan *p, FILE *out);
 /* Evaluate a threshold against a measured value: 1 pass, 0 fail. An unset threshold
  * passes; a NaN measurement (nothing measured) fails. */
 int plan_threshold_check(const struct plan_threshold *t, double measured);

@@ -10,6 +10,7 @@
  * names where it was written. */
 #include "plan_schema.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,4 +253,40 @@ int plan_push_check(struct plan_ctx *c)
         }
     }
     return 0;
+}
+
+const char *plan_push_scheme(const char *url, char *buf, size_t len)
+{
+    size_t n = 0;
+    const char *end = strstr(url, "://");
+    for (; end && url + n < end && n + 1 < len; n++)
+        buf[n] = (char)tolower((unsigned char)url[n]);
+    if (len)
+        buf[n] = '\0';
+    return buf;
+}
+
+const char *plan_target_push_scheme(const struct plan_target *t, char *buf, size_t len)
+{
+    return plan_push_scheme(t->push[0] ? t->push : t->broadcast, buf, len);
+}
+
+/* http and https are the one adapter every plan had before issue 13 */
+static int plan_push_plain(const char *scheme)
+{
+    return !scheme[0] || !strcmp(scheme, "http") || !strcmp(scheme, "https");
+}
+
+int plan_targets_plain(const struct plan *p)
+{
+    char s[16];
+    for (uint32_t k = 0; k < p->n_targets; k++)
+        if (p->targets[k].protocol != PS_PROTOCOL_WEBSOCKET ||
+            !plan_push_plain(plan_target_push_scheme(&p->targets[k], s, sizeof s)))
+            return 0;
+    for (uint32_t i = 0; i < p->n_phases; i++)
+        if (p->phases[i].kind == PLAN_PHASE_PUSH &&
+            !plan_push_plain(plan_push_scheme(p->phases[i].u.push.url, s, sizeof s)))
+            return 0;
+    return 1;
 }

@@ -1,8 +1,9 @@
 /* report_json: `pushstorm report RUN --json [FILE]`, the run as one JSON object.
  *
  * For scripts and dashboards: the runs row, every stored figure by name, the
- * thresholds with their verdicts, the agents, the phases and the connection
- * failures and closes by reason. Numbers are JSON numbers in the database's
+ * thresholds with their verdicts, the agents, the phases, the connection
+ * failures and closes by reason, and for a run whose targets spoke a client
+ * protocol (issue 13) its "protocols" member (left out of every other run). Numbers are JSON numbers in the database's
  * units (microseconds for *_us, fractions for connect_success); a value that
  * was not measured is null. The top-level "format" names this layout and
  * changes only when a field changes meaning or goes away, never when one is
@@ -10,7 +11,10 @@
 #include "report.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "report_proto.h"
 
 #define REPORT_JSON_FORMAT "pushstorm-report/1"
 
@@ -68,6 +72,47 @@ static int report_json_failures(FILE *o, struct store *s, const struct report_ru
     }
     fputs(n ? "\n  ]" : "]", o);
     free(ends);
+    return 0;
+}
+
+/* ",\n  "protocols": {...}" for a protocol run, nothing for any other: each
+ * target's protocol and push adapter (null when the stored plan no longer
+ * parses), the protocol layer's counters and the five proto_* reasons. */
+static int report_json_protocols(FILE *o, const struct report_run *r, char *err, size_t errlen)
+{
+    struct report_proto p;
+    int used = report_proto_load(r, &p, err, errlen);
+    if (used <= 0)
+        return used;
+    fputs(",\n  \"protocols\": {\n    \"targets\": ", o);
+    if (!p.targets_known)
+        fputs("null", o);
+    else
+        fputs(p.n_targets ? "[" : "[]", o);
+    for (uint32_t k = 0; p.targets_known && k < p.n_targets; k++) {
+        fprintf(o, "%s      {\"index\": %u, \"ws\": ", k ? ",\n" : "\n", k + 1);
+        report_json_str(o, p.targets[k].ws);
+        fputs(", \"protocol\": ", o);
+        report_json_str(o, p.targets[k].protocol);
+        fputs(", \"push\": ", o);
+        report_json_str(o, p.targets[k].push);
+        fputc('}', o);
+        if (k + 1 == p.n_targets)
+            fputs("\n    ]", o);
+    }
+    fputs(",\n    \"duplicates\": ", o);
+    report_json_num(o, p.duplicates);
+    fputs(",\n    \"acks_sent\": ", o);
+    report_json_num(o, p.acks_sent);
+    fputs(",\n    \"server_pings\": ", o);
+    report_json_num(o, p.server_pings);
+    fputs(",\n    \"failures\": {", o);
+    for (size_t i = 0; i < REPORT_PROTO_REASONS; i++) {
+        fprintf(o, "%s\"%s\": ", i ? ", " : "", report_proto_reason(i));
+        report_json_num(o, p.reasons[i]);
+    }
+    fputs("}\n  }", o);
+    report_proto_free(&p);
     return 0;
 }
 
@@ -152,7 +197,7 @@ int report_json_write(struct store *s, const struct report_run *r, FILE *o, char
         fputc('}', o);
     }
     fputs(r->n_phases ? "\n  ],\n  \"failures\": " : "],\n  \"failures\": ", o);
-    if (report_json_failures(o, s, r, err, errlen))
+    if (report_json_failures(o, s, r, err, errlen) || report_json_protocols(o, r, err, errlen))
         return -1;
     fputs("\n}\n", o);
     if (ferror(o)) {

@@ -10,8 +10,8 @@
  * A refusal must come with a message: a silent -1 is a defect too.
  *
  * Seeds (tests/fuzz/corpus/proto/) are the encodings of the messages of
- * tests/unit/test_proto.c's makers (every field filled) and of small everyday
- * messages, plus the hand-written hostile headers of that file. */
+ * tests/unit/proto_make.h's makers (every field filled) and of small everyday
+ * messages, plus the hand-written hostile headers of test_proto_hostile.c. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
