@@ -87,7 +87,7 @@ INSERT INTO conn_events SELECT $id, 1 + i % 2, i, $start + 35500000 + i * 1000, 
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
 INSERT INTO pushes SELECT $id, i, 'unicast', i * 5, $start + CASE WHEN i <= 100 THEN 20000000 + i * 100000
   ELSE 40000000 + (i - 100) * 100000 END, 'http://127.0.0.1:8080/push?uid=' || (i * 5), 200, 900, NULL,
-  1, 1, 0, 0, 0, 0 FROM n;
+  1, 1, 0, 0, 0, 0, 'http', 200 FROM n;
 INSERT INTO deliveries SELECT $id, msg_id, conn, t_send_us + CAST((1000 + (msg_id * 37) % 5000) * $scale AS INTEGER),
   CAST((1000 + (msg_id * 37) % 5000) * $scale AS INTEGER), 50, 0, 0 FROM pushes WHERE run_id = $id;
 INSERT INTO figures VALUES ($id, 'conn_target', 1000), ($id, 'conn_opened', 1000 * $success),
