@@ -7,7 +7,7 @@
 #   mqtt_qos0   Debian's mosquitto, topic users/{conn}, done when written
 #   mqtt_qos1   the same at QoS 1, done on PUBACK
 #   grpc        tests/servers/grpc/server.py (python3-grpcio), forwarding to refpush,
-#               h2c: a connection per call on libcurl < 8.0 (docs/protocols_push.md)
+#               h2c: a connection per call on libcurl < 8.0 (docs/protocols.md, push adapters)
 #   grpcs       the same server over TLS (ALPN h2): connections reused
 # Calls/s = calls / (last answer - first send), read back from the pushes
 # table; with it the median call duration and the controller's CPU per call.

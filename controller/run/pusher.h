@@ -14,7 +14,7 @@
  * The caller paces calls (rate) and learns each one's result through the
  * callback; the adapters keep per-slot state allocated once, on first use, so
  * nothing is allocated per call beyond libcurl's header list and
- * libmosquitto's packet. docs/protocols_push.md says what each adapter sends,
+ * libmosquitto's packet. docs/protocols.md says what each adapter sends,
  * expects and stores; a fourth adapter is one file and a line in pusher.c. */
 #ifndef PS_PUSHER_H
 #define PS_PUSHER_H
