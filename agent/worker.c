@@ -44,16 +44,6 @@ uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot)
     return w->agent->assign.a.conn_first + slot * w->agent->n_workers + w->index;
 }
 
-uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound)
-{
-    uint64_t x = w->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    w->rng = x;
-    return bound ? (uint32_t)(x % bound) : 0;
-}
-
 /* Slots of this worker below agent-local index n (slots are dealt round robin). */
 uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n)
 {
@@ -199,6 +189,22 @@ static void agent_worker_disconnect(struct agent_worker *w, int64_t now)
     }
 }
 
+/* The second's figures, for the control thread's next tick. Also when the
+ * slice has stopped, with the second still under way: the stopped tick is the
+ * run's last word, so its counters (acks, keepalives sent) must be final, not
+ * the previous whole second's. */
+static void agent_worker_publish(struct agent_worker *w, int stopped)
+{
+    w->cur.second = w->cur_second;
+    w->cur.connected = w->n_open;
+    w->cur.connecting = w->inflight;
+    w->cur.c = w->c;
+    pthread_mutex_lock(&w->mu);
+    w->published = w->cur;
+    w->stopped_pub |= stopped;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void agent_worker_stop_step(struct agent_worker *w, int64_t now)
 {
     if (!w->stopping || w->stopped)
@@ -226,9 +232,7 @@ static void agent_worker_stop_step(struct agent_worker *w, int64_t now)
         return;
     agent_worker_flush(w);
     w->stopped = 1;
-    pthread_mutex_lock(&w->mu);
-    w->stopped_pub = 1;
-    pthread_mutex_unlock(&w->mu);
+    agent_worker_publish(w, 1);
     agent_ctl_wake(w->agent);
 }
 
@@ -237,15 +241,8 @@ static void agent_worker_second(struct agent_worker *w)
     int64_t sec = agent_clock_wall(w->agent) / 1000000;
     if (sec == w->cur_second)
         return;
-    if (w->cur_second) {
-        w->cur.second = w->cur_second;
-        w->cur.connected = w->n_open;
-        w->cur.connecting = w->inflight;
-        w->cur.c = w->c;
-        pthread_mutex_lock(&w->mu);
-        w->published = w->cur;
-        pthread_mutex_unlock(&w->mu);
-    }
+    if (w->cur_second)
+        agent_worker_publish(w, 0);
     ps_hist_init(&w->cur.rtt);
     ps_hist_init(&w->cur.hb_rtt);
     ps_hist_init(&w->cur.hs);

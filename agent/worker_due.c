@@ -52,3 +52,14 @@ int64_t agent_worker_next_due(const struct agent_worker *w, int64_t now, int64_t
     }
     return due;
 }
+
+/* xorshift64: the jitter of reconnect delays, per worker (no shared state) */
+uint32_t agent_worker_rand(struct agent_worker *w, uint32_t bound)
+{
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w->rng = x;
+    return bound ? (uint32_t)(x % bound) : 0;
+}

@@ -239,6 +239,11 @@ static void run_on_tick(struct run *r, const void *buf, size_t len, int64_t t_re
             a->stats = t.stats;
             a->stored_second = t.stats.second;
             store_sample(&r->store, r->run_id, a->id, &t.stats);
+        } else if (t.stats.second == a->stored_second) {
+            /* the second summed again: a slice stopped within it and sent its
+             * final counters (acks, keepalives); the figures take them, the
+             * stored sample of that second stays the first */
+            a->stats = t.stats;
         }
         memset(&rep, 0, sizeof rep);
         rep.n_acks = a->n_threads;

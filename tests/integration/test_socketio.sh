@@ -28,7 +28,6 @@ phases:
   - hold: 3s
   - push: {mode: unicast, count: $U, rate: 500/s, body: '{"id":"{msg}","text":"hello"}'}
   - push: {mode: broadcast, count: $B, rate: 2/s}
-  - hold: 2s      # the agents' counters (acks, pings) reach the controller once a second
 thresholds:
   connect_success: ">= 100%"
   push_lost: "== 0"
@@ -66,6 +65,8 @@ expect_eq "server: disconnects" "$N" "$(sio_stats "$SP" disconnects)"
 pings=$(fig proto_server_pings || true)
 [ -n "$pings" ] && [ "$pings" -ge "$N" ] || fail "server pings answered: $pings, expected >= $N"
 echo "ok: server pings answered = $pings"
+# no hold after the last push: the final counters come with each agent's
+# stopped tick, not a whole second later
 acks=$(fig proto_acks_sent || true)
 expect_eq "protocol acks the agents sent" "$U" "$acks"
 san=$(grep -cE "AddressSanitizer|LeakSanitizer|runtime error" "$T/run.err" || true)
