@@ -416,6 +416,11 @@ int64_t agent_dialect_now_us(const struct agent_dialect_io *io)
     return ps_time_mono_us();
 }
 
+uint32_t agent_dialect_now_ms(const struct agent_dialect_io *io)
+{
+    return (uint32_t)(agent_dialect_now_us(io) / 1000);
+}
+
 const char *agent_dialect_host(const struct agent_dialect_io *io)
 {
     return io->w->agent->assign.targets[agent_conn_target(io->w, io->slot)].host;

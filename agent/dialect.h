@@ -98,6 +98,9 @@ int  agent_dialect_expand(struct agent_dialect_io *io, const char *tpl, char *ou
 const struct ps_assign *agent_dialect_assign(const struct agent_dialect_io *io);
 uint32_t agent_dialect_conn_id(const struct agent_dialect_io *io);
 int64_t  agent_dialect_now_us(const struct agent_dialect_io *io);   /* mono */
+/* mono ms in 32 bits (wraps after 49 days): for the few-byte timestamps of dialect state,
+ * compared by unsigned difference */
+uint32_t agent_dialect_now_ms(const struct agent_dialect_io *io);
 /* (added) the URL's host of the connection's target, as written (STOMP's host header default) */
 const char *agent_dialect_host(const struct agent_dialect_io *io);
 

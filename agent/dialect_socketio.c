@@ -66,11 +66,6 @@ static const char *sio_nsp(const struct ps_assign *a)
     return a->proto_namespace[0] ? a->proto_namespace : "/";
 }
 
-static uint32_t sio_now_ms(struct agent_dialect_io *io)
-{
-    return (uint32_t)(agent_dialect_now_us(io) / 1000);
-}
-
 /* The options at ASSIGN: a namespace Socket.IO can name, an auth that is an object. */
 static int sio_prepare(const struct ps_assign *a, char *err, size_t errlen)
 {
@@ -120,7 +115,7 @@ static void sio_packet(struct sio_state *s, struct agent_dialect_io *io, const s
         if (s->phase != SIO_P_OPEN)
             return sio_fail(io, SIO_ERR_ORDER);
         s->phase = SIO_P_CONNECT;
-        s->ping_ms = sio_now_ms(io);
+        s->ping_ms = agent_dialect_now_ms(io);
         agent_dialect_watch_ms(io, s->rx.ping_timeout_ms / 2 ? s->rx.ping_timeout_ms / 2 : 1);
         agent_dialect_want_write(io);
         return;
@@ -128,7 +123,7 @@ static void sio_packet(struct sio_state *s, struct agent_dialect_io *io, const s
         if (s->phase == SIO_P_OPEN)
             return sio_fail(io, SIO_ERR_ORDER);
         agent_dialect_count(io, AGENT_DC_SERVER_PING);
-        s->ping_ms = sio_now_ms(io);
+        s->ping_ms = agent_dialect_now_ms(io);
         s->pong_owed = 1;
         agent_dialect_want_write(io);
         return;

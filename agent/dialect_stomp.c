@@ -62,11 +62,6 @@ _Static_assert(sizeof(struct stomp_conn) <= AGENT_DIALECT_STATE_MAX, "stomp stat
 
 static const char *const stomp_ack_modes[] = {"auto", "client", "client-individual"};
 
-static uint32_t stomp_now_ms(struct agent_dialect_io *io)
-{
-    return (uint32_t)(agent_dialect_now_us(io) / 1000);
-}
-
 /* A template holding a byte STOMP cannot carry in a header is a plan error now,
  * not 10,000 failed connections later. */
 static int stomp_check_tpl(const char *what, const char *tpl, char *err, size_t errlen)
@@ -108,7 +103,7 @@ static void stomp_open(void *st, struct agent_dialect_io *io)
     stomp_rd_init(&s->rd, a->max_message ? a->max_message : STOMP_BODY_DEFAULT);
     s->phase = STOMP_PH_CONNECT;
     s->msg_sub = 0xff;
-    s->last_rx_ms = stomp_now_ms(io);
+    s->last_rx_ms = agent_dialect_now_ms(io);
     agent_dialect_want_write(io);
 }
 
@@ -237,7 +232,7 @@ static void stomp_rx(void *st, struct agent_dialect_io *io, const struct agent_c
     const char *in = (const char *)p->in;
     size_t len = p->len;
     struct stomp_ev ev;
-    s->last_rx_ms = stomp_now_ms(io);
+    s->last_rx_ms = agent_dialect_now_ms(io);
     for (;;) {
         size_t n = stomp_rd_feed(&s->rd, in, len, &ev);
         in += n;
