@@ -73,7 +73,7 @@ int agent_ack_alloc(struct agent_worker *w)
 static int agent_ack_live(const struct agent_worker *w, uint32_t slot)
 {
     const struct agent_conn *c = &w->conns[slot];
-    return w->ackc && c->state == AGENT_CONN_OPEN && c->wsi && !c->reason;
+    return w->ackc && c->state == AGENT_CONN_OPEN && agent_conn_live(w, slot) && !c->reason;
 }
 
 /* A free place in the ring, or UINT32_MAX (counted) when it is full. */
@@ -93,7 +93,7 @@ static void agent_ack_queued(struct agent_worker *w, uint32_t slot)
     w->ackc[slot].n++;
     if (!(c->flags & AGENT_CF_WANT_SEND)) {
         c->flags |= AGENT_CF_WANT_SEND;
-        lws_callback_on_writable(c->wsi);
+        agent_conn_want_write(w, slot);
     }
 }
 
@@ -182,7 +182,7 @@ void agent_ack_forget(struct agent_worker *w, uint32_t slot)
 }
 
 /* Writes the oldest queued ack; WANT_SEND stays while more are queued. */
-int agent_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot)
+int agent_ack_write(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
     if (!w->ackc || !w->ackc[slot].n) {
@@ -209,7 +209,7 @@ int agent_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot)
         w->c.acks_dropped++;
         return 0;
     }
-    if (lws_write(wsi, p, (size_t)n, LWS_WRITE_TEXT) < 0)
+    if (agent_conn_write(w, slot, p, (size_t)n, AGENT_CONN_TEXT) < 0)
         return -1;
     w->c.acks++;
     k->sent++;

@@ -487,6 +487,20 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
 void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason);
 void agent_conn_ping(struct agent_worker *w, uint32_t slot);
 void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot);
+/* The writeable callback of any engine: one frame; -1 = close (with close_code
+ * when AGENT_CF_WANT_CLOSE is set, at once otherwise). */
+int  agent_conn_writeable(struct agent_worker *w, uint32_t slot);
+int  agent_conn_established(struct agent_worker *w, uint32_t slot);   /* -1: not connecting */
+void agent_conn_peer_close(struct agent_worker *w, uint32_t slot, const unsigned char *in, size_t len);
+void agent_conn_pong(struct agent_worker *w, uint32_t slot);
+
+/* conn_io.c: what the layers above ask of the engine under a connection.
+ * agent_conn_write: p has LWS_PRE bytes of headroom; 0, or -1 (gone). */
+enum agent_conn_kind { AGENT_CONN_TEXT, AGENT_CONN_BINARY, AGENT_CONN_PING };
+int  agent_conn_live(const struct agent_worker *w, uint32_t slot);
+void agent_conn_want_write(struct agent_worker *w, uint32_t slot);
+int  agent_conn_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len,
+                      enum agent_conn_kind kind);
 
 /* conn_reason.c: what a failed attempt's socket and lws said, and the reason
  * it makes (aux: the errno when the socket's error decided it, else 0). */

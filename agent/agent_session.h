@@ -100,7 +100,7 @@ int  agent_session_alloc(struct agent_worker *w);          /* at assign; -1 out 
 void agent_session_release_all(struct agent_worker *w);
 int  agent_session_begin(struct agent_worker *w, uint32_t slot, int64_t hs_us); /* 0 = no script */
 void agent_session_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
-int  agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t slot);
+int  agent_session_writeable(struct agent_worker *w, uint32_t slot);
 uint32_t agent_session_end(struct agent_worker *w, uint32_t slot);   /* -> the step it was on */
 void agent_session_tick(struct agent_worker *w);
 /* The client protocol's handshake is done (agent_dialect_ready): the steps run next. */
@@ -121,6 +121,6 @@ void agent_ack_push(struct agent_worker *w, uint32_t slot, uint32_t msg_id);
 void agent_ack_piece(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 void agent_ack_end(struct agent_worker *w, uint32_t slot);
 void agent_ack_forget(struct agent_worker *w, uint32_t slot);
-int  agent_ack_write(struct agent_worker *w, struct lws *wsi, uint32_t slot);
+int  agent_ack_write(struct agent_worker *w, uint32_t slot);
 
 #endif

@@ -299,18 +299,22 @@ static int agent_conn_hb_text(struct agent_worker *w, struct agent_conn *c, char
     return ps_tpl_expand_src(out, AGENT_TX_MAX, a->hb_text, tpl.vars, tpl.n, &tpl.src);
 }
 
-static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct agent_conn *c)
+/* Ours after the client protocol's and the session's: the Close, a ping, a
+ * heartbeat, then queued acks; one frame per call. */
+static int agent_conn_own_writeable(struct agent_worker *w, uint32_t slot)
 {
     const struct ps_assign *a = &w->agent->assign.a;
+    struct agent_conn *c = &w->conns[slot];
     if (c->flags & AGENT_CF_WANT_CLOSE) {
-        lws_close_reason(wsi, c->close_code, NULL, 0);
+        if (c->wsi)   /* our own engine frames the Close itself (wsc.c) */
+            lws_close_reason(c->wsi, c->close_code, NULL, 0);
         return -1;
     }
     unsigned char *p = w->txbuf + LWS_PRE;
     if (c->flags & AGENT_CF_WANT_PING) {
         c->flags &= (uint8_t)~AGENT_CF_WANT_PING;
         memcpy(p, "ps", 2);
-        if (lws_write(wsi, p, 2, LWS_WRITE_PING) < 0)
+        if (agent_conn_write(w, slot, p, 2, AGENT_CONN_PING) < 0)
             return -1;
         c->ping_sent = agent_conn_now32(w);
         c->flags |= AGENT_CF_PING_OUT;
@@ -319,22 +323,74 @@ static int agent_conn_writeable(struct agent_worker *w, struct lws *wsi, struct 
         c->flags &= (uint8_t)~AGENT_CF_WANT_HB;
         int n = agent_conn_hb_text(w, c, (char *)p);
         if (n < 0) {   /* repeated captures beyond a frame we build */
-            agent_conn_close(w, (uint32_t)(c - w->conns), PS_REASON_OTHER, 1011);
+            agent_conn_close(w, slot, PS_REASON_OTHER, 1011);
             return 0;
         }
-        if (lws_write(wsi, p, (size_t)n, LWS_WRITE_TEXT) < 0)
+        if (agent_conn_write(w, slot, p, (size_t)n, AGENT_CONN_TEXT) < 0)
             return -1;
         c->hb_sent = agent_conn_now32(w);
         if (a->hb_expect[0])
             c->flags |= AGENT_CF_HB_OUT;
         w->c.hb_sent++;
     } else if ((c->flags & AGENT_CF_WANT_SEND) &&
-               agent_ack_write(w, wsi, (uint32_t)(c - w->conns)) < 0) {
+               agent_ack_write(w, slot) < 0) {
         return -1;
     }
     if (c->flags & (AGENT_CF_WANT_PING | AGENT_CF_WANT_HB | AGENT_CF_WANT_SEND))
-        lws_callback_on_writable(wsi);
+        agent_conn_want_write(w, slot);
     return 0;
+}
+
+int agent_conn_writeable(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION)
+        return 0;
+    int n = w->dl.conn && agent_dialect_of(w, slot) ? agent_dialect_writeable(w, slot) : 0;
+    if (n)   /* the dialect's frame took this callback */
+        return n < 0 ? -1 : 0;
+    if (c->state == AGENT_CONN_SESSION && !(c->flags & AGENT_CF_WANT_CLOSE))
+        return agent_session_writeable(w, slot);
+    return agent_conn_own_writeable(w, slot);
+}
+
+/* The upgrade is done (any engine): online now, or once its session has run. */
+int agent_conn_established(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->state != AGENT_CONN_CONNECTING)
+        return -1;
+    int64_t hs = ps_time_mono_us() - c->mark_us;
+    c->flags = 0;
+    ps_hist_record(&w->cur.hs, (uint64_t)hs);
+    if (!agent_session_begin(w, slot, hs))
+        agent_conn_ready(w, slot, hs, 0);
+    return 0;
+}
+
+/* The server's Close frame (payload: its code and text, if any) decides the
+ * reason unless ours already did. */
+void agent_conn_peer_close(struct agent_worker *w, uint32_t slot, const unsigned char *in, size_t len)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->reason)
+        return;
+    if (len >= 2) {
+        c->close_code = (uint16_t)(in[0] << 8 | in[1]);
+        c->reason = agent_close_reason(c->close_code);   /* 1005, 999: protocol */
+    } else {
+        c->reason = PS_REASON_NO_STATUS;
+    }
+}
+
+void agent_conn_pong(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->flags & AGENT_CF_PING_OUT) {
+        c->flags &= (uint8_t)~AGENT_CF_PING_OUT;
+        ps_hist_record(&w->cur.rtt, agent_conn_now32(w) - c->ping_sent);
+        w->c.pongs++;
+    }
 }
 
 static int agent_conn_add_headers(struct agent_worker *w, struct lws *wsi, uint32_t slot,
@@ -397,18 +453,12 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         return agent_conn_add_headers(w, wsi, slot, in, len);
 
-    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (c->state != AGENT_CONN_CONNECTING)
             return -1;
-        int64_t hs = ps_time_mono_us() - c->mark_us;
         c->wsi = wsi;
-        c->flags = 0;
         agent_tls_trim(wsi);
-        ps_hist_record(&w->cur.hs, (uint64_t)hs);
-        if (!agent_session_begin(w, slot, hs))
-            agent_conn_ready(w, slot, hs, 0);
-        return 0;
-    }
+        return agent_conn_established(w, slot);
 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         uint32_t aux;
@@ -433,34 +483,14 @@ int agent_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return agent_conn_receive(w, wsi, slot, in, len);
 
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-        if (c->flags & AGENT_CF_PING_OUT) {
-            c->flags &= (uint8_t)~AGENT_CF_PING_OUT;
-            ps_hist_record(&w->cur.rtt, agent_conn_now32(w) - c->ping_sent);
-            w->c.pongs++;
-        }
+        agent_conn_pong(w, slot);
         return 0;
 
-    case LWS_CALLBACK_CLIENT_WRITEABLE: {
-        if (c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION)
-            return 0;
-        int n = w->dl.conn && agent_dialect_of(w, slot) ? agent_dialect_writeable(w, wsi, slot) : 0;
-        if (n)   /* the dialect's frame took this callback */
-            return n < 0 ? -1 : 0;
-        if (c->state == AGENT_CONN_SESSION && !(c->flags & AGENT_CF_WANT_CLOSE))
-            return agent_session_writeable(w, wsi, slot);
-        return agent_conn_writeable(w, wsi, c);
-    }
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return agent_conn_writeable(w, slot);
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (!c->reason) {
-            if (len >= 2) {
-                const unsigned char *b = in;
-                c->close_code = (uint16_t)(b[0] << 8 | b[1]);
-                c->reason = agent_close_reason(c->close_code);   /* 1005, 999: protocol */
-            } else {
-                c->reason = PS_REASON_NO_STATUS;
-            }
-        }
+        agent_conn_peer_close(w, slot, in, len);
         return 0;
 
     case LWS_CALLBACK_CLIENT_CLOSED:
@@ -488,14 +518,15 @@ void agent_conn_close(struct agent_worker *w, uint32_t slot, uint8_t reason, uin
         agent_conn_kill(w, slot, reason);
         return;
     }
-    if ((c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION) || !c->wsi || c->reason)
+    if ((c->state != AGENT_CONN_OPEN && c->state != AGENT_CONN_SESSION) ||
+        !agent_conn_live(w, slot) || c->reason)
         return;   /* a close is already under way */
     c->reason = reason;
     c->close_code = code;
     c->flags |= AGENT_CF_WANT_CLOSE;
     if (w->dl.conn)
         agent_dialect_closing(w, slot, reason);   /* its goodbye first, when ours is clean */
-    lws_callback_on_writable(c->wsi);
+    agent_conn_want_write(w, slot);
 }
 
 /* Abandon without a Close frame (handshakes in flight, a stop past its grace). */
@@ -516,18 +547,18 @@ void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason)
 void agent_conn_ping(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason)
+    if (c->state != AGENT_CONN_OPEN || !agent_conn_live(w, slot) || c->reason)
         return;
     c->flags |= AGENT_CF_WANT_PING;
-    lws_callback_on_writable(c->wsi);
+    agent_conn_want_write(w, slot);
 }
 
 void agent_conn_heartbeat(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
-    if (c->state != AGENT_CONN_OPEN || !c->wsi || c->reason ||
+    if (c->state != AGENT_CONN_OPEN || !agent_conn_live(w, slot) || c->reason ||
         (w->dl.conn && agent_dialect_of(w, slot)))
         return;   /* a client protocol has its own keepalive (keepalive.c) */
     c->flags |= AGENT_CF_WANT_HB;
-    lws_callback_on_writable(c->wsi);
+    agent_conn_want_write(w, slot);
 }

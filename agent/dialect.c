@@ -167,12 +167,12 @@ void agent_dialect_rx(struct agent_worker *w, uint32_t slot, const struct agent_
     agent_dialect_of(w, slot)->rx(agent_dialect_state(w, slot), &io, p);
 }
 
-static int agent_dialect_put(struct lws *wsi, unsigned char *p, int n, int binary)
+static int agent_dialect_put(struct agent_worker *w, uint32_t slot, unsigned char *p, int n, int binary)
 {
-    return lws_write(wsi, p, (size_t)n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < 0 ? -1 : 1;
+    return agent_conn_write(w, slot, p, (size_t)n, binary ? AGENT_CONN_BINARY : AGENT_CONN_TEXT) < 0 ? -1 : 1;
 }
 
-int agent_dialect_writeable(struct agent_worker *w, struct lws *wsi, uint32_t slot)
+int agent_dialect_writeable(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
     struct agent_dialect_conn *dc = &w->dl.conn[slot];
@@ -187,8 +187,8 @@ int agent_dialect_writeable(struct agent_worker *w, struct lws *wsi, uint32_t sl
         n = d->goodbye(agent_dialect_state(w, slot), &io, out, AGENT_TX_MAX, &binary);
         if (n <= 0)
             return 0;   /* nothing to say: the Close goes in this callback */
-        lws_callback_on_writable(wsi);   /* the Close next */
-        return agent_dialect_put(wsi, out, n, binary);
+        agent_conn_want_write(w, slot);   /* the Close next */
+        return agent_dialect_put(w, slot, out, n, binary);
     }
     if (!(dc->flags & AGENT_DCF_WANT_WRITE))
         return 0;
@@ -201,8 +201,8 @@ int agent_dialect_writeable(struct agent_worker *w, struct lws *wsi, uint32_t sl
         dc->flags &= (uint8_t)~AGENT_DCF_WANT_WRITE;
         return 0;
     }
-    lws_callback_on_writable(wsi);   /* it may have more; 0 next time clears the flag */
-    return agent_dialect_put(wsi, out, n, binary);
+    agent_conn_want_write(w, slot);   /* it may have more; 0 next time clears the flag */
+    return agent_dialect_put(w, slot, out, n, binary);
 }
 
 void agent_dialect_closing(struct agent_worker *w, uint32_t slot, uint8_t reason)
@@ -239,7 +239,7 @@ int agent_dialect_frame_send(struct agent_worker *w, uint32_t slot, const char *
 static int agent_dialect_online(const struct agent_worker *w, uint32_t slot)
 {
     const struct agent_conn *c = &w->conns[slot];
-    return c->state == AGENT_CONN_OPEN && c->wsi && !c->reason && agent_dialect_of(w, slot);
+    return c->state == AGENT_CONN_OPEN && agent_conn_live(w, slot) && !c->reason && agent_dialect_of(w, slot);
 }
 
 static void agent_dialect_ka_missed(struct agent_worker *w, uint32_t slot)
@@ -352,8 +352,7 @@ void agent_dialect_want_write(struct agent_dialect_io *io)
     if (c->reason || (dc->flags & AGENT_DCF_WANT_WRITE))
         return;   /* closing (see agent_conn_ping), or already asked */
     dc->flags |= AGENT_DCF_WANT_WRITE;
-    if (c->wsi)
-        lws_callback_on_writable(c->wsi);
+    agent_conn_want_write(w, io->slot);
 }
 
 void agent_dialect_keepalive_sent(struct agent_dialect_io *io)

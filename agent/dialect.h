@@ -149,8 +149,8 @@ void agent_dialect_release(struct agent_worker *w);
 const struct agent_dialect *agent_dialect_of(const struct agent_worker *w, uint32_t slot);
 void agent_dialect_open(struct agent_worker *w, uint32_t slot);            /* session.c */
 void agent_dialect_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
-/* one frame of the dialect's (its goodbye first when closing): 1 written, 0 nothing, -1 lws error */
-int  agent_dialect_writeable(struct agent_worker *w, struct lws *wsi, uint32_t slot);
+/* one frame of the dialect's (its goodbye first when closing): 1 written, 0 nothing, -1 write error */
+int  agent_dialect_writeable(struct agent_worker *w, uint32_t slot);
 void agent_dialect_closing(struct agent_worker *w, uint32_t slot, uint8_t reason); /* agent_conn_close */
 uint32_t agent_dialect_aux(const struct agent_worker *w, uint32_t slot);   /* for the event */
 int  agent_dialect_frame_send(struct agent_worker *w, uint32_t slot, const char *text, size_t len,

@@ -117,8 +117,7 @@ static void agent_session_advance(struct agent_worker *w, uint32_t slot)
         return;
     }
     c->flags |= AGENT_CF_WANT_SEND;
-    if (c->wsi)   /* none in the unit tests */
-        lws_callback_on_writable(c->wsi);
+    agent_conn_want_write(w, slot);   /* no engine in the unit tests */
 }
 
 int agent_session_begin(struct agent_worker *w, uint32_t slot, int64_t hs_us)
@@ -217,7 +216,7 @@ void agent_session_rx(struct agent_worker *w, uint32_t slot, const struct agent_
     }
 }
 
-int agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t slot)
+int agent_session_writeable(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
     if (!(c->flags & AGENT_CF_WANT_SEND) || c->sess >= w->n_sess)
@@ -227,11 +226,11 @@ int agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t sl
     const struct agent_script_step *st = &agent_session_script(w)->steps[agent_session_step(w, slot, e)];
     unsigned char *p = w->txbuf + LWS_PRE;
     size_t n;
-    enum lws_write_protocol kind = LWS_WRITE_TEXT;
+    enum agent_conn_kind kind = AGENT_CONN_TEXT;
     if (st->op == PS_STEP_SEND_BINARY) {
         memcpy(p, st->bin, st->bin_len);
         n = st->bin_len;
-        kind = LWS_WRITE_BINARY;
+        kind = AGENT_CONN_BINARY;
     } else {
         struct agent_conn_tpl tpl;
         agent_conn_tpl_init(&tpl, w, slot);
@@ -249,9 +248,9 @@ int agent_session_writeable(struct agent_worker *w, struct lws *wsi, uint32_t sl
         }
         n = (size_t)len;
         if (binary)
-            kind = LWS_WRITE_BINARY;
+            kind = AGENT_CONN_BINARY;
     }
-    if (lws_write(wsi, p, n, kind) < 0)
+    if (agent_conn_write(w, slot, p, n, kind) < 0)
         return -1;
     e->pos++;
     agent_session_advance(w, slot);

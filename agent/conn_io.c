@@ -1,0 +1,36 @@
+/* conn_io.c: the engine under a connection, behind the few things the layers
+ * above ask of it.
+ *
+ * ack.c, session.c, dialect.c, keepalive.c and conn.c's own pings and
+ * heartbeats never touch an engine: they ask whether one holds the
+ * connection, ask for a writeable callback, and write one frame from it. The
+ * callback itself, agent_conn_writeable(), is the same for every engine: the
+ * client protocol's frame first, then a session step's, then our pings,
+ * heartbeats, acks and Close. */
+#include "agent.h"
+
+int agent_conn_live(const struct agent_worker *w, uint32_t slot)
+{
+    return w->conns[slot].wsi != NULL;
+}
+
+void agent_conn_want_write(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_conn *c = &w->conns[slot];
+    if (c->wsi)
+        lws_callback_on_writable(c->wsi);
+}
+
+int agent_conn_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len,
+                     enum agent_conn_kind kind)
+{
+    static const enum lws_write_protocol lws_kind[] = {
+        [AGENT_CONN_TEXT] = LWS_WRITE_TEXT,
+        [AGENT_CONN_BINARY] = LWS_WRITE_BINARY,
+        [AGENT_CONN_PING] = LWS_WRITE_PING,
+    };
+    struct agent_conn *c = &w->conns[slot];
+    if (!c->wsi)
+        return -1;
+    return lws_write(c->wsi, p, len, lws_kind[kind]) < 0 ? -1 : 0;
+}
