@@ -9,10 +9,10 @@
  * own result (enum agent_wsc_hs) for the connection's failure reason.
  *
  * The head is read strictly as HTTP/1.1 says (RFC 9112): "HTTP/1.x", a
- * three-digit status, header names of token characters followed at once by a
- * colon, lines ending in CRLF, no control characters in values, no
- * obsolete line folding, and the blank line ending the head exactly at its
- * end. A status other than 101 is reported as such before the headers are
+ * three-digit status from 100 to 599, header names of token characters
+ * followed at once by a colon, lines ending in CRLF, no control characters
+ * in values, no obsolete line folding, and the blank line ending the head
+ * exactly at its end. A status other than 101 is reported as such before the headers are
  * read: a 401 or 503 is what the run wants to count, whatever its headers.
  * Of a 101's headers only the five of the handshake matter: Upgrade and
  * Connection as case-insensitive token lists (they may appear more than
@@ -230,13 +230,14 @@ static int wsc_headers(const char *p, const char *end, struct wsc_seen *s)
     }
 }
 
-/* "HTTP/1.x DDD[ reason]\r\n": the code, or -1; *next = the first header line. With only the
- * line's first 12 bytes right, the code is still given (and *next left NULL). */
+/* "HTTP/1.x DDD[ reason]\r\n" with DDD in 100..599 (RFC 9110 15): the code, or -1; *next = the
+ * first header line. With only the line's first 12 bytes right, the code is still given (and
+ * *next left NULL). */
 static int wsc_status_line(const char *p, const char *end, const char **next)
 {
     *next = NULL;
     if (end - p < 12 || memcmp(p, "HTTP/1.", 7) || !wsc_digit(p[7]) || p[8] != ' ' ||
-        !wsc_digit(p[9]) || !wsc_digit(p[10]) || !wsc_digit(p[11]))
+        p[9] < '1' || p[9] > '5' || !wsc_digit(p[10]) || !wsc_digit(p[11]))
         return -1;
     int code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
     p += 12;

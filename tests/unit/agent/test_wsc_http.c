@@ -219,6 +219,8 @@ static const struct hs_case hs_cases[] = {
     H("HTTP/1.x without a minor digit", "HTTP/1. 101 x\r\n\r\n", NULL, AGENT_WSC_HS_NOT_HTTP, 0),
     H("a status of letters", "HTTP/1.1 1O1 Switching Protocols\r\n\r\n", NULL,
       AGENT_WSC_HS_NOT_HTTP, 0),
+    H("status 000", "HTTP/1.1 000 x\r\n\r\n", NULL, AGENT_WSC_HS_NOT_HTTP, 0),
+    H("status 600", "HTTP/1.1 600 x\r\n\r\n", NULL, AGENT_WSC_HS_NOT_HTTP, 0),
     H("a 4-digit status", "HTTP/1.1 1010 x\r\n\r\n", NULL, AGENT_WSC_HS_NOT_HTTP, 101),
     H("a lowercase http", "http/1.1 101 Switching Protocols\r\n\r\n", NULL,
       AGENT_WSC_HS_NOT_HTTP, 0),
