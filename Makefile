@@ -158,10 +158,10 @@ bin/tests/%: build/san/tests/unit/%.o $(call sanobj,$(CTL_LIB_SRC)) build/san/li
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built by clang with their own
 # objects under build/fuzz/ and binaries in bin/fuzz/, apart from the normal
 # and sanitized builds. A target links the modules its name says:
-# fuzz_refpush_* refpush's, fuzz_plan the controller's, the others only
-# common/ and proto/. `make fuzz` builds and runs each FUZZ_SECONDS (300);
-# `make test` runs each 20 s (tests/fuzz/run.sh). clang-14 and its libFuzzer
-# runtime come from `make test-deps`.
+# fuzz_refpush_* refpush's, fuzz_plan the controller's, fuzz_wsc the agent's
+# WebSocket codec, the others only common/ and proto/. `make fuzz` builds and
+# runs each FUZZ_SECONDS (300); `make test` runs each 20 s (tests/fuzz/run.sh).
+# clang-14 and its libFuzzer runtime come from `make test-deps`.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -184,13 +184,18 @@ build/fuzz/libps.a: $(call fuzzobj,$(COMMON_SRC))
 # fall back to the common/-only link when one refpush object is not built yet.
 FUZZ_REF_BIN = $(filter bin/fuzz/fuzz_refpush_%,$(FUZZ_BIN))
 FUZZ_CTL_BIN = bin/fuzz/fuzz_plan
-FUZZ_PS_BIN  = $(filter-out $(FUZZ_REF_BIN) $(FUZZ_CTL_BIN),$(FUZZ_BIN))
+FUZZ_WSC_BIN = bin/fuzz/fuzz_wsc
+FUZZ_PS_BIN  = $(filter-out $(FUZZ_REF_BIN) $(FUZZ_CTL_BIN) $(FUZZ_WSC_BIN),$(FUZZ_BIN))
 $(FUZZ_REF_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o $(call fuzzobj,$(REF_LIB_SRC)) build/fuzz/libps.a
 	@mkdir -p bin/fuzz
 	$(call fuzzlink,$(REF_LIBS))
 $(FUZZ_CTL_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o $(call fuzzobj,$(CTL_LIB_SRC)) build/fuzz/libps.a
 	@mkdir -p bin/fuzz
 	$(call fuzzlink,$(CTL_LIBS))
+# the agent's WebSocket codec alone: its two files and libcrypto (SHA-1, base64)
+$(FUZZ_WSC_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o $(call fuzzobj,agent/wsc_frame.c agent/wsc_http.c)
+	@mkdir -p bin/fuzz
+	$(call fuzzlink,$(call pkg,--libs,libcrypto))
 $(FUZZ_PS_BIN): bin/fuzz/%: build/fuzz/tests/fuzz/%.o build/fuzz/libps.a
 	@mkdir -p bin/fuzz
 	$(call fuzzlink,$(call pkg,--libs,msgpack))
