@@ -37,6 +37,7 @@
 
 #include "agent_session.h"
 #include "dialect.h"
+#include "wsc.h"
 
 #define AGENT_TICK_MS          10      /* worker timer while busy: ramp, pings, sweeps */
 #define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
@@ -228,6 +229,7 @@ struct agent_worker {
     uint8_t ack_gfree[AGENT_ACK_GATHER];
     uint32_t ack_n_gfree;
     struct agent_dialect_set dl;  /* client protocols (dialect.c): empty for websocket only */
+    struct agent_wsc_set wsc;     /* the native engine's connections (wsc.c): empty under lws */
 
     /* pending disconnect */
     double   disc_fraction;
@@ -266,6 +268,8 @@ struct agent_worker {
 
 /* ---------- the agent process ---------- */
 
+enum agent_engine { AGENT_ENGINE_NATIVE = 0, AGENT_ENGINE_LWS };   /* under ws:// (wsc.h) */
+
 struct agent_opts {
     const char *controller;       /* tcp://host:port of the controller's control socket */
     char name[PS_NAME_MAX];
@@ -273,6 +277,7 @@ struct agent_opts {
     uint32_t n_src;
     char src_ips[PS_MAX_IPS][PS_IP_MAX];
     int once, quiet, monitor;
+    int engine;                   /* enum agent_engine */
     uint32_t lag_threshold_us;
     struct ps_link_tls tls;       /* --tls-cert, --tls-ca, --tls-server-name (tls+tcp://) */
 };

@@ -534,11 +534,14 @@ void agent_conn_kill(struct agent_worker *w, uint32_t slot, uint8_t reason)
 {
     struct agent_conn *c = &w->conns[slot];
     if ((c->state != AGENT_CONN_CONNECTING && c->state != AGENT_CONN_OPEN &&
-         c->state != AGENT_CONN_SESSION) || !c->wsi)
+         c->state != AGENT_CONN_SESSION) || !agent_conn_live(w, slot))
         return;
     if (!c->reason)
         c->reason = reason;
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    if (c->wsi)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    else
+        agent_wsc_kill(w, slot, reason);
 }
 
 /* Pings, heartbeats and closes leave a connection alone once a close is under

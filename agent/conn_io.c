@@ -6,12 +6,13 @@
  * connection, ask for a writeable callback, and write one frame from it. The
  * callback itself, agent_conn_writeable(), is the same for every engine: the
  * client protocol's frame first, then a session step's, then our pings,
- * heartbeats, acks and Close. */
+ * heartbeats, acks and Close. Under ws:// the engine is our own client
+ * (wsc.c) unless the agent runs with --engine lws; wss:// is always lws's. */
 #include "agent.h"
 
 int agent_conn_live(const struct agent_worker *w, uint32_t slot)
 {
-    return w->conns[slot].wsi != NULL;
+    return w->conns[slot].wsi != NULL || agent_wsc_holds(w, slot);
 }
 
 void agent_conn_want_write(struct agent_worker *w, uint32_t slot)
@@ -19,6 +20,8 @@ void agent_conn_want_write(struct agent_worker *w, uint32_t slot)
     struct agent_conn *c = &w->conns[slot];
     if (c->wsi)
         lws_callback_on_writable(c->wsi);
+    else if (agent_wsc_holds(w, slot))
+        agent_wsc_want_write(w, slot);
 }
 
 int agent_conn_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len,
@@ -31,6 +34,6 @@ int agent_conn_write(struct agent_worker *w, uint32_t slot, unsigned char *p, si
     };
     struct agent_conn *c = &w->conns[slot];
     if (!c->wsi)
-        return -1;
+        return agent_wsc_holds(w, slot) ? agent_wsc_write(w, slot, p, len, (int)kind) : -1;
     return lws_write(c->wsi, p, len, lws_kind[kind]) < 0 ? -1 : 0;
 }

@@ -51,11 +51,70 @@ void agent_conn_tpl_init(struct agent_conn_tpl *t, const struct agent_worker *w,
                                               agent_script_var(sc, region, i)};
 }
 
+/* The plan's extra headers, each "Name: value\r\n" after its templates: the
+ * bytes written, -1 when they do not fit. (Under lws, conn.c adds them one
+ * by one from its handshake callback.) */
+static int agent_conn_header_lines(const struct agent_worker *w, const struct agent_conn_tpl *tpl,
+                                   char *out, size_t cap)
+{
+    const struct ps_assign *a = &w->agent->assign.a;
+    size_t at = 0;
+    char value[PS_HDR_MAX * 2];
+    out[0] = 0;
+    for (uint32_t i = 0; i < a->n_headers; i++) {
+        int n = ps_tpl_expand_src(value, sizeof value, a->headers[i].value, tpl->vars, tpl->n, &tpl->src);
+        if (n < 0)
+            return -1;
+        int k = snprintf(out + at, cap - at, "%s: %s\r\n", a->headers[i].name, value);
+        if (k < 0 || (size_t)k >= cap - at)
+            return -1;
+        at += (size_t)k;
+    }
+    return (int)at;
+}
+
+/* A ws:// attempt on our own engine (wsc.c): same address, source address,
+ * Host, Origin and subprotocol as lws would send. */
+static void agent_conn_open_native(struct agent_worker *w, uint32_t slot,
+                                   const struct agent_conn_tpl *tpl, const char *path,
+                                   const char *protocol)
+{
+    struct agent *ag = w->agent;
+    const struct agent_target *t = &ag->assign.targets[agent_conn_target(w, slot)];
+    char host[sizeof t->host + 8], extra[PS_MAX_HEADERS * (PS_HDR_MAX * 3 + 4) + 1];
+    if (t->port == 80)
+        snprintf(host, sizeof host, "%s", t->host);
+    else
+        snprintf(host, sizeof host, "%s:%d", t->host, t->port);
+    if (agent_conn_header_lines(w, tpl, extra, sizeof extra) < 0) {
+        agent_conn_ended(w, slot, PS_REASON_OTHER, 0);
+        return;
+    }
+    struct agent_wsc_req req = {
+        .host = host, .path = path, .origin = t->host, .protocol = protocol,
+        .extra = extra[0] ? extra : NULL,
+    };
+    uint32_t id = agent_worker_conn_id(w, slot);
+    const char *src = ag->opts.n_src ? ag->opts.src_ips[(id - ag->assign.a.conn_first) % ag->opts.n_src]
+                                     : NULL;
+    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, src);
+    if (e) {   /* the socket failed at once: what its errno says (no route, usually) */
+        struct agent_conn_why why = {.sock_err = e};
+        uint32_t aux;
+        uint8_t r = agent_conn_classify(&why, &aux);
+        agent_conn_ended(w, slot, r, aux);
+    }
+}
+
 void agent_conn_open(struct agent_worker *w, uint32_t slot)
 {
     struct agent *ag = w->agent;
     const struct ps_assign *a = &ag->assign.a;
     struct agent_conn *c = &w->conns[slot];
+    if (agent_wsc_busy(w, slot)) {   /* the last attempt's handle closes this loop turn */
+        c->mark_us = ps_time_mono_us() + 1000;
+        return;
+    }
     if (c->state == AGENT_CONN_WAITING)
         w->n_waiting--;
     uint32_t id = agent_worker_conn_id(w, slot), target = agent_conn_target(w, slot);
@@ -99,6 +158,10 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     const struct agent_dialect *dl = w->dl.conn ? agent_dialect_of(w, slot) : NULL;
     if (!ci.protocol && dl)
         ci.protocol = dl->subprotocol;   /* the client protocol's own, e.g. "mqtt" */
+    if (agent_wsc_native(w, slot)) {
+        agent_conn_open_native(w, slot, &tpl, path, ci.protocol);
+        return;
+    }
     ci.local_protocol_name = w->protocols[0].name;
     ci.userdata = c;
     ci.pwsi = &c->wsi;

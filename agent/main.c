@@ -23,6 +23,7 @@ enum agent_opt_key {
     AGENT_CONTROLLER, AGENT_NAME, AGENT_THREADS, AGENT_SOURCE_IPS, AGENT_LAG_THRESHOLD,
     AGENT_MONITOR, AGENT_PID, AGENT_PROCESS, AGENT_ONCE, AGENT_QUIET, AGENT_VERBOSE,
     AGENT_AUTH_KEY, AGENT_ALLOW_TARGETS, AGENT_TLS_CERT, AGENT_TLS_CA, AGENT_TLS_SERVER_NAME,
+    AGENT_ENGINE,
 };
 
 static const struct ps_cli_opt agent_opts[] = {
@@ -33,6 +34,8 @@ static const struct ps_cli_opt agent_opts[] = {
     {"--source-ips", PS_CLI_VALUE, "LIST", "bind connections to these local addresses, round robin\n"
      "(e.g. 10.0.0.10-10.0.0.40,10.0.1.5), or auto: every\n"
      "non-loopback IPv4 address of this machine", AGENT_SOURCE_IPS},
+    {"--engine", PS_CLI_VALUE, "NAME", "what carries ws:// connections: native (default), the\n"
+     "agent's own client, or lws (libwebsockets, as wss:// always)", AGENT_ENGINE},
     {"--lag-threshold", PS_CLI_VALUE, "DUR", "event-loop lag above which the agent reports itself\n"
      "saturated (default 100ms)", AGENT_LAG_THRESHOLD},
     {"--monitor", PS_CLI_FLAG, NULL, "watch this host (and a process) instead of holding\n"
@@ -123,6 +126,13 @@ static int agent_opt(void *ctx, const struct ps_cli_opt *opt, const char *v)
             return -1;
         }
         snprintf(ag->hostmon.process, sizeof ag->hostmon.process, "%s", v);
+        break;
+    case AGENT_ENGINE:
+        if (strcmp(v, "native") && strcmp(v, "lws")) {
+            fprintf(stderr, "pushstorm-agent: --engine %s: want native or lws\n", v);
+            return -1;
+        }
+        o->engine = !strcmp(v, "lws") ? AGENT_ENGINE_LWS : AGENT_ENGINE_NATIVE;
         break;
     case AGENT_LAG_THRESHOLD:
         if (ps_units_parse_duration_us(v, &us, err, sizeof err) || us <= 0) {

@@ -330,6 +330,10 @@ static int agent_worker_assign(struct agent_worker *w, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for the session pool of %u connections", w->n_conns);
         return -1;
     }
+    if (agent_wsc_assign(w) < 0) {
+        snprintf(err, errlen, "out of memory for the sockets of %u connections", w->n_conns);
+        return -1;
+    }
     w->open_to = w->next_open = w->ramp_base = 0;
     w->n_open = w->n_waiting = w->n_live = w->inflight = 0;
     w->stopping = w->stopped = 0;
@@ -401,6 +405,7 @@ static void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd,
         uv_close((uv_handle_t *)&w->wake, NULL);
         /* first destroy: lws closes its connections and handles on this loop */
         lws_context_destroy(w->ctx);
+        agent_wsc_quit(w);
         break;
     case AGENT_W_NONE:
         break;
@@ -473,6 +478,7 @@ static void *agent_worker_main(void *arg)
     w->start_timer.data = w;
     uv_async_init(&w->loop, &w->wake, agent_worker_on_wake);
     w->wake.data = w;
+    agent_wsc_start(w);
     agent_worker_arm(w, ps_time_mono_us() + AGENT_TICK_MS * 1000);
     agent_worker_ready(w, 1);
 
@@ -584,6 +590,7 @@ void agent_worker_close(struct agent_worker *w)
     w->conns = NULL;
     agent_session_release_all(w);
     agent_dialect_release(w);
+    agent_wsc_close(w);
     msgpack_sbuffer_destroy(&w->sbuf);
     for (struct agent_blob *b = w->out_head, *n; b; b = n) {
         n = b->next;
