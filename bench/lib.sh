@@ -10,6 +10,10 @@
 # tests' own (tests/integration/lib.sh), pointed at the optimised binaries;
 # KEEP_TMP=1 keeps the temp dir.
 #
+# ENGINE=lws|native: the agent's WebSocket engine, passed as --engine ENGINE
+# to every agent a benchmark starts (each writes ${ENGINE:+--engine "$ENGINE"}
+# where it starts one); unset, nothing is passed and the agent's default holds.
+#
 # Figures `make bench` keeps: a benchmark prints each one as a line
 #   figure NAME VALUE UNIT
 # (the `figure` function below): NAME is one word ([A-Za-z0-9_.-], unique
@@ -69,8 +73,8 @@ proto_bench_run() {
   ctl=$(free_port)
   "$BIN/pushstorm" run "$plan" --db "$T/bench.db" --listen "tcp://127.0.0.1:$ctl" >"$T/ctl.log" 2>&1 &
   ctlpid=$!; PIDS+=("$ctlpid")
-  "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$ctl" --name bench --threads 1 --once --quiet \
-    >"$T/agent.log" 2>&1 &
+  "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$ctl" --name bench --threads 1 \
+    ${ENGINE:+--engine "$ENGINE"} --once --quiet >"$T/agent.log" 2>&1 &
   AGENT=$!; PIDS+=("$AGENT")
   sample_proc "$T/samples" "$AGENT" "$@" &
   sampler=$!

@@ -20,7 +20,8 @@
 #   CPU per 1,000 connects    agent CPU during the ramp / N * 1000 (the MQTT
 #                             handshake included)
 # Printed as `figure NAME VALUE UNIT` lines (bench/lib.sh). About 40 s.
-# Usage: bench/proto_mqtt.sh [N]   (env: HOLD, BCAST, QOS, RATE)
+# Usage: bench/proto_mqtt.sh [N]   (env: HOLD, BCAST, QOS, RATE, ENGINE: the
+# agent's --engine, bench/lib.sh)
 source "$(dirname "$0")/lib.sh"
 source "$BENCH_ROOT/tests/integration/servers_mosquitto.sh"
 N=${1:-10000}

@@ -13,7 +13,8 @@
 #                          dialect's 68-byte state together
 #   CPU per message        (agent CPU during the broadcasts - the holding cost
 #                          for that time) / events received
-# Usage: bench/proto_socketio.sh [N]   (env: HOLD, BCAST, RATE)
+# Usage: bench/proto_socketio.sh [N]   (env: HOLD, BCAST, RATE, ENGINE: the
+# agent's --engine, bench/lib.sh)
 # Needs the npm packages (scripts/install-deps.sh test). Run it under the
 # shared lock on a shared machine.
 source "$(dirname "$0")/lib.sh"

@@ -17,7 +17,8 @@
 #   stomp_hold_cpu           agent CPU holding N, % of a core
 # plus the broker's start-to-ready time and RSS. Bounded: the broker's start,
 # the ramp (60 s timeout) and the broadcasts; a few minutes in all. Run it
-# under the shared lock. Usage: bench/proto_stomp.sh [N]   (env: HOLD, BCAST)
+# under the shared lock. Usage: bench/proto_stomp.sh [N]   (env: HOLD, BCAST,
+# ENGINE: the agent's --engine, bench/lib.sh)
 source "$(dirname "$0")/lib.sh"
 source "$BENCH_ROOT/tests/integration/servers_rabbitmq.sh"
 N=${1:-10000}
