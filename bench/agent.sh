@@ -26,7 +26,10 @@
 #                           reconnection - the holding cost / reconnections
 #                           (each one a close and a resumed connect)
 # FIGS=FILE writes the figures as JSON too (bench/tls.sh reads them).
-# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS, TLS, RESUME, FIGS)
+# ENGINE=lws|native gives the agent --engine ENGINE (its WebSocket engine);
+# unset, the agent's default.
+# Usage: bench/agent.sh [N]   (env: THREADS, HOLD, BCAST, RATE, SRC_IPS, TLS, RESUME, FIGS,
+#        ENGINE)
 source "$(dirname "$0")/lib.sh"
 N=${1:-15000}
 HOLD=${HOLD:-30}
@@ -73,7 +76,7 @@ P
 "$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" >"$T/ctl.log" 2>&1 &
 CTLPID=$!; PIDS+=("$CTLPID")
 "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name bench --threads "${THREADS:-1}" \
-  ${SRC_IPS:+--source-ips "$SRC_IPS"} --once --quiet >"$T/agent.log" 2>&1 &
+  ${SRC_IPS:+--source-ips "$SRC_IPS"} ${ENGINE:+--engine "$ENGINE"} --once --quiet >"$T/agent.log" 2>&1 &
 AGENT=$!; PIDS+=("$AGENT")
 sample_proc "$T/samples" "$AGENT" "$REFPUSH" &
 SAMPLER=$!

@@ -19,7 +19,8 @@
 # PERF=FILE records the agent with `perf record -g` (cpu-clock, CLOCK_MONOTONIC
 # timestamps) for the whole run and prints the `perf report --time` window of
 # the ramp. Usage: bench/connect.sh [N]  (env: SERVER=refpush|nchan, THREADS,
-# SRC_IPS, HOLD, RATE, TAG, PERF)
+# SRC_IPS, HOLD, RATE, TAG, PERF, ENGINE=lws|native: the agent's --engine, unset
+# its default)
 source "$(dirname "$0")/lib.sh"
 N=${1:-15000}
 SERVER=${SERVER:-refpush}
@@ -95,7 +96,7 @@ P
 "$BIN/pushstorm" run "$T/plan.yaml" --db "$DB" --listen "tcp://127.0.0.1:$CTL" >"$T/ctl.log" 2>&1 &
 CTLPID=$!; PIDS+=("$CTLPID")
 "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name bench ${THREADS:+--threads "$THREADS"} \
-  ${SRC_IPS:+--source-ips "$SRC_IPS"} --once --quiet >"$T/agent.log" 2>&1 &
+  ${SRC_IPS:+--source-ips "$SRC_IPS"} ${ENGINE:+--engine "$ENGINE"} --once --quiet >"$T/agent.log" 2>&1 &
 AGENT=$!; PIDS+=("$AGENT")
 PERFPID=""
 if [ -n "${PERF:-}" ]; then

@@ -30,7 +30,8 @@
 # (after the strace) into DIR/perf-TAG.txt (perf report --stdio).
 # Goals (issue 12): <= 0.02 CPU-s per 20 s idle, <= 8 us per answered ping.
 # Usage: bench/idle.sh [refpush|nchan] [N]   (env: PING=10 WINDOW=20 STRACE=10
-#        SETTLE=3 RATE=10000 SRC_NET=127.1.20, which gives runs 127.1.20+k.2-5)
+#        SETTLE=3 RATE=10000 SRC_NET=127.1.20, which gives runs 127.1.20+k.2-5,
+#        ENGINE=lws|native: every agent's --engine, unset the agent's default)
 source "$(dirname "$0")/lib.sh"
 SERVER=${1:-refpush}
 N=${2:-15000}
@@ -129,7 +130,8 @@ P
   local targs=()
   [ "$threads" != default ] && targs=(--threads "$threads")
   "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$ctl" --name "idle-$tag" "${targs[@]}" \
-    --source-ips "$SRC_NET.$((k + 2))-$SRC_NET.$((k + 5))" --once --quiet >"$T/agent-$tag.log" 2>&1 &
+    --source-ips "$SRC_NET.$((k + 2))-$SRC_NET.$((k + 5))" ${ENGINE:+--engine "$ENGINE"} \
+    --once --quiet >"$T/agent-$tag.log" 2>&1 &
   local ap=$!; PIDS+=("$ap")
   local got=0
   for _ in $(seq 600); do

@@ -10,6 +10,10 @@
 # tests' own (tests/integration/lib.sh), pointed at the optimised binaries;
 # KEEP_TMP=1 keeps the temp dir.
 #
+# ENGINE=lws|native: the agent's WebSocket engine, passed as --engine ENGINE
+# to every agent a benchmark starts (each writes ${ENGINE:+--engine "$ENGINE"}
+# where it starts one); unset, nothing is passed and the agent's default holds.
+#
 # Figures `make bench` keeps: a benchmark prints each one as a line
 #   figure NAME VALUE UNIT
 # (the `figure` function below): NAME is one word ([A-Za-z0-9_.-], unique
@@ -53,6 +57,43 @@ with open(out, "w") as f:
         pids = alive
         time.sleep(0.1)
 PY
+}
+
+# proto_bench_run PLAN STOP [PID...]: the run of one protocol benchmark
+# (bench/proto_*.sh): the controller on PLAN (database $T/bench.db, log
+# $T/ctl.log), one agent (--threads 1, started here so that AGENT is its PID)
+# and sample_proc of the agent and PIDs (the server's) into $T/samples. Once
+# the agent is done, STOP, the caller's function that reads the server's
+# counters and stops it, so that the sampler ends with it. RUN_RC is the
+# controller's exit status; a failed run says so with the tail of its log and
+# the caller decides whether its figures still count.
+proto_bench_run() {
+  local plan=$1 stop=$2 ctl ctlpid sampler
+  shift 2
+  ctl=$(free_port)
+  "$BIN/pushstorm" run "$plan" --db "$T/bench.db" --listen "tcp://127.0.0.1:$ctl" >"$T/ctl.log" 2>&1 &
+  ctlpid=$!; PIDS+=("$ctlpid")
+  "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$ctl" --name bench --threads 1 \
+    ${ENGINE:+--engine "$ENGINE"} --once --quiet >"$T/agent.log" 2>&1 &
+  AGENT=$!; PIDS+=("$AGENT")
+  sample_proc "$T/samples" "$AGENT" "$@" &
+  sampler=$!
+  RUN_RC=0; wait "$ctlpid" || RUN_RC=$?
+  wait "$AGENT" 2>/dev/null || true
+  "$stop"
+  wait "$sampler" 2>/dev/null || true
+  [ "$RUN_RC" = 0 ] && return 0
+  echo "bench: the run failed (exit $RUN_RC)" >&2
+  tail -30 "$T/ctl.log" >&2
+}
+
+# proto_bench_figures N SERVER_PID [NAME=VALUE...] <REPORT: the figures of the
+# run proto_bench_run made, by bench/proto_figures.py (what it measures is
+# listed there): REPORT is the benchmark's own lines, Python format strings
+# over those measures and the NAME=VALUE fields ({{ and }} for a brace);
+# SERVER_PID 0 when the server was not sampled.
+proto_bench_figures() {
+  python3 "$BENCH_ROOT/bench/proto_figures.py" "$T/bench.db" "$T/samples" "$AGENT" "$@"
 }
 
 # make_test_certs DIR: a throwaway CA (DIR/ca.pem) and an ECDSA P-256 server

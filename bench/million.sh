@@ -32,6 +32,7 @@
 #   env: MILLION=1000000 PER=18200 RATE=6000 HOLD=2m IPS=2 UNICAST=MILLION/10
 #        UNICAST_RATE=5000 PING=30s HB=30s HB_TIMEOUT=10s SERVERS=agents
 #        LIMIT=seconds KEEP_TMP=1 OUT=figures-file CTL_NICE=0 (the controller's nice)
+#        ENGINE=lws|native (every agent's --engine; unset, the agent's default)
 source "$(dirname "$0")/lib.sh"
 MILLION=${MILLION:-1000000}
 PER=${PER:-18200}
@@ -212,7 +213,8 @@ AGENT_PIDS=()
 for a in $(seq "$AGENTS"); do
   src=$NET.1.$a; [ "$IPS" -gt 1 ] && src=$(seq -s, -f "$NET.%g.$a" 1 "$IPS")
   ip netns exec "pm${SUF}a$a" "$BIN/pushstorm-agent" --controller "tcp://$NET.0.1:$CTL" \
-    --name "vm$a" --threads 1 --source-ips "$src" --once --quiet >"$T/agent-$a.log" 2>&1 &
+    --name "vm$a" --threads 1 --source-ips "$src" ${ENGINE:+--engine "$ENGINE"} \
+    --once --quiet >"$T/agent-$a.log" 2>&1 &
   AGENT_PIDS+=("$!"); PIDS+=("$!")
   echo "$!" >"$T/pids/a$a.pid"
 done

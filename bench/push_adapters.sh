@@ -14,6 +14,8 @@
 # The mqtt runs have no subscriber (MQTT 5's "no matching subscribers" is a
 # success), so their messages count as lost: only the call rate is the figure.
 # The grpc figure is the Python server's rate, not the adapter's ceiling.
+# ENGINE=lws|native: the local agent's --engine (through --agent-args);
+# unset, the agent's default.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$BENCH_ROOT/tests/integration/servers_mosquitto.sh"
@@ -44,7 +46,7 @@ phases:
   - push: {count: $count, rate: 500000/s, concurrency: 64, grace: 1s$extra}
 thresholds: {push_lost: "<= $count"}
 YAML
-  ctl_start "$T/$name.yaml" --local-agents 1 --agent-threads 1
+  ctl_start "$T/$name.yaml" --local-agents 1 --agent-threads 1 ${ENGINE:+--agent-args "--engine $ENGINE"}
   local cp=$CP
   sample_proc "$T/$name.proc" "$cp" &
   local sp=$!

@@ -10,7 +10,8 @@
 # broadcast (fanned out to every server) and checks that every connection got
 # it exactly once. Prints the connections held, the ramp time, the broadcast's
 # delivery, and memory per process.
-# Usage: bench/scale.sh   (env: AGENTS=6 SERVERS=6 PER=17000 RATE=8000)
+# Usage: bench/scale.sh   (env: AGENTS=6 SERVERS=6 PER=17000 RATE=8000,
+#        ENGINE=lws|native: every agent's --engine, unset the agent's default)
 source "$(dirname "$0")/lib.sh"
 AGENTS=${AGENTS:-6}
 SERVERS=${SERVERS:-6}
@@ -43,7 +44,8 @@ CTLPID=$!; PIDS+=("$CTLPID")
 AGENT_PIDS=()
 for a in $(seq "$AGENTS"); do
   "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name "scale-$a" --threads 1 \
-    --source-ips "127.0.$a.1-127.0.$a.4" --once --quiet >"$T/agent-$a.log" 2>&1 &
+    --source-ips "127.0.$a.1-127.0.$a.4" ${ENGINE:+--engine "$ENGINE"} --once --quiet \
+    >"$T/agent-$a.log" 2>&1 &
   AGENT_PIDS+=("$!"); PIDS+=("$!")
 done
 sample_proc "$T/samples" "${AGENT_PIDS[@]}" "${REFPUSHES[@]}" "$CTLPID" &

@@ -23,7 +23,8 @@
 #
 # Usage: bench/soak.sh   (env: DURATION 10m (s, m or h), N 2000, PUSHES 300
 #        per cycle, SAMPLE 10 (s), OUT (directory for soak.csv and the logs;
-#        default the temp dir, removed unless KEEP_TMP=1))
+#        default the temp dir, removed unless KEEP_TMP=1), ENGINE=lws|native
+#        (both agents' --engine; unset, the agent's default))
 # bench/soak.sh --report DIR prints the figures of an earlier run's OUT again.
 # Not part of `make test` or `make bench`; docs/performance.md has a result.
 source "$(dirname "$0")/lib.sh"
@@ -158,7 +159,8 @@ CTLPID=$!; PIDS+=("$CTLPID")
 AGENTS=()
 for i in 1 2; do
   "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name "soak$i" --threads 1 \
-    --source-ips "127.4.$i.2-127.4.$i.5" --once --quiet >"$OUT/agent$i.log" 2>&1 &
+    --source-ips "127.4.$i.2-127.4.$i.5" ${ENGINE:+--engine "$ENGINE"} --once --quiet \
+    >"$OUT/agent$i.log" 2>&1 &
   AGENTS+=($!); PIDS+=($!)
 done
 

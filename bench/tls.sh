@@ -12,6 +12,7 @@
 #   CPU per received message      wss and ws side by side
 # Goals (issue 10): <= 8 KB RSS growth per wss connection, >= 2,000 full
 # handshakes/s per agent core (<= 0.5 s CPU per 1,000). Not a timed test.
+# ENGINE (bench/agent.sh) goes through to both runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}

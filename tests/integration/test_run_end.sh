@@ -10,25 +10,11 @@
 # (Before: the stop gave up after a fixed 20 s without a word, the summary
 # said closes 15000, and the five agents that had exited were counted lost.)
 source "$(dirname "$0")/lib.sh"
-campaign_setup end.db
-cat >"$T/plan.yaml" <<YAML
-name: it-run-end
-targets:
-  - $TARGET
-agents: {expect: 6, wait: 30s, grace: 45s}
-connections: {total: 18000}
-phases:
-  - ramp: {to: 18000, rate: 6000/s}
-  - hold: 2s
-thresholds:
-  connect_success: ">= 100%"
-YAML
-ctl_start "$T/plan.yaml"
-for a in 1 2 3 4 5; do agent_start "a$a" --quiet --threads 1; done
-agent_start slow --quiet --threads 1; SLOW=$AP
+source "$(dirname "$0")/run_end_lib.sh"
+run_end_start it-run-end 18000 6000 2s "wait: 30s, grace: 45s" a1 a2 a3 a4 a5 slow
+SLOW=${APID[slow]}
 
-wait_out "phase 2/2: hold"
-kill -STOP "$SLOW"
+run_end_freeze slow
 wait_out "all phases done; stopping agents" 10
 sleep 22
 kill -CONT "$SLOW"
@@ -43,10 +29,9 @@ expect_eq "connections opened" 18000 "$(fig conn_opened)"
 expect_eq "closes (summary figure)" 18000 "$(fig conn_closed_events)"
 expect_eq "one close event per connection" "18000 18000" \
   "$(q "SELECT count(*) || ' ' || count(DISTINCT conn) FROM conn_events WHERE run_id=$RUN AND type=3")"
-V=$(q "SELECT agent_id FROM agents WHERE run_id=$RUN AND name='slow'")
-read -r F N <<<"$(q "SELECT conn_first, conn_count FROM agents WHERE run_id=$RUN AND agent_id=$V" | tr '|' ' ')"
-expect_eq "the slow agent's closes" "$N" \
-  "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=3 AND agent_id=$V")"
+run_end_agent slow
+expect_eq "the slow agent's closes" "$CONN_COUNT" \
+  "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=3 AND agent_id=$AGENT_ID")"
 expect_eq "connections accounted as agent lost" 0 "$(fig conn_agent_lost)"
 expect_eq "agents lost (those that exited after their final report are not)" 0 "$(fig agents_lost)"
 expect_eq "agents lost, agents table" 0 "$(q "SELECT count(*) FROM agents WHERE run_id=$RUN AND lost_us IS NOT NULL")"

@@ -6,25 +6,11 @@
 # status failed): its 500 closes are missing, so the counts are no result.
 # The other agent's end is complete: its 500 closes are all there.
 source "$(dirname "$0")/lib.sh"
-campaign_setup missing.db
-cat >"$T/plan.yaml" <<YAML
-name: it-run-end-missing
-targets:
-  - $TARGET
-agents: {expect: 2, wait: 20s, final_wait: 4s}
-connections: {total: 1000}
-phases:
-  - ramp: {to: 1000, rate: 2000/s}
-  - hold: 1s
-thresholds:
-  connect_success: ">= 100%"
-YAML
-ctl_start "$T/plan.yaml"
-agent_start fine --quiet --threads 1; FINE=$AP
-agent_start frozen --quiet --threads 1; FROZEN=$AP
+source "$(dirname "$0")/run_end_lib.sh"
+run_end_start it-run-end-missing 1000 2000 1s "wait: 20s, final_wait: 4s" fine frozen
+FINE=${APID[fine]}; FROZEN=${APID[frozen]}
 
-wait_out "phase 2/2: hold" 30
-kill -STOP "$FROZEN"
+run_end_freeze frozen 30
 wait_out "stopping 2 agents; waiting up to 4s for their final reports" 10
 STOPPED=$(date +%s%N)
 ctl_wait 2 "run exit (an agent's final report is missing: incomplete counts are no result)"
@@ -37,7 +23,7 @@ echo "the run ended $MS ms after the stop began (agents.final_wait 4s)"
 [ "$MS" -ge 3500 ] && [ "$MS" -lt 9000 ] || fail "the end took $MS ms, not the 4 s bound"
 
 last_run
-V=$(q "SELECT agent_id FROM agents WHERE run_id=$RUN AND name='frozen'")
+run_end_agent frozen; V=$AGENT_ID
 grep -q "agent $V (frozen) sent no final report within 4s (agents.final_wait): it has been silent for" \
   "$T/run.out" || fail "the missing agent is not named with why"
 grep -q "^reason .*no final report from 1 of 2 agents within 4s (agents.final_wait): agent $V (frozen)" \
@@ -45,9 +31,9 @@ grep -q "^reason .*no final report from 1 of 2 agents within 4s (agents.final_wa
 grep -q "^INCOMPLETE    1 agent(s) sent no final report" "$T/run.out" || fail "no INCOMPLETE line"
 expect_eq "agents_final_missing" 1 "$(fig agents_final_missing)"
 expect_eq "run status, exit" "failed 2" "$(q "SELECT status || ' ' || exit_code FROM runs WHERE id=$RUN")"
-read -r F N <<<"$(q "SELECT conn_first, conn_count FROM agents WHERE run_id=$RUN AND name='fine'" | tr '|' ' ')"
-expect_eq "the complete agent's closes" "$N" \
-  "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=3 AND conn >= $F AND conn < $F + $N")"
+run_end_agent fine
+expect_eq "the complete agent's closes" "$CONN_COUNT" "$(q "SELECT count(*) FROM conn_events
+  WHERE run_id=$RUN AND type=3 AND conn >= $CONN_FIRST AND conn < $CONN_FIRST + $CONN_COUNT")"
 expect_eq "closes of the frozen agent" 0 \
   "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=3 AND agent_id=$V")"
 # The summary and every report read it back, not only this run's output.
