@@ -17,7 +17,8 @@
  * (below 1000, 1004-1006, 1012-1015, 1016-2999) to 1002 before the callback
  * sees them, so the original is lost and a received 1002 is taken as
  * `protocol` too (it says a side broke the protocol either way); codes lws
- * passes on that are still invalid (5000 and up) keep their value in aux.
+ * passes on that are still invalid (5000 and up) keep their value in aux, and
+ * the native engine (wsc_io.c) passes every code on as the server sent it.
  * No lws here: the rules are unit-tested on their own
  * (tests/unit/agent/test_conn_reason.c). */
 #include "agent.h"

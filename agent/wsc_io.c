@@ -312,7 +312,16 @@ void agent_wsc_on_poll(uv_poll_t *h, int status, int events)
     struct agent_worker *w = h->data;
     struct agent_wsc *s = agent_wsc_of_handle((uv_handle_t *)h);
     if (status < 0) {
-        agent_wsc_end(w, s, s->phase <= AGENT_WSC_UPGRADE ? PS_REASON_HANDSHAKE : PS_REASON_RESET, 0);
+        /* libuv 1.44 reports POLLERR as UV_EBADF: the socket's own error
+         * says what happened (a refused connect, a reset) */
+        if (s->phase == AGENT_WSC_TCP)
+            wsc_write_request(w, s);
+        else if (s->phase == AGENT_WSC_UPGRADE)
+            agent_wsc_end(w, s, PS_REASON_HANDSHAKE, 0);
+        else
+            wsc_read_open(w, s);
+        if (s->phase != AGENT_WSC_FREE)   /* nothing to read after all */
+            agent_wsc_end(w, s, PS_REASON_RESET, 0);
         return;
     }
     switch (s->phase) {

@@ -9,6 +9,8 @@
 # from the run's database, so each figure is the agent's own CPU/memory over
 # exactly one phase:
 #   RSS per connection      peak RSS / N, and (peak - RSS before the ramp) / N
+#   whole tool per conn.    (agent peak RSS + controller RSS at the end of the
+#                           hold) / N (issue 12's goal: <= 2,000 B at 15,000)
 #   connect rate            connections per second from the first to the last
 #                           completed handshake
 #   CPU per 1,000 connects  agent CPU during the ramp / N * 1000
@@ -78,7 +80,7 @@ CTLPID=$!; PIDS+=("$CTLPID")
 "$BIN/pushstorm-agent" --controller "tcp://127.0.0.1:$CTL" --name bench --threads "${THREADS:-1}" \
   ${SRC_IPS:+--source-ips "$SRC_IPS"} ${ENGINE:+--engine "$ENGINE"} --once --quiet >"$T/agent.log" 2>&1 &
 AGENT=$!; PIDS+=("$AGENT")
-sample_proc "$T/samples" "$AGENT" "$REFPUSH" &
+sample_proc "$T/samples" "$AGENT" "$REFPUSH" "$CTLPID" &
 SAMPLER=$!
 rc=0; wait "$CTLPID" || rc=$?
 wait "$AGENT" 2>/dev/null || true
@@ -86,9 +88,9 @@ kill "$REFPUSH" 2>/dev/null || true; wait "$REFPUSH" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 if [ "$rc" != 0 ]; then echo "bench: the run failed (exit $rc)" >&2; tail -30 "$T/ctl.log" >&2; exit 1; fi
 
-python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" "${TLS:-0}" "${FIGS:-}" <<'PY'
+python3 - "$DB" "$T/samples" "$AGENT" "$REFPUSH" "$N" "${THREADS:-1}" "${TLS:-0}" "${FIGS:-}" "$CTLPID" <<'PY'
 import json, sqlite3, sys
-db, samples, agent, refpush, n, threads, tls, figs_out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7], sys.argv[8]
+db, samples, agent, refpush, n, threads, tls, figs_out, ctl = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], sys.argv[7], sys.argv[8], sys.argv[9]
 HZ = 100
 c = sqlite3.connect(db)
 run = c.execute("select max(id) from runs").fetchone()[0]
@@ -97,7 +99,7 @@ ph = {k: (s, e) for k, s, e in c.execute(
 ramp, hold, push = ph["ramp1"], ph["hold2"], ph["push3"]
 rows = [l.split() for l in open(samples)]
 def series(pid): return [(int(t), int(ticks), int(rss), int(hwm), int(sys_)) for t, p, ticks, rss, hwm, sys_ in rows if p == pid]
-a, r = series(agent), series(refpush)
+a, r, k = series(agent), series(refpush), series(ctl)
 def at(s, t):       # last sample at or before t (first one if none)
     best = s[0]
     for x in s:
@@ -130,6 +132,11 @@ line("peak RSS per connection", f"{peak / n:.0f} B (incl. {base/2**20:.1f} MiB b
 line("RSS growth per connection", f"{(peak - base) / n:.0f} B", "", True)
 held = at(a, hold[1])[2] * 1024    # once the handshakes' transients are gone
 line("  at the end of the hold", f"{(held - base) / n:.0f} B", "", True)
+# the whole tool (issue 12): the agent's peak RSS and the controller's RSS with
+# every connection up, both per connection (shared libraries' pages included)
+ctl_held = at(k, hold[1])[2] * 1024
+line("controller RSS per connection", f"{ctl_held / n:.0f} B ({ctl_held/2**20:.1f} MiB)", "", True)
+line("whole tool per connection", f"{(peak + ctl_held) / n:.0f} B (agent peak + controller)", "<= 2000 B", (peak + ctl_held) / n <= 2000)
 line("connect rate", f"{n / ramp_s:,.0f}/s", ">= 8000/s", n / ramp_s >= 8000)
 line("CPU per 1,000 connects", f"{ramp_cpu / n * 1000:.3f} s ({sys_cpu(a, ramp[0], ramp[1]) / max(ramp_cpu, 0.01) * 100:.0f}% kernel)", "<= 0.08 s", ramp_cpu / n * 1000 <= 0.08)
 line("CPU holding N, 30 s pings", f"{hold_cpu / hold_s * 100:.2f}% of a core", "<= 3%", hold_cpu / hold_s * 100 <= 3)
@@ -138,6 +145,7 @@ def fig(name):
     row = c.execute("select value from figures where run_id=? and name=?", (run, name)).fetchone()
     return row[0] if row else None
 out = {"n": n, "tls": tls == "1", "rss_growth_per_conn": (peak - base) / n,
+       "tool_per_conn": (peak + ctl_held) / n,
        "rss_held_per_conn": (held - base) / n,
        "ramp_cpu_per_1000": ramp_cpu / n * 1000, "cpu_per_msg_us": per_msg,
        "tls_full": fig("tls_handshakes_full"), "tls_resumed": fig("tls_handshakes_resumed")}

@@ -3,8 +3,10 @@
 # where lws 4.1.6 only says "closed before established" and the reason used to
 # be `other`); a server that answers the upgrade with bytes that are not HTTP
 # is `handshake`; a Close frame with a code no endpoint may send (1005, 999) is
-# `protocol` (aux 1002: lws 4.1.6 replaces such a code with 1002 before the
-# agent sees it, see agent/conn_reason.c). 4 connections per case, one agent.
+# `protocol`, aux the code the server sent (the native engine's; under
+# --engine lws the aux is 1002: lws 4.1.6 replaces such a code with 1002
+# before the agent sees it, see agent/conn_reason.c). 4 connections per case,
+# one agent.
 # Then, in a network namespace of its own (root; skipped otherwise, the rest
 # still ran): an address with no route is `unreachable` (ENETUNREACH), one
 # behind an `unreachable` route too (EHOSTUNREACH).
@@ -20,8 +22,8 @@ CASES=(refused garbage close1005 close999)
 declare -A EXPECT=(
   [refused]="failed:refused:111"
   [garbage]="failed:handshake:0"
-  [close1005]="closed:protocol:1002"
-  [close999]="closed:protocol:1002"
+  [close1005]="closed:protocol:1005"
+  [close999]="closed:protocol:999"
 )
 # plan FILE NAME CONNS WS_URL...: one agent, a ramp to CONNS over the targets
 plan() {

@@ -110,7 +110,15 @@ expect_eq "PUBLISHes mosquitto's log sent to the agents (= the ledger's deliveri
 # (and the adapter's DISCONNECT when the controller has said it before the last publication)
 bye=$(log_count "Received DISCONNECT from pushstorm-")
 expect_eq "PUBACKs by \$SYS messages/received" $((U + N)) $((all_in - 3 * N - pings - 1 - (U + 2) - bye))
-expect_eq "deliveries by \$SYS messages/sent" "$deliveries" $((all_out - 2 * N - pings - 1 - (U + 1)))
+# A PINGRESP mosquitto queues just before a connection's DISCONNECT is read is
+# logged ("Sending PINGRESP") but dropped with the session, unwritten, so $SYS
+# may count a few fewer than the log: what is left after the PINGRESPs is the
+# deliveries, or up to one per connection pinged in the stop's last moment
+# fewer (the deliveries themselves are checked exactly above, by the log).
+by_sys=$((all_out - 2 * N - pings - 1 - (U + 1)))
+[ "$by_sys" -le "$deliveries" ] && [ "$by_sys" -ge $((deliveries - 50)) ] ||
+  fail "deliveries by \$SYS messages/sent: $by_sys, the ledger's $deliveries"
+echo "ok: deliveries by \$SYS messages/sent = $by_sys (the ledger's $deliveries)"
 grep -q "^protocol .*protocol acks sent $((U + N))" "$T/qos1.out" ||
   fail "the summary has no protocol line with the acks"
 
