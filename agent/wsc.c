@@ -3,10 +3,10 @@
  * Life of an attempt (agent_wsc_open, from conn_open.c):
  *   TCP      a non-blocking connect(), bound to the agent's source address
  *            with IP_BIND_ADDRESS_NO_PORT so that the port is picked per
- *            destination; the poll waits for writable, SO_ERROR decides.
- *   UPGRADE  the request (built in buf at open) goes out, the response head
- *            is gathered in the same buffer and checked (wsc_http.c); bytes
- *            after the head are the first frames.
+ *            destination; the poll waits for writable, SO_ERROR decides;
+ *            then the request (built in buf at open) goes out.
+ *   UPGRADE  the response head is gathered in the same buffer and checked
+ *            (wsc_http.c); bytes after the head are the first frames.
  *   OPEN     reads go through the frame decoder into conn.c (agent_conn_rx,
  *            agent_conn_pong, agent_conn_peer_close); a Ping is answered from
  *            the read callback itself.
@@ -279,18 +279,19 @@ int agent_wsc_open(struct agent_worker *w, uint32_t slot, const struct agent_wsc
     size_t offer = req->protocol ? strlen(req->protocol) : 0;
     if (offer >= WSC_OFFER_MAX)
         return EINVAL;
-    unsigned char *buf = malloc(WSC_CONNECT_BUF);
-    if (!buf)
-        return ENOMEM;
+    char request[AGENT_WSC_HEAD_LIMIT];
     struct agent_wsc_req r = *req;
     r.key = key;
-    int n = agent_wsc_http_request((char *)buf + WSC_HEAD_OFF, AGENT_WSC_HEAD_LIMIT, &r);
-    if (n < 0) {
-        free(buf);
+    int n = agent_wsc_http_request(request, sizeof request, &r);
+    if (n < 0)
         return EMSGSIZE;
-    }
+    size_t head_off = AGENT_WSC_KEY_LEN + offer + 1;
+    unsigned char *buf = malloc(head_off + (n > WSC_HEAD_FIRST ? (size_t)n : WSC_HEAD_FIRST));
+    if (!buf)
+        return ENOMEM;
     memcpy(buf, key, AGENT_WSC_KEY_LEN);
     memcpy(buf + AGENT_WSC_KEY_LEN, req->protocol ? req->protocol : "", offer + 1);
+    memcpy(buf + head_off, request, (size_t)n);
     int fd = wsc_connect(addr, port, src_ip);
     if (fd < 0) {
         free(buf);

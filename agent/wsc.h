@@ -24,8 +24,8 @@
 
 enum agent_wsc_phase {
     AGENT_WSC_FREE = 0,   /* no socket */
-    AGENT_WSC_TCP,        /* connect() under way */
-    AGENT_WSC_UPGRADE,    /* request (being) sent, response head being gathered */
+    AGENT_WSC_TCP,        /* connect() under way, then the request going out */
+    AGENT_WSC_UPGRADE,    /* the response head being gathered */
     AGENT_WSC_OPEN,
     AGENT_WSC_CLOSING,    /* our Close went; waiting for the server's */
 };

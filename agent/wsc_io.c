@@ -209,7 +209,7 @@ static uint8_t wsc_hs_reason(enum agent_wsc_hs hs)
 /* The head is whole: online, or the reason it is not. */
 static void wsc_upgraded(struct agent_worker *w, struct agent_wsc *s, size_t end)
 {
-    char *head = (char *)s->buf + WSC_HEAD_OFF;
+    char *head = agent_wsc_head(s);
     char key[AGENT_WSC_KEY_LEN + 1];
     memcpy(key, s->buf, AGENT_WSC_KEY_LEN);
     key[AGENT_WSC_KEY_LEN] = 0;
@@ -237,10 +237,22 @@ static void wsc_upgraded(struct agent_worker *w, struct agent_wsc *s, size_t end
         wsc_feed(w, s, w->wsc.rxbuf, extra);
 }
 
+/* UPGRADE: buf_len bytes of the head gathered in room for buf_off. */
 static void wsc_read_head(struct agent_worker *w, struct agent_wsc *s)
 {
-    char *head = (char *)s->buf + WSC_HEAD_OFF;
-    ssize_t n = recv(s->fd, head + s->buf_len, AGENT_WSC_HEAD_LIMIT - s->buf_len, MSG_DONTWAIT);
+    if (s->buf_len == s->buf_off) {   /* a long head: more room, up to the limit */
+        uint32_t room = s->buf_off * 2 < AGENT_WSC_HEAD_LIMIT ? s->buf_off * 2 : AGENT_WSC_HEAD_LIMIT;
+        size_t head_off = (size_t)(agent_wsc_head(s) - (char *)s->buf);
+        unsigned char *b = realloc(s->buf, head_off + room);
+        if (!b) {
+            agent_wsc_end(w, s, PS_REASON_OTHER, ENOMEM);
+            return;
+        }
+        s->buf = b;
+        s->buf_off = room;
+    }
+    char *head = agent_wsc_head(s);
+    ssize_t n = recv(s->fd, head + s->buf_len, s->buf_off - s->buf_len, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {   /* the server hung up on the request */
@@ -258,7 +270,7 @@ static void wsc_read_head(struct agent_worker *w, struct agent_wsc *s)
 /* TCP is up (or failed): then the request goes, in as many writes as it takes. */
 static void wsc_write_request(struct agent_worker *w, struct agent_wsc *s)
 {
-    if (s->phase == AGENT_WSC_TCP) {
+    if (!(s->flags & WSC_F_UP)) {
         int e = 0;
         socklen_t el = sizeof e;
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
@@ -270,9 +282,9 @@ static void wsc_write_request(struct agent_worker *w, struct agent_wsc *s)
             agent_wsc_end(w, s, r, aux);
             return;
         }
-        s->phase = AGENT_WSC_UPGRADE;
+        s->flags |= WSC_F_UP;
     }
-    const unsigned char *req = s->buf + WSC_HEAD_OFF;
+    const char *req = agent_wsc_head(s);
     ssize_t k = send(s->fd, req + s->buf_off, s->buf_len - s->buf_off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         agent_wsc_end(w, s, PS_REASON_HANDSHAKE, 0);
@@ -282,7 +294,10 @@ static void wsc_write_request(struct agent_worker *w, struct agent_wsc *s)
         s->buf_off += (uint32_t)k;
     if (s->buf_off < s->buf_len)
         return;
-    s->buf_len = s->buf_off = 0;   /* all sent: the head area now gathers the answer */
+    /* all sent: the head area now gathers the answer, in the room the request had */
+    s->buf_off = s->buf_len > WSC_HEAD_FIRST ? s->buf_len : WSC_HEAD_FIRST;
+    s->buf_len = 0;
+    s->phase = AGENT_WSC_UPGRADE;
     agent_wsc_watch(s, UV_READABLE);
 }
 
@@ -329,9 +344,7 @@ void agent_wsc_on_poll(uv_poll_t *h, int status, int events)
         wsc_write_request(w, s);
         return;
     case AGENT_WSC_UPGRADE:
-        if (s->buf_len && s->buf_off < s->buf_len)
-            wsc_write_request(w, s);
-        else if (events & UV_READABLE)
+        if (events & UV_READABLE)
             wsc_read_head(w, s);
         return;
     case AGENT_WSC_OPEN:

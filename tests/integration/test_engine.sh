@@ -8,6 +8,9 @@
 #     unanswered for 3 s: 500 connections held 5 s, none hung up, and while
 #     they answer 500 pings a second the agent changes no poll registration
 #     (strace counts epoll_ctl: lws's path costs 4 per pong, docs/performance.md).
+#  3. a server (a few lines of Python) whose 101 comes in three pieces, 50 ms
+#     apart, with a 3,000-byte header: the head is gathered across reads and
+#     its buffer grows past its first 1 KiB.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/servers_nchan.sh"
 need_build
@@ -94,4 +97,42 @@ last_run
 expect_eq "no connection hung up by refpush's ping timeout" "client_close 500" \
   "$(grep -o 'client_close [0-9]*' "$T/run-ping.out")"
 expect_eq "refpush counted the closes as the agent's" 0 "$(stats_field "$WS" connections)"
+
+# 3. a head in pieces
+CAP=$(free_port); CTL=$(free_port)
+cat >"$T/slow101.py" <<'PY'
+import base64, hashlib, socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+print("listening", flush=True)
+c, _ = s.accept()
+req = b""
+while b"\r\n\r\n" not in req:
+    req += c.recv(4096)
+key = [l.split(b":", 1)[1].strip() for l in req.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")][0]
+acc = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+head = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"X-Padding: " + b"p" * 3000 + b"\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+for i in range(3):
+    c.sendall(head[i * len(head) // 3:(i + 1) * len(head) // 3]); time.sleep(0.05)
+c.sendall(b"\x81\x05hello")
+while c.recv(4096):
+    pass
+PY
+start_listening SL "$T/slow101.log" python3 "$T/slow101.py" "$CAP"
+cat >"$T/plan-slow.yaml" <<YAML
+name: it-engine-slow-head
+targets:
+  - {ws: "ws://127.0.0.1:$CAP/ws?uid={conn}", push: "http://127.0.0.1:$CAP/push"}
+connections: {total: 1}
+phases:
+  - ramp: {to: 1, rate: 10/s}
+  - hold: 1s
+YAML
+ctl_run "$T/plan-slow.yaml" --local-agents 1 --agent-threads 1 >"$T/run-slow.out" 2>&1
+cat "$T/run-slow.out"
+expect_eq "slow head: run exit" 0 "$RC"
+last_run
+expect_eq "slow head: connected" 1 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=1")"
+expect_eq "slow head: failures" 0 "$(q "SELECT count(*) FROM conn_events WHERE run_id=$RUN AND type=2")"
 echo "engine test passed"
