@@ -22,6 +22,7 @@
 # SRC_IPS, HOLD, RATE, TAG, PERF, ENGINE=lws|native: the agent's --engine, unset
 # its default)
 source "$(dirname "$0")/lib.sh"
+source "$BENCH_ROOT/tests/integration/servers_nchan.sh"
 N=${1:-15000}
 SERVER=${SERVER:-refpush}
 HOLD=${HOLD:-5}
@@ -38,44 +39,10 @@ refpush)
   TARGET="{ws: \"ws://127.0.0.1:$PORT/ws?uid={conn}\", push: \"http://127.0.0.1:$PORT/push?uid={conn}\"}"
   ;;
 nchan)
-  MOD=/usr/lib/nginx/modules/ngx_nchan_module.so
-  command -v nginx >/dev/null && [ -f "$MOD" ] ||
+  command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_nchan_module.so ] ||
     { echo "bench: nginx with the nchan module is not installed (make test-deps installs libnginx-mod-nchan)" >&2; exit 2; }
-  mkdir -p "$T/nginx"
-  # one worker without a master, so that its PID is the one started here; no
-  # access log (it would cost the server a write per connection)
-  cat >"$T/nginx/nginx.conf" <<NGINX
-load_module $MOD;
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections 19000; }
-http {
-  access_log off;
-  client_body_temp_path $T/nginx/body;
-  proxy_temp_path $T/nginx/proxy;
-  fastcgi_temp_path $T/nginx/fastcgi;
-  uwsgi_temp_path $T/nginx/uwsgi;
-  scgi_temp_path $T/nginx/scgi;
-  server {
-    listen 127.0.0.1:$PORT backlog=4096;
-    location /ws { nchan_subscriber websocket; nchan_channel_id \$arg_uid; }
-    location /pub { nchan_publisher; nchan_channel_id \$arg_uid; }
-  }
-}
-NGINX
-  nginx -p "$T/nginx" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" >"$T/nginx/stdout.log" 2>&1 &
-  SRV=$!; PIDS+=("$SRV")
-  for _ in $(seq 50); do
-    ss -Htln "sport = :$PORT" | grep -q . && break
-    kill -0 "$SRV" 2>/dev/null || break
-    sleep 0.1
-  done
-  ss -Htln "sport = :$PORT" | grep -q . ||
-    { cat "$T/nginx/error.log" "$T/nginx/stdout.log" >&2; echo "bench: nginx did not start" >&2; exit 1; }
+  NCHAN_CONNS=19000 NCHAN_NOFILE=20000 NCHAN_BACKLOG=4096 nchan_start "$PORT"
+  SRV=$NX
   TARGET="{ws: \"ws://127.0.0.1:$PORT/ws?uid={conn}\", push: \"http://127.0.0.1:$PORT/pub?uid={conn}\"}"
   ;;
 *) echo "bench: SERVER=$SERVER: want refpush or nchan" >&2; exit 2 ;;

@@ -33,6 +33,7 @@
 #        SETTLE=3 RATE=10000 SRC_NET=127.1.20, which gives runs 127.1.20+k.2-5,
 #        ENGINE=lws|native: every agent's --engine, unset the agent's default)
 source "$(dirname "$0")/lib.sh"
+source "$BENCH_ROOT/tests/integration/servers_nchan.sh"
 SERVER=${1:-refpush}
 N=${2:-15000}
 PING=${PING:-10}
@@ -62,42 +63,9 @@ start_server() {
     WSURL="ws://127.0.0.1:$port/ws?uid={conn}" PUSHURL="http://127.0.0.1:$port/push?uid={conn}"
     return
   fi
-  local d=$T/nginx-$port
-  mkdir -p "$d"
-  cat >"$d/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 19000; }
-http {
-  access_log off;
-  client_body_temp_path $d/body;
-  proxy_temp_path $d/proxy;
-  fastcgi_temp_path $d/fastcgi;
-  uwsgi_temp_path $d/uwsgi;
-  scgi_temp_path $d/scgi;
-  server {
-    listen 127.0.0.1:$port;
-    location ~ ^/sub/(\\w+)\$ {
-      nchan_subscriber websocket;
-      nchan_channel_id \$1;
-      nchan_websocket_ping_interval $ping;
-    }
-    location ~ ^/pub/(\\w+)\$ { nchan_publisher; nchan_channel_id \$1; }
-  }
-}
-NGINX
-  nginx -c "$d/nginx.conf" -p "$d" >"$d/out.log" 2>&1 &
-  SRV=$!; PIDS+=("$SRV")
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-    kill -0 "$SRV" 2>/dev/null || { cat "$d/out.log" "$d/error.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  WSURL="ws://127.0.0.1:$port/sub/{conn}" PUSHURL="http://127.0.0.1:$port/pub/{conn}"
+  NCHAN_CONNS=19000 NCHAN_NOFILE=20000 nchan_start "$port" "$ping"
+  SRV=$NX
+  WSURL="ws://127.0.0.1:$port/ws?uid={conn}" PUSHURL="http://127.0.0.1:$port/pub?uid={conn}"
 }
 
 cpu_ns() {   # cpu_ns PID: run time of all its threads, ns
