@@ -44,6 +44,24 @@ free_port() {
   echo "no free port" >&2; return 1
 }
 
+# wait_ready PID TENTHS CHECK...: the wait of every server a test starts
+# (here and in servers_*.sh): runs CHECK every 0.1 s until it succeeds, at most
+# TENTHS times. Fails (1) at once when PID, the server, has exited, so that its
+# log, which the caller prints, says why rather than a timeout later.
+wait_ready() {
+  local pid=$1 tenths=$2; shift 2
+  for _ in $(seq "$tenths"); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# port_listens PORT: a socket listens on TCP PORT (a CHECK for wait_ready, for
+# servers that do not say so in their log).
+port_listens() { ss -Htln "sport = :$1" | grep -q .; }
+
 # start_listening VAR LOG CMD...: runs CMD in the background with its output
 # in LOG, records its PID in PIDS and in the variable VAR, and waits until LOG
 # says "listening". Not called as $(...): the PID must stay a child of this
@@ -54,11 +72,7 @@ start_listening() {
   local pid=$!
   PIDS+=("$pid")
   printf -v "$var" %s "$pid"
-  for _ in $(seq 100); do
-    grep -q "listening" "$log" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_ready "$pid" 100 grep -qs "listening" "$log" && return 0
   cat "$log" >&2; echo "did not start: $*" >&2; return 1
 }
 

@@ -23,11 +23,7 @@ mosquitto_start() {
   } >"$conf"
   mosquitto -c "$conf" >"$T/mosquitto-$port.out" 2>&1 &
   MQ=$!; PIDS+=("$MQ")
-  for _ in $(seq 100); do
-    ss -Htln "sport = :$port" | grep -q . && return 0
-    kill -0 "$MQ" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_ready "$MQ" 100 port_listens "$port" && return 0
   cat "$T/mosquitto-$port.out" "$T/mosquitto-$port.log" >&2 2>/dev/null || true
   fail "mosquitto did not start on port $port"
 }
@@ -91,10 +87,7 @@ mosquitto_ws_start() {
     extra+=("allow_anonymous true")
   fi
   mosquitto_start "$MQ_PORT" "${extra[@]}" "listener $MQ_WS 127.0.0.1" "protocol websockets"
-  for _ in $(seq 50); do
-    ss -Htln "sport = :$MQ_WS" | grep -q . && return 0
-    sleep 0.1
-  done
+  wait_ready "$MQ" 50 port_listens "$MQ_WS" && return 0
   fail "mosquitto listens on $MQ_PORT but not on its websockets port $MQ_WS"
 }
 

@@ -53,11 +53,7 @@ NGINX
   ( [ -z "$nofile" ] || ulimit -Sn "$nofile" 2>/dev/null || true
     exec nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" >"$d/stdout.log" 2>&1 ) &
   NX=$!; PIDS+=("$NX")
-  for _ in $(seq 100); do
-    ss -Htln "sport = :$port" | grep -q . && return 0
-    kill -0 "$NX" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_ready "$NX" 100 port_listens "$port" && return 0
   cat "$d/error.log" "$d/stdout.log" >&2 2>/dev/null || true
   fail "nginx (nchan) did not start on port $port"
 }

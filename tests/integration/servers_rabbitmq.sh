@@ -59,20 +59,20 @@ EOF
   RABBITMQ_CONF_ENV_FILE=$dir/none.env \
     "$RMQ_SERVER" >"$dir/server.log" 2>&1 &
   RMQ_PID=$!; PIDS+=("$RMQ_PID")
-  local i
-  for i in $(seq 600); do
-    if curl -sf -u guest:guest "http://127.0.0.1:$RMQ_HTTP_PORT/api/overview" >/dev/null 2>&1 &&
-       curl -s -o /dev/null "http://127.0.0.1:$RMQ_STOMP_PORT/ws" 2>/dev/null; then
-      RMQ_START_MS=$((($(date +%s%N) - t0) / 1000000))
-      RMQ_PUBLISH="http://127.0.0.1:$RMQ_HTTP_PORT/api/exchanges/%2F/amq.topic/publish"
-      RMQ_AUTH='headers: {Authorization: "Basic Z3Vlc3Q6Z3Vlc3Q="}'
-      return 0
-    fi
-    kill -0 "$RMQ_PID" 2>/dev/null || break
-    sleep 0.1
-  done
+  if wait_ready "$RMQ_PID" 600 rabbitmq_ready; then
+    RMQ_START_MS=$((($(date +%s%N) - t0) / 1000000))
+    RMQ_PUBLISH="http://127.0.0.1:$RMQ_HTTP_PORT/api/exchanges/%2F/amq.topic/publish"
+    RMQ_AUTH='headers: {Authorization: "Basic Z3Vlc3Q6Z3Vlc3Q="}'
+    return 0
+  fi
   tail -20 "$dir/server.log" >&2; tail -20 "$dir"/log/*.log >&2 2>/dev/null || true
   echo "rabbitmq did not become ready in $dir" >&2; return 1
+}
+
+# ready once both the management API and web-stomp answer
+rabbitmq_ready() {
+  curl -sf -u guest:guest "http://127.0.0.1:$RMQ_HTTP_PORT/api/overview" >/dev/null 2>&1 &&
+    curl -s -o /dev/null "http://127.0.0.1:$RMQ_STOMP_PORT/ws" 2>/dev/null
 }
 
 rabbitmq_stop() {
