@@ -73,6 +73,26 @@ static int agent_conn_header_lines(const struct agent_worker *w, const struct ag
     return (int)at;
 }
 
+/* The slot's source address, the same for either engine: the agent's
+ * --source-ips dealt round robin by connection id, NULL without them. */
+static const char *agent_conn_src(const struct agent_worker *w, uint32_t slot)
+{
+    const struct agent *ag = w->agent;
+    if (!ag->opts.n_src)
+        return NULL;
+    return ag->opts.src_ips[(agent_worker_conn_id(w, slot) - ag->assign.a.conn_first) % ag->opts.n_src];
+}
+
+/* A connect() that failed before any callback ends the attempt with the
+ * reason its errno says (no route, usually), whichever engine tried it. */
+static void agent_conn_failed_at_once(struct agent_worker *w, uint32_t slot, int err)
+{
+    struct agent_conn_why why = {.sock_err = err};
+    uint32_t aux;
+    uint8_t r = agent_conn_classify(&why, &aux);
+    agent_conn_ended(w, slot, r, aux);
+}
+
 /* A ws:// attempt on our own engine (wsc.c): same address, source address,
  * Host, Origin and subprotocol as lws would send. */
 static void agent_conn_open_native(struct agent_worker *w, uint32_t slot,
@@ -94,16 +114,9 @@ static void agent_conn_open_native(struct agent_worker *w, uint32_t slot,
         .host = host, .path = path, .origin = t->host, .protocol = protocol,
         .extra = extra[0] ? extra : NULL,
     };
-    uint32_t id = agent_worker_conn_id(w, slot);
-    const char *src = ag->opts.n_src ? ag->opts.src_ips[(id - ag->assign.a.conn_first) % ag->opts.n_src]
-                                     : NULL;
-    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, src);
-    if (e) {   /* the socket failed at once: what its errno says (no route, usually) */
-        struct agent_conn_why why = {.sock_err = e};
-        uint32_t aux;
-        uint8_t r = agent_conn_classify(&why, &aux);
-        agent_conn_ended(w, slot, r, aux);
-    }
+    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, agent_conn_src(w, slot));
+    if (e)   /* the socket failed at once, with its errno */
+        agent_conn_failed_at_once(w, slot, e);
 }
 
 void agent_conn_open(struct agent_worker *w, uint32_t slot)
@@ -117,7 +130,7 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     }
     if (c->state == AGENT_CONN_WAITING)
         w->n_waiting--;
-    uint32_t id = agent_worker_conn_id(w, slot), target = agent_conn_target(w, slot);
+    uint32_t target = agent_conn_target(w, slot);
     const struct agent_target *t = &ag->assign.targets[target];
     char url[PS_URL_MAX * 2], path[PS_URL_MAX * 2];
     struct agent_conn_tpl tpl;
@@ -167,17 +180,13 @@ void agent_conn_open(struct agent_worker *w, uint32_t slot)
     ci.pwsi = &c->wsi;
     ci.retry_and_idle_policy = &agent_conn_no_retry;
     ci.ietf_version_or_minus_one = -1;
-    if (ag->opts.n_src)
-        ci.iface = ag->opts.src_ips[(id - a->conn_first) % ag->opts.n_src];
+    ci.iface = agent_conn_src(w, slot);
     struct lws *wsi = agent_srcaddr_connect(&ci);
     if (!wsi && c->state == AGENT_CONN_CONNECTING) {
         /* connect() failed at once and lws closed the socket without a callback
-         * or an errno we could trust (no route, usually): ask the kernel for the
-         * route, which is what such a connect() fails on */
-        struct agent_conn_why why = {.sock_err = agent_conn_route_errno(t->addr, t->port)};
-        uint32_t aux;
-        uint8_t r = agent_conn_classify(&why, &aux);
+         * or an errno we could trust: ask the kernel for the route, which is
+         * what such a connect() fails on */
         c->wsi = NULL;
-        agent_conn_ended(w, slot, r, aux);
+        agent_conn_failed_at_once(w, slot, agent_conn_route_errno(t->addr, t->port));
     }
 }
