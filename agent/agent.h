@@ -439,13 +439,19 @@ void agent_tls_trim(struct lws *wsi);
 void agent_tls_conn(const struct agent_worker *w, uint32_t target,
                     struct lws_client_connect_info *ci);
 
-/* worker.c */
+/* worker_thread.c: the worker's thread and the control thread's hand-over */
 int  agent_worker_init(struct agent_worker *w, struct agent *ag, uint32_t index);
 int  agent_worker_start(struct agent_worker *w);
 void agent_worker_post(struct agent_worker *w, enum agent_wcmd cmd, const struct ps_cmd *arg);
 int  agent_worker_wait(struct agent_worker *w, uint32_t timeout_ms, char *err, size_t errlen);
 void agent_worker_join(struct agent_worker *w);
 void agent_worker_close(struct agent_worker *w);
+/* worker.c: on the worker's loop. agent_worker_apply carries out one command
+ * (err: "" or why it failed); agent_worker_arm sets the timer for due_us
+ * (mono) unless it fires sooner already. */
+void agent_worker_apply(struct agent_worker *w, enum agent_wcmd cmd, const struct ps_cmd *arg,
+                        char *err, size_t errlen);
+void agent_worker_arm(struct agent_worker *w, int64_t due_us);
 void agent_worker_event(struct agent_worker *w, uint32_t slot, uint32_t type, uint64_t val,
                         uint32_t aux);
 uint32_t agent_worker_conn_id(const struct agent_worker *w, uint32_t slot);
