@@ -13,11 +13,13 @@
  * answer, in the same read or the next, are read; a non-101, a wrong Accept,
  * a non-HTTP answer and a hang-up each fail the attempt with their own
  * reason, and a refused connect is `refused` (libuv reports its POLLERR as
- * UV_EBADF); the agent's source address is the connection's; a server Ping is answered with one masked write of a Pong with
- * its payload, and a Pong counts against our own Ping; a message fragmented
- * across frames and reads, with a Ping between its frames, is matched whole
- * and in order, and a masked server frame drops the connection as a
- * protocol error without a Close. */
+ * UV_EBADF); the agent's source address is the connection's, and one that
+ * is no address fails the attempt at once without touching fd 0; a server
+ * Ping is answered with one masked write of a Pong with its payload, and a
+ * Pong counts against our own Ping; a message fragmented across frames and
+ * reads, with a Ping between its frames, is matched whole and in order, and
+ * a masked server frame drops the connection as a protocol error without a
+ * Close. */
 #include "wsc_peer.h"
 
 static void test_upgrade_request(void **state)
@@ -181,6 +183,23 @@ static void test_source_address(void **state)
     assert_string_equal(inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip), "127.0.0.2");
     assert_true(ntohs(peer.sin_port) != 0);
     assert_int_equal(count_events(f, PS_EV_CONNECTED), 1);
+    fixture_free(f);
+
+    /* one that is no address fails the attempt at once (EINVAL), whatever
+     * errno was before: never a socket of 0, which is stdin */
+    if (fcntl(0, F_GETFD) < 0)
+        assert_int_equal(open("/dev/null", O_RDONLY), 0);
+    f = fixture_new(NULL, 0);
+    f->ag.opts.n_src = 1;
+    snprintf(f->ag.opts.src_ips[0], sizeof f->ag.opts.src_ips[0], "not-an-address");
+    errno = 0;
+    agent_conn_open(&f->w, 0);
+    assert_int_equal(f->w.conns[0].state, AGENT_CONN_DONE);
+    assert_int_equal(count_events(f, PS_EV_FAILED), 1);
+    assert_int_equal(last_event(f, PS_EV_FAILED)->val, PS_REASON_OTHER);
+    assert_int_equal(wsc0(f)->phase, AGENT_WSC_FREE);
+    assert_int_equal(wsc0(f)->fd, -1);
+    assert_true(fcntl(0, F_GETFD) >= 0);   /* stdin is still open */
     fixture_free(f);
 }
 
