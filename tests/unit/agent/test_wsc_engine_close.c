@@ -7,11 +7,12 @@
  * tail, later frames queue behind it without a send() of their own, a
  * writeable callback asked for meanwhile waits for the tail to drain, and
  * the server reads every byte in order; the server's Close is answered with
- * its code and ends the connection with it (no code: no_status); our close
- * sends a Close with our code and ends at the server's, or at the close
- * deadline (AGENT_WSC_CLOSE_S) when none comes; a kill, in the handshake or
- * online, is asynchronous and sends nothing; an upgrade never answered ends
- * at the connect deadline (AGENT_WSC_CONNECT_S) as a timeout. The deadlines
+ * its code and ends the connection with it (no code: no_status), and its EOF
+ * or reset ends it as a reset; our close sends a Close with our code and
+ * ends at the server's, or at the close deadline (AGENT_WSC_CLOSE_S) when
+ * none comes; a kill, in the handshake or online, is asynchronous and sends
+ * nothing; an upgrade never answered ends at the connect deadline
+ * (AGENT_WSC_CONNECT_S) as a timeout. The deadlines
  * are checked where the engine put them, then moved 50 ms ahead through the
  * engine's own list functions, so the timer is seen firing without waiting
  * seconds. */
@@ -122,6 +123,26 @@ static void test_server_close(void **state)
     fixture_free(f);
 }
 
+/* The server goes without a Close: an EOF, then a reset (RST, a POLLERR). */
+static void test_server_gone(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL, 0);
+    for (int rst = 0; rst < 2; rst++) {
+        upgrade(f);
+        if (rst) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            assert_int_equal(setsockopt(f->sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+        }
+        srv_hangup(f);
+        PUMP_UNTIL(f, count_events(f, PS_EV_CLOSED) == rst + 1);
+        assert_int_equal(last_event(f, PS_EV_CLOSED)->val, PS_REASON_RESET);
+        assert_int_equal(wsc0(f)->phase, AGENT_WSC_FREE);
+        assert_int_equal(f->w.n_open, 0);
+    }
+    fixture_free(f);
+}
+
 /* Our close: the Close goes with our code, then the server's ends it, or the
  * close deadline does when it never comes. */
 static void test_client_close(void **state)
@@ -203,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partial_write),
         cmocka_unit_test(test_server_close),
+        cmocka_unit_test(test_server_gone),
         cmocka_unit_test(test_client_close),
         cmocka_unit_test(test_kill),
         cmocka_unit_test(test_connect_deadline),
