@@ -10,10 +10,11 @@
  * version 13, sent once even when the answer comes a byte at a time and is
  * longer than the first buffer; only a 101 with the right Accept makes the
  * connection online (one connected event), and frames right behind the
- * answer, in the same read or the next, are read; a non-101, a wrong Accept,
- * a non-HTTP answer and a hang-up each fail the attempt with their own
- * reason, and a refused connect is `refused` (libuv reports its POLLERR as
- * UV_EBADF); the agent's source address is the connection's, and one that
+ * answer, in the same read or the next, are read; an offered subprotocol is
+ * in the request and an answer picking another fails; a non-101, a wrong
+ * Accept, a non-HTTP answer and a hang-up each fail the attempt with their
+ * own reason, and a refused connect is `refused` (libuv reports its POLLERR
+ * as UV_EBADF); the agent's source address is the connection's, and one that
  * is no address fails the attempt at once without touching fd 0; a server
  * Ping is answered with one masked write of a Pong with its payload, and a
  * Pong counts against our own Ping; a message fragmented across frames and
@@ -149,6 +150,32 @@ static void test_bad_answers(void **state)
     }
     assert_int_equal(count_events(f, PS_EV_CONNECTED), 0);
     assert_int_equal(f->w.c.failed, 4);
+    fixture_free(f);
+}
+
+/* An offered subprotocol: in the request, and the answer must pick it. */
+static void test_subprotocol(void **state)
+{
+    (void)state;
+    static const char *picked[] = {"chat.v1", "other.v2"};
+    struct fixture *f = fixture_new(NULL, 0);
+    snprintf(f->ag.assign.a.subprotocol, sizeof f->ag.assign.a.subprotocol, "chat.v1");
+    char head[2048], ans[512], v[64];
+    for (int i = 0; i < 2; i++) {
+        take_request(f, head, sizeof head);
+        head_value(head, "Sec-WebSocket-Protocol", v, sizeof v);
+        assert_string_equal(v, "chat.v1");
+        int n = answer_101(head, ans, sizeof ans, 0) - 2;   /* less its blank line */
+        n += snprintf(ans + n, sizeof ans - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n\r\n", picked[i]);
+        srv_send(f, ans, (size_t)n);
+        PUMP_UNTIL(f, f->w.conns[0].state != AGENT_CONN_CONNECTING);
+        if (f->w.conns[0].state == AGENT_CONN_OPEN)
+            agent_conn_kill(&f->w, 0, PS_REASON_CLIENT_CLOSE);
+        PUMP_UNTIL(f, !agent_wsc_holds(&f->w, 0));
+    }
+    assert_int_equal(count_events(f, PS_EV_CONNECTED), 1);   /* the first */
+    assert_int_equal(count_events(f, PS_EV_FAILED), 1);      /* one not offered */
+    assert_int_equal(last_event(f, PS_EV_FAILED)->val, PS_REASON_HANDSHAKE);
     fixture_free(f);
 }
 
@@ -291,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_upgrade_request),
         cmocka_unit_test(test_upgrade_in_pieces),
         cmocka_unit_test(test_bad_answers),
+        cmocka_unit_test(test_subprotocol),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_source_address),
         cmocka_unit_test(test_ping_pong),

@@ -195,7 +195,8 @@ static inline const struct ps_event *last_event(const struct fixture *f, uint32_
 /* Starts slot 0's attempt as the ramp does; its socket's send() calls count. */
 static inline void open_slot(struct fixture *f)
 {
-    PUMP_UNTIL(f, !agent_wsc_busy(&f->w, 0));   /* the last attempt's handle is closed */
+    assert_false(agent_wsc_holds(&f->w, 0));    /* the last attempt has ended */
+    PUMP_UNTIL(f, !agent_wsc_busy(&f->w, 0));   /* and its handle is closed */
     agent_conn_open(&f->w, 0);
     assert_int_equal(f->w.conns[0].state, AGENT_CONN_CONNECTING);
     sends.fd = wsc0(f)->fd;
