@@ -51,7 +51,8 @@ static void test_upgrade_request(void **state)
     assert_int_equal(strlen(v), 24);
     assert_int_equal(EVP_DecodeBlock(raw, (const unsigned char *)v, 24), 18);   /* 16 + "==" */
     assert_string_equal(v + 22, "==");
-    assert_int_equal(strstr(head, "\r\n\r\n") + 4 - head, (long)n);   /* one head, the first blank line */
+    /* one head: it ends at the first blank line */
+    assert_int_equal(strstr(head, "\r\n\r\n") + 4 - head, (long)n);
 
     pump_for(f, 20);   /* no answer yet: still in flight, nothing else sent */
     assert_int_equal(wsc0(f)->phase, AGENT_WSC_UPGRADE);
@@ -166,7 +167,8 @@ static void test_subprotocol(void **state)
         head_value(head, "Sec-WebSocket-Protocol", v, sizeof v);
         assert_string_equal(v, "chat.v1");
         int n = answer_101(head, ans, sizeof ans, 0) - 2;   /* less its blank line */
-        n += snprintf(ans + n, sizeof ans - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n\r\n", picked[i]);
+        n += snprintf(ans + n, sizeof ans - (size_t)n, "Sec-WebSocket-Protocol: %s\r\n\r\n",
+                      picked[i]);
         srv_send(f, ans, (size_t)n);
         PUMP_UNTIL(f, f->w.conns[0].state != AGENT_CONN_CONNECTING);
         if (f->w.conns[0].state == AGENT_CONN_OPEN)
