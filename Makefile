@@ -146,6 +146,8 @@ UNIT_BIN = $(patsubst tests/unit/%.c,bin/tests/%,$(UNIT_SRC) $(UNIT_AGENT_SRC) $
 bin/tests/agent/%: build/san/tests/unit/agent/%.o $(call sanobj,$(AGENT_LIB_SRC)) build/san/libps.a
 	@mkdir -p $(dir $@)
 	$(call link,$(AGENT_LIBS) $(TEST_LIBS)) $(SAN)
+# The native engine's socket tests count its send() calls (tests/unit/agent/wsc_peer.h).
+bin/tests/agent/test_wsc_engine bin/tests/agent/test_wsc_engine_close: TEST_LIBS += -Wl,--wrap=send
 # cJSON is linked into refpush's tests only: test_cmsg_oracle checks refpush's
 # own reader against it (refpush/cmsg.c says why refpush does not use it).
 bin/tests/refpush/%: build/san/tests/unit/refpush/%.o $(call sanobj,$(REF_LIB_SRC)) build/san/libps.a

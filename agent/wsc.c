@@ -251,9 +251,11 @@ static int wsc_connect(const char *addr, int port, const char *src_ip)
         /* the port is chosen at connect(), per destination: one source
          * address then serves far more than 28,000 connections */
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        if (wsc_sockaddr(src_ip, 0, &from, &fromlen) < 0 ||
-            bind(fd, (struct sockaddr *)&from, fromlen) < 0) {
-            int e = src_ip ? errno : EINVAL;
+        /* not an address: errno is whatever came before, maybe 0, and a
+         * -0 would be taken for the socket of fd 0 */
+        int e = wsc_sockaddr(src_ip, 0, &from, &fromlen) < 0 ? EINVAL
+                : bind(fd, (struct sockaddr *)&from, fromlen) < 0 ? errno : 0;
+        if (e) {
             close(fd);
             return -e;
         }

@@ -64,7 +64,7 @@ struct agent_wsc_set {
     uv_prepare_t prepare;         /* writes the pending slots before the loop sleeps */
     uv_timer_t timer;             /* the earliest deadline */
     int64_t timer_due_us;
-    int handles;                  /* prepare and timer exist (not in unit tests) */
+    int handles;                  /* prepare and timer exist (unit tests: only with a loop) */
 };
 
 struct agent_worker;
