@@ -276,6 +276,7 @@ struct agent_opts {
     uint32_t threads;
     uint32_t n_src;
     char src_ips[PS_MAX_IPS][PS_IP_MAX];
+    uint32_t src_scope[PS_MAX_IPS];  /* a link-local IPv6 source's interface (bind needs it), else 0 */
     int once, quiet, monitor;
     int engine;                   /* enum agent_engine */
     uint32_t lag_threshold_us;
@@ -488,6 +489,7 @@ uint32_t agent_conn_target(const struct agent_worker *w, uint32_t slot);
 void agent_conn_ready(struct agent_worker *w, uint32_t slot, int64_t hs_us, int64_t ready_us);
 void agent_conn_ended(struct agent_worker *w, uint32_t slot, uint8_t fallback, uint32_t aux);
 struct lws *agent_srcaddr_connect(const struct lws_client_connect_info *ci);   /* srcaddr.c */
+void agent_srcaddr_scopes(struct agent_opts *o);   /* src_scope[] from one interface walk */
 void agent_conn_rx(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);
 /* A pushed message's bytes on an online connection: acks and the token scan (dialects' payloads). */
 void agent_conn_deliver(struct agent_worker *w, uint32_t slot, const struct agent_conn_piece *p);

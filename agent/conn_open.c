@@ -75,12 +75,18 @@ static int agent_conn_header_lines(const struct agent_worker *w, const struct ag
 
 /* The slot's source address, the same for either engine: the agent's
  * --source-ips dealt round robin by connection id, NULL without them. */
-static const char *agent_conn_src(const struct agent_worker *w, uint32_t slot)
+static int agent_conn_src_index(const struct agent_worker *w, uint32_t slot)
 {
     const struct agent *ag = w->agent;
     if (!ag->opts.n_src)
-        return NULL;
-    return ag->opts.src_ips[(agent_worker_conn_id(w, slot) - ag->assign.a.conn_first) % ag->opts.n_src];
+        return -1;
+    return (int)((agent_worker_conn_id(w, slot) - ag->assign.a.conn_first) % ag->opts.n_src);
+}
+
+static const char *agent_conn_src(const struct agent_worker *w, uint32_t slot)
+{
+    int i = agent_conn_src_index(w, slot);
+    return i < 0 ? NULL : w->agent->opts.src_ips[i];
 }
 
 /* A connect() that failed before any callback ends the attempt with the
@@ -114,7 +120,9 @@ static void agent_conn_open_native(struct agent_worker *w, uint32_t slot,
         .host = host, .path = path, .origin = t->host, .protocol = protocol,
         .extra = extra[0] ? extra : NULL,
     };
-    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, agent_conn_src(w, slot));
+    int src = agent_conn_src_index(w, slot);
+    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, agent_conn_src(w, slot),
+                           src < 0 ? 0 : ag->opts.src_scope[src]);
     if (e)   /* the socket failed at once, with its errno */
         agent_conn_failed_at_once(w, slot, e);
 }

@@ -238,6 +238,7 @@ int main(int argc, char **argv)
     ag->ctl_wakeable = 1;
     signal(SIGPIPE, SIG_IGN);
 
+    agent_srcaddr_scopes(&ag->opts);
     char err[PS_REASON_MAX];
     if (agent_preflight_hello(ag, err, sizeof err)) {
         fprintf(stderr, "pushstorm-agent: %s\n", err);

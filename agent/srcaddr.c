@@ -16,13 +16,19 @@
  * other call (the preflight, --source-ips auto, other threads) gets libc's.
  * The only state is the calling thread's own flag, set and cleared around the
  * one lws call. A link-local IPv6 source (fe80::/10) is left to the walk: lws
- * finds its interface's scope id in the same list, and bind() needs it. */
+ * finds its interface's scope id in the same list, and bind() needs it.
+ *
+ * The native engine (wsc.c) binds its sockets itself; for a link-local source
+ * it takes the scope id that agent_srcaddr_scopes() found at start-up, in one
+ * walk for all the addresses, never one per connection. */
 #include "agent.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <string.h>
 
 static _Thread_local int agent_srcaddr_dialing;
 
@@ -49,4 +55,33 @@ int getifaddrs(struct ifaddrs **ifap)
         return -1;
     }
     return libc_getifaddrs(ifap);
+}
+
+/* One walk of the interfaces at start-up: each link-local IPv6 source gets
+ * the index of the interface that holds it. An address on no interface keeps
+ * 0, and its connections fail at bind() with EINVAL, as lws's would. */
+void agent_srcaddr_scopes(struct agent_opts *o)
+{
+    struct in6_addr a6[PS_MAX_IPS];
+    int any = 0;
+    for (uint32_t i = 0; i < o->n_src; i++) {
+        o->src_scope[i] = 0;
+        int ll = inet_pton(AF_INET6, o->src_ips[i], &a6[i]) == 1 && IN6_IS_ADDR_LINKLOCAL(&a6[i]);
+        if (!ll)
+            memset(&a6[i], 0, sizeof a6[i]);
+        any |= ll;
+    }
+    struct ifaddrs *ifs;
+    if (!any || getifaddrs(&ifs))
+        return;
+    for (struct ifaddrs *f = ifs; f; f = f->ifa_next) {
+        if (!f->ifa_addr || f->ifa_addr->sa_family != AF_INET6)
+            continue;
+        const struct sockaddr_in6 *sa = (const struct sockaddr_in6 *)f->ifa_addr;
+        for (uint32_t i = 0; i < o->n_src; i++)
+            if (!o->src_scope[i] && IN6_IS_ADDR_LINKLOCAL(&a6[i]) &&
+                !memcmp(&sa->sin6_addr, &a6[i], sizeof a6[i]))
+                o->src_scope[i] = sa->sin6_scope_id ? sa->sin6_scope_id : if_nametoindex(f->ifa_name);
+    }
+    freeifaddrs(ifs);
 }

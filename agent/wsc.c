@@ -11,7 +11,8 @@
  *            agent_conn_pong, agent_conn_peer_close); a Ping is answered from
  *            the read callback itself.
  *   CLOSING  our Close went; the server's Close, its EOF or the close timeout
- *            ends it.
+ *            ends it. Also when the server's Close came while a tail was
+ *            unsent: the answer goes behind it, and the drain ends it.
  * The bytes of each phase are wsc_io.c's. Every end goes through
  * agent_wsc_end(): the poll handle is closed, the socket too, the buffers
  * freed, and conn.c's agent_conn_ended() decides the reason (ours first, then
@@ -235,8 +236,9 @@ static int wsc_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
 }
 
 /* A non-blocking socket connecting to addr:port from src_ip (NULL: the
- * kernel's choice); the fd, or -errno. */
-static int wsc_connect(const char *addr, int port, const char *src_ip)
+ * kernel's choice; a link-local IPv6 one binds on interface src_scope); the
+ * fd, or -errno. */
+static int wsc_connect(const char *addr, int port, const char *src_ip, uint32_t src_scope)
 {
     struct sockaddr_storage to, from;
     socklen_t tolen, fromlen;
@@ -253,8 +255,11 @@ static int wsc_connect(const char *addr, int port, const char *src_ip)
         setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         /* not an address: errno is whatever came before, maybe 0, and a
          * -0 would be taken for the socket of fd 0 */
-        int e = wsc_sockaddr(src_ip, 0, &from, &fromlen) < 0 ? EINVAL
-                : bind(fd, (struct sockaddr *)&from, fromlen) < 0 ? errno : 0;
+        int e = wsc_sockaddr(src_ip, 0, &from, &fromlen) < 0 ? EINVAL : 0;
+        if (!e && from.ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)&from)->sin6_scope_id = src_scope;
+        if (!e && bind(fd, (struct sockaddr *)&from, fromlen) < 0)
+            e = errno;
         if (e) {
             close(fd);
             return -e;
@@ -269,7 +274,7 @@ static int wsc_connect(const char *addr, int port, const char *src_ip)
 }
 
 int agent_wsc_open(struct agent_worker *w, uint32_t slot, const struct agent_wsc_req *req,
-                   const char *addr, int port, const char *src_ip)
+                   const char *addr, int port, const char *src_ip, uint32_t src_scope)
 {
     struct agent_wsc *s = agent_wsc_of(w, slot);
     uint8_t raw[16];
@@ -294,7 +299,7 @@ int agent_wsc_open(struct agent_worker *w, uint32_t slot, const struct agent_wsc
     memcpy(buf, key, AGENT_WSC_KEY_LEN);
     memcpy(buf + AGENT_WSC_KEY_LEN, req->protocol ? req->protocol : "", offer + 1);
     memcpy(buf + head_off, request, (size_t)n);
-    int fd = wsc_connect(addr, port, src_ip);
+    int fd = wsc_connect(addr, port, src_ip, src_scope);
     if (fd < 0) {
         free(buf);
         return -fd;

@@ -27,7 +27,8 @@ enum agent_wsc_phase {
     AGENT_WSC_TCP,        /* connect() under way, then the request going out */
     AGENT_WSC_UPGRADE,    /* the response head being gathered */
     AGENT_WSC_OPEN,
-    AGENT_WSC_CLOSING,    /* our Close went; waiting for the server's */
+    AGENT_WSC_CLOSING,    /* our Close went, waiting for the server's; or our answer to its
+                             Close waits behind a tail (WSC_F_DRAIN) */
 };
 
 /* One connection of the engine: a per-slot array owned by the worker. */
@@ -80,9 +81,10 @@ void agent_wsc_close(struct agent_worker *w);         /* frees what assign alloc
 int  agent_wsc_native(const struct agent_worker *w, uint32_t slot);
 int  agent_wsc_holds(const struct agent_worker *w, uint32_t slot);   /* a socket now */
 int  agent_wsc_busy(const struct agent_worker *w, uint32_t slot);    /* last handle still closing */
-/* Starts an attempt: 0, or the errno of a socket that failed at once. */
+/* Starts an attempt from src_ip (NULL: the kernel's choice; src_scope: a
+ * link-local one's interface): 0, or the errno of a socket that failed at once. */
 int  agent_wsc_open(struct agent_worker *w, uint32_t slot, const struct agent_wsc_req *req,
-                    const char *addr, int port, const char *src_ip);
+                    const char *addr, int port, const char *src_ip, uint32_t src_scope);
 void agent_wsc_want_write(struct agent_worker *w, uint32_t slot);
 int  agent_wsc_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len, int kind);
 void agent_wsc_kill(struct agent_worker *w, uint32_t slot, uint8_t reason);

@@ -29,6 +29,7 @@ enum agent_wsc_flag {
     WSC_F_CLOSING_H = 1 << 3,   /* the poll handle waits for its close callback */
     WSC_F_LIST      = 1 << 4,   /* on a deadline list */
     WSC_F_UP        = 1 << 5,   /* TCP: connected (SO_ERROR was 0); the request is going out */
+    WSC_F_DRAIN     = 1 << 6,   /* CLOSING: the server's Close came; ends once the tail has gone */
 };
 
 _Static_assert(LWS_PRE >= AGENT_WSC_HEAD_MAX, "frames are built in the LWS_PRE headroom");

@@ -97,6 +97,14 @@ int agent_wsc_write(struct agent_worker *w, uint32_t slot, unsigned char *p, siz
     return wsc_send(w, s, p - h, h + len);
 }
 
+/* OPEN -> CLOSING: on the close list, which ends it at the close timeout. */
+static void wsc_closing(struct agent_worker *w, struct agent_wsc *s)
+{
+    agent_wsc_list_del(w, s);
+    s->phase = AGENT_WSC_CLOSING;
+    agent_wsc_list_add(w, s, ps_time_mono_us() + AGENT_WSC_CLOSE_S * 1000000LL);
+}
+
 /* Our Close, with the code conn.c chose; then the server's is awaited. */
 static void wsc_send_close(struct agent_worker *w, struct agent_wsc *s)
 {
@@ -104,9 +112,7 @@ static void wsc_send_close(struct agent_worker *w, struct agent_wsc *s)
     unsigned char code[2] = {(unsigned char)(c->close_code >> 8), (unsigned char)c->close_code};
     if (wsc_send_control(w, s, AGENT_WSC_CLOSE, code, c->close_code ? 2 : 0) < 0)
         return;
-    agent_wsc_list_del(w, s);
-    s->phase = AGENT_WSC_CLOSING;
-    agent_wsc_list_add(w, s, ps_time_mono_us() + AGENT_WSC_CLOSE_S * 1000000LL);
+    wsc_closing(w, s);
 }
 
 /* One writeable callback, as lws would give it. */
@@ -162,6 +168,14 @@ static int wsc_rx_control(void *ctx, enum agent_wsc_op op, const unsigned char *
         if (s->phase == AGENT_WSC_OPEN && wsc_send_control(x->w, s, AGENT_WSC_CLOSE, payload,
                                                            len >= 2 ? 2 : 0) < 0)
             return 1;
+        if (s->buf_len) {
+            /* the answer is queued behind a tail: both go before the socket
+             * closes (RFC 6455 5.5.1), within the close timeout */
+            if (s->phase == AGENT_WSC_OPEN)   /* ours, still in the tail, keeps its deadline */
+                wsc_closing(x->w, s);
+            s->flags |= WSC_F_DRAIN;
+            return 1;
+        }
         agent_wsc_end(x->w, s, PS_REASON_SERVER_CLOSE, 0);
         return 1;
     default:
@@ -317,6 +331,10 @@ static void wsc_flush_tail(struct agent_worker *w, struct agent_wsc *s)
     free(s->buf);
     s->buf = NULL;
     s->buf_len = s->buf_off = 0;
+    if (s->flags & WSC_F_DRAIN) {   /* the answer to the server's Close has gone */
+        agent_wsc_end(w, s, PS_REASON_SERVER_CLOSE, 0);
+        return;
+    }
     agent_wsc_watch(s, UV_READABLE);
     if (s->flags & WSC_F_WANT)
         agent_wsc_pend(w, s);   /* the writeable callback it was owed */

@@ -7,7 +7,8 @@
  * tail, later frames queue behind it without a send() of their own, a
  * writeable callback asked for meanwhile waits for the tail to drain, and
  * the server reads every byte in order; the server's Close is answered with
- * its code and ends the connection with it (no code: no_status), and its EOF
+ * its code and ends the connection with it (no code: no_status), an answer
+ * behind a tail goes after it before the socket closes, and its EOF
  * or reset ends it as a reset; our close sends a Close with our code and
  * ends at the server's, or at the close deadline (AGENT_WSC_CLOSE_S) when
  * none comes; a kill, in the handshake or online, is asynchronous and sends
@@ -38,23 +39,44 @@ static int64_t deadline_soon(struct fixture *f, int64_t expect_s)
     return now;
 }
 
+/* A 1 MiB binary frame written with a 4 KB send buffer while the server
+ * reads nothing, so that most of it stays as the tail; the frame's buffer,
+ * which the caller frees. (The server's receive buffer stays as it is: a
+ * tiny one stalls TCP.) */
+static unsigned char *write_big(struct fixture *f)
+{
+    int small = 4096;
+    struct agent_wsc *s = wsc0(f);
+    assert_int_equal(setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    unsigned char *big = malloc(AGENT_WSC_HEAD_MAX + BIG);
+    assert_non_null(big);
+    for (size_t i = 0; i < BIG; i++)
+        big[AGENT_WSC_HEAD_MAX + i] = pattern(i);
+    assert_int_equal(agent_wsc_write(&f->w, 0, big + AGENT_WSC_HEAD_MAX, BIG, AGENT_CONN_BINARY), 0);
+    assert_true(s->buf_len > 0);
+    assert_true(s->buf_len < BIG);
+    return big;
+}
+
+/* The server reads write_big()'s frame whole, every byte in order. */
+static void read_big(struct fixture *f, unsigned char *got)
+{
+    size_t len, bad = 0;
+    assert_int_equal(srv_read_frame(f, got, BIG, &len), AGENT_WSC_BINARY);
+    assert_int_equal(len, BIG);
+    while (bad < BIG && got[bad] == pattern(bad))
+        bad++;
+    assert_int_equal(bad, BIG);
+}
+
 static void test_partial_write(void **state)
 {
     (void)state;
     struct fixture *f = fixture_new(NULL, 0);
-    int small = 4096;   /* the server's receive buffer stays as it is: a tiny one stalls TCP */
     upgrade(f);
     struct agent_wsc *s = wsc0(f);
-    assert_int_equal(setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    unsigned char *big = malloc(AGENT_WSC_HEAD_MAX + BIG), *got = malloc(BIG);
-    assert_non_null(big);
+    unsigned char *big = write_big(f), *got = malloc(BIG);
     assert_non_null(got);
-    for (size_t i = 0; i < BIG; i++)
-        big[AGENT_WSC_HEAD_MAX + i] = pattern(i);
-    unsigned char *p = big + AGENT_WSC_HEAD_MAX;
-    assert_int_equal(agent_wsc_write(&f->w, 0, p, BIG, AGENT_CONN_BINARY), 0);
-    assert_true(s->buf_len > 0);   /* the server reads nothing: most of it is the tail */
-    assert_true(s->buf_len < BIG);
     assert_int_equal(s->events, UV_READABLE | UV_WRITABLE);
     uint32_t tail = s->buf_len;
 
@@ -69,12 +91,7 @@ static void test_partial_write(void **state)
     assert_int_equal(f->w.c.pings, 0);
 
     size_t len;
-    assert_int_equal(srv_read_frame(f, got, BIG, &len), AGENT_WSC_BINARY);
-    assert_int_equal(len, BIG);
-    size_t bad = 0;
-    while (bad < BIG && got[bad] == pattern(bad))
-        bad++;
-    assert_int_equal(bad, BIG);
+    read_big(f, got);
     assert_int_equal(srv_read_frame(f, got, BIG, &len), AGENT_WSC_TEXT);
     assert_int_equal(len, 5);
     assert_memory_equal(got, "after", 5);
@@ -122,6 +139,39 @@ static void test_server_close(void **state)
         assert_int_equal(f->w.n_open, 0);
         assert_int_equal(f->w.conns[0].state, AGENT_CONN_DONE);
     }
+    fixture_free(f);
+}
+
+/* The server's Close while a tail waits: the answer goes behind the tail,
+ * both before the socket closes, and only then does the connection end. */
+static void test_server_close_behind_tail(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL, 0);
+    upgrade(f);
+    struct agent_wsc *s = wsc0(f);
+    unsigned char *big = write_big(f), *got = malloc(BIG);
+    assert_non_null(got);
+    static const unsigned char bye[] = {0x0f, 0xa1};
+    unsigned char frame[16];
+    srv_send(f, frame, srv_frame(frame, 1, AGENT_WSC_CLOSE, bye, 2, NULL));
+    pump_for(f, 20);
+    assert_int_equal(count_events(f, PS_EV_CLOSED), 0);   /* not before the tail has gone */
+    assert_int_equal(s->phase, AGENT_WSC_CLOSING);
+    assert_true(s->flags & WSC_F_LIST);                   /* under the close timeout */
+
+    size_t len;
+    read_big(f, got);
+    assert_int_equal(srv_read_frame(f, got, BIG, &len), AGENT_WSC_CLOSE);
+    assert_int_equal(len, 2);
+    assert_memory_equal(got, bye, 2);
+    srv_expect_eof(f);
+    PUMP_UNTIL(f, count_events(f, PS_EV_CLOSED) == 1);
+    assert_int_equal(last_event(f, PS_EV_CLOSED)->val, PS_REASON_SERVER_CLOSE);
+    assert_int_equal(last_event(f, PS_EV_CLOSED)->aux, 4001);
+    assert_int_equal(s->phase, AGENT_WSC_FREE);
+    free(big);
+    free(got);
     fixture_free(f);
 }
 
@@ -226,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partial_write),
         cmocka_unit_test(test_server_close),
+        cmocka_unit_test(test_server_close_behind_tail),
         cmocka_unit_test(test_server_gone),
         cmocka_unit_test(test_client_close),
         cmocka_unit_test(test_kill),
