@@ -512,6 +512,7 @@ void agent_conn_pong(struct agent_worker *w, uint32_t slot);
 enum agent_conn_kind { AGENT_CONN_TEXT, AGENT_CONN_BINARY, AGENT_CONN_PING };
 int  agent_conn_live(const struct agent_worker *w, uint32_t slot);
 void agent_conn_want_write(struct agent_worker *w, uint32_t slot);
+void agent_conn_read_now(struct agent_worker *w, uint32_t slot);
 int  agent_conn_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len,
                       enum agent_conn_kind kind);
 

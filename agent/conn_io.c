@@ -24,6 +24,16 @@ void agent_conn_want_write(struct agent_worker *w, uint32_t slot)
         agent_wsc_want_write(w, slot);
 }
 
+/* What the socket already holds, read before a deadline is called missed:
+ * after a stall of our own loop (timers run before the poll), an answer that
+ * came in time may still sit unread. The native engine reads it; lws offers no
+ * read of one connection outside its poll, so there the check stays as it was. */
+void agent_conn_read_now(struct agent_worker *w, uint32_t slot)
+{
+    if (!w->conns[slot].wsi && agent_wsc_holds(w, slot))
+        agent_wsc_read_now(w, slot);
+}
+
 int agent_conn_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len,
                      enum agent_conn_kind kind)
 {

@@ -245,6 +245,9 @@ static int agent_dialect_online(const struct agent_worker *w, uint32_t slot)
 static void agent_dialect_ka_missed(struct agent_worker *w, uint32_t slot)
 {
     struct agent_dialect_conn *dc = &w->dl.conn[slot];
+    agent_conn_read_now(w, slot);   /* an answer already in the socket is no miss (keepalive.c) */
+    if (!agent_dialect_online(w, slot) || !(dc->flags & AGENT_DCF_KA_OUT))
+        return;
     dc->flags &= (uint8_t)~AGENT_DCF_KA_OUT;
     w->c.hb_missed++;
     agent_worker_event(w, slot, PS_EV_HB_MISSED, (agent_dialect_now32(w) - dc->ka_sent) / 1000, 0);

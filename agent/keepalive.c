@@ -4,7 +4,10 @@
  * visited once per interval, spreading 50,000 pings evenly instead of in a
  * burst; a second cursor trails it by the timeout and checks the answer, so a
  * missed pong or heartbeat reply is noticed within one timer tick of its
- * deadline without any per-connection timer. agent_keepalive_next() tells the
+ * deadline without any per-connection timer. Before it is called missed, what
+ * the socket holds is read (conn_io.c): when our own loop has stalled, the
+ * timer runs before the poll, and an answer that came in time would otherwise
+ * be blamed on the server. agent_keepalive_next() tells the
  * timer when the next cursor has a slot to visit, so with pings off (or few
  * connections) the worker sleeps until then. Client protocols (dialect.c) add
  * their keepalive and watchdog sweeps the same way, only when one is in use.
@@ -28,9 +31,20 @@ static void agent_keepalive_sweep(struct agent_worker *w, uint64_t *pos, int64_t
         visit(w, (uint32_t)(*pos % w->n_conns));
 }
 
+/* An answer the socket already holds is no miss: read it first (after a
+ * stall of our loop the timer runs before the poll). Still owed: 1. */
+static int agent_keepalive_still_owed(struct agent_worker *w, uint32_t slot, uint8_t flag)
+{
+    agent_conn_read_now(w, slot);
+    const struct agent_conn *c = &w->conns[slot];
+    return c->state == AGENT_CONN_OPEN && (c->flags & flag);
+}
+
 static void agent_keepalive_pong_missed(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
+    if (!agent_keepalive_still_owed(w, slot, AGENT_CF_PING_OUT))
+        return;
     uint32_t ms = ((uint32_t)(ps_time_mono_us() - w->t0_us) - c->ping_sent) / 1000;
     c->flags &= (uint8_t)~AGENT_CF_PING_OUT;
     w->c.pong_missed++;
@@ -41,6 +55,8 @@ static void agent_keepalive_pong_missed(struct agent_worker *w, uint32_t slot)
 static void agent_keepalive_hb_missed(struct agent_worker *w, uint32_t slot)
 {
     struct agent_conn *c = &w->conns[slot];
+    if (!agent_keepalive_still_owed(w, slot, AGENT_CF_HB_OUT))
+        return;
     uint32_t ms = ((uint32_t)(ps_time_mono_us() - w->t0_us) - c->hb_sent) / 1000;
     c->flags &= (uint8_t)~AGENT_CF_HB_OUT;
     w->c.hb_missed++;

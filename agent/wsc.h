@@ -86,6 +86,9 @@ int  agent_wsc_busy(const struct agent_worker *w, uint32_t slot);    /* last han
 int  agent_wsc_open(struct agent_worker *w, uint32_t slot, const struct agent_wsc_req *req,
                     const char *addr, int port, const char *src_ip, uint32_t src_scope);
 void agent_wsc_want_write(struct agent_worker *w, uint32_t slot);
+/* Reads now what the socket holds, as a readable poll would (keepalive.c,
+ * before it calls an answer missed). */
+void agent_wsc_read_now(struct agent_worker *w, uint32_t slot);
 int  agent_wsc_write(struct agent_worker *w, uint32_t slot, unsigned char *p, size_t len, int kind);
 void agent_wsc_kill(struct agent_worker *w, uint32_t slot, uint8_t reason);
 

@@ -209,6 +209,13 @@ static void wsc_read_open(struct agent_worker *w, struct agent_wsc *s)
     }
 }
 
+void agent_wsc_read_now(struct agent_worker *w, uint32_t slot)
+{
+    struct agent_wsc *s = agent_wsc_of(w, slot);
+    if (s->phase == AGENT_WSC_OPEN || s->phase == AGENT_WSC_CLOSING)
+        wsc_read_open(w, s);
+}
+
 /* ---------- the handshake ---------- */
 
 static uint8_t wsc_hs_reason(enum agent_wsc_hs hs)

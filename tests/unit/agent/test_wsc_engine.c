@@ -314,6 +314,35 @@ static void test_fragments_in_order(void **state)
     fixture_free(f);
 }
 
+/* After a stall of our own loop the keepalive's timer runs before the poll:
+ * a Pong that came in time but sits unread is read then, and is no miss; a
+ * Pong that never came still is one. */
+static void test_pong_unread(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL, 0);
+    struct ps_assign *a = &f->ag.assign.a;
+    unsigned char frame[16], got[16];
+    size_t len;
+    upgrade(f);
+    a->ws_ping_ms = 60000;
+    a->pong_timeout_ms = 50;
+    for (int answered = 1; answered >= 0; answered--) {
+        /* the ping cursor reaches the slot: our Ping goes out */
+        f->w.sweep_t0_us = ps_time_mono_us() - 60001000LL * (2 - answered);
+        agent_keepalive_step(&f->w, ps_time_mono_us());
+        assert_int_equal(srv_read_frame(f, got, sizeof got, &len), AGENT_WSC_PING);
+        if (answered)   /* in the socket before the deadline, and the loop never runs */
+            srv_send(f, frame, srv_frame(frame, 1, AGENT_WSC_PONG, got, len, NULL));
+        usleep(80000);
+        agent_keepalive_step(&f->w, ps_time_mono_us());   /* the check cursor's turn */
+        assert_int_equal(count_events(f, PS_EV_PONG_MISSED), !answered);
+        assert_int_equal(f->w.c.pongs, 1);
+        assert_int_equal(f->w.conns[0].reason, answered ? 0 : PS_REASON_PONG_TIMEOUT);
+    }
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_source_address),
         cmocka_unit_test(test_ping_pong),
+        cmocka_unit_test(test_pong_unread),
         cmocka_unit_test(test_fragments_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
