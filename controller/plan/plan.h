@@ -25,6 +25,8 @@
 #define PLAN_RECIPIENTS_MAX 1024   /* connections named in one multicast call */
 #define PLAN_AGENTS_MAX   1024     /* agents.expect: the controller's agent slots (run.c) */
 #define PLAN_FILE_MAX     (1 << 20) /* bytes in a plan file (docs/plan.md) */
+#define PLAN_PUSH_TIMEOUT_DEFAULT_US 10000000LL   /* push.timeout: one call's own */
+#define PLAN_PUSH_TIMEOUT_MAX_US     600000000LL
 
 struct plan_target {
     char ws[PS_URL_MAX];         /* ws URL template, e.g. ws://127.0.0.1:8080/ws?uid={conn} */
@@ -101,6 +103,7 @@ struct plan_phase {
             struct plan_push_call call;    /* method, headers, qos, metadata, message */
             uint32_t concurrency;          /* calls in flight (mqtt: QoS 1 PUBACKs awaited); default 64 */
             int64_t  grace_us;             /* delivery deadline after send; default 5s */
+            int64_t  timeout_us;           /* each call's own timeout, every adapter; default 10s */
         } push;
         struct { double fraction; uint32_t code; } disconnect;          /* code default 1000 */
         struct { char command[PS_URL_MAX]; double expect_reconnect; int64_t within_us; } exec;

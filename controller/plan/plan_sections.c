@@ -294,6 +294,7 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
     strcpy(u->call.method, "POST");
     u->concurrency = 64;
     u->grace_us = 5000000;
+    u->timeout_us = PLAN_PUSH_TIMEOUT_DEFAULT_US;
     struct plan_field pf[] = {
         PLAN_FIELD("mode", plan_v_push_mode, &u->mode, 0, 0, NULL),
         PLAN_FIELD("rate", plan_v_rate, &u->rate, 0, 0, NULL),
@@ -310,12 +311,18 @@ static int plan_phase_push(struct plan_ctx *c, const struct yaml_doc_node *v, co
         PLAN_FIELD("qos", plan_v_qos, &u->call.qos, 0, 0, NULL),
         PLAN_FIELD("metadata", plan_v_grpc_metadata, u->call.metadata, 0, 0, &u->call.n_metadata),
         PLAN_FIELD("message", plan_v_grpc_message, &u->call, 0, 0, NULL),
+        PLAN_FIELD("timeout", plan_v_duration, &u->timeout_us, 0, 0, NULL),
     };
     if (plan_map(c, v, path, pf, NFIELDS(pf), "a map like {count: 1000, rate: 500/s}") < 0)
         return -1;
+    char kpath[PLAN_PATH_MAX];
+    if (u->timeout_us < 1000 || u->timeout_us > PLAN_PUSH_TIMEOUT_MAX_US) {
+        plan_path_key(kpath, path, "timeout");
+        return plan_fail(c, pf[NFIELDS(pf) - 1].node, kpath, "want 1ms..10m: how long one push "
+                         "call may take before it counts as failed");
+    }
     for (int k = 0; k < PLAN_PUSH_KEYS; k++)
         c->push_key[idx][k] = pf[9 + k].key_node;
-    char kpath[PLAN_PATH_MAX];
     if (pf[3].node && u->mode != PLAN_PUSH_MULTICAST) {
         plan_path_key(kpath, path, "recipients");
         return plan_fail(c, pf[3].key_node, kpath, "only applies to mode: multicast");

@@ -142,6 +142,7 @@ static void phase_push_no_rcpt(struct run *r, const struct plan_phase *ph, const
 static void phase_push_start(struct run *r, const struct plan_phase *ph)
 {
     pusher_set_concurrency(&r->pusher, ph->u.push.concurrency);
+    pusher_set_timeout(&r->pusher, (long)(ph->u.push.timeout_us / 1000));
 }
 
 static int phase_push_step(struct run *r, const struct plan_phase *ph, const struct run_now *now)

@@ -85,6 +85,11 @@ void pusher_close(struct pusher *p)
     memset(p, 0, sizeof *p);
 }
 
+void pusher_set_timeout(struct pusher *p, long timeout_ms)
+{
+    p->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+}
+
 void pusher_set_concurrency(struct pusher *p, uint32_t concurrency)
 {
     if (concurrency == 0)

@@ -94,6 +94,9 @@ struct pusher {
     long     timeout_ms;         /* per call, every adapter */
 };
 
+/* The next calls' own timeout (a push phase's `timeout`): http and grpc calls
+ * in flight keep theirs; mqtt's PUBACK waits are measured against the new one. */
+void pusher_set_timeout(struct pusher *p, long timeout_ms);
 int  pusher_init(struct pusher *p, uint32_t concurrency, long timeout_ms, pusher_done_fn done,
                  void *ctx);
 void pusher_close(struct pusher *p);

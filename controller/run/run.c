@@ -438,7 +438,7 @@ int run_campaign(const struct plan *plan, const char *plan_text, const struct ru
     }
     uint64_t total = plan_max_connections(plan);
     if (ledger_init(&r->ledger, (uint32_t)total, (uint64_t)ps_time_wall_us()) != 0 ||
-        pusher_init(&r->pusher, 64, 10000, run_on_push_done, r) != 0) {
+        pusher_init(&r->pusher, 64, PLAN_PUSH_TIMEOUT_DEFAULT_US / 1000, run_on_push_done, r) != 0) {
         fprintf(stderr, "pushstorm: out of memory\n");
         goto out_store;
     }

@@ -56,7 +56,7 @@ static const char full_plan[] =
     "  - hold: {duration: 1m}\n"
     "  - push: {mode: unicast, rate: 500/s, count: 1000, body: '{\"id\":\"{msg}\",\"text\":\"hi\"}',"
     " grace: 2s, url: \"http://127.0.0.1:8080/p?u={conn}\", method: PUT, headers: {X-K: v},"
-    " concurrency: 32}\n"
+    " concurrency: 32, timeout: 30s}\n"
     "  - push: {mode: broadcast, count: 3}\n"
     "  - push: {mode: multicast, count: 10, recipients: 50}\n"
     "  - disconnect: {fraction: 0.1, code: 4000}\n"
@@ -143,6 +143,8 @@ static void test_full_plan(void **state)
     assert_string_equal(ph[4].u.push.call.headers[0].name, "X-K");
     assert_string_equal(ph[4].u.push.call.headers[0].value, "v");
     assert_int_equal(ph[4].u.push.concurrency, 32);
+    assert_int_equal(ph[4].u.push.timeout_us, 30000000);
+    assert_int_equal(ph[5].u.push.timeout_us, PLAN_PUSH_TIMEOUT_DEFAULT_US);
 
     assert_int_equal(ph[5].u.push.mode, PLAN_PUSH_BROADCAST);
     assert_int_equal(ph[5].u.push.count, 3);
@@ -421,6 +423,8 @@ static const struct bad_case bad_cases[] = {
       "t.yaml:2:10: targets: ", "needs at least one target" },
     { "body without {msg}", BASE "  - push: {count: 1, body: hello}\n",
       "t.yaml:7:28: phases[1].push.body: ", "must contain {msg}" },
+    { "push call timeout above 10m", BASE "  - push: {count: 1, timeout: 11m}\n",
+      "t.yaml:7:31: phases[1].push.timeout: ", "want 1ms..10m: how long one push call may take" },
     { "push without count", BASE "  - push: {rate: 5/s}\n",
       "t.yaml:7:11: phases[1].push: ", "missing required key \"count\"" },
     { "recipients outside multicast", BASE "  - push: {count: 1, recipients: 5}\n",
