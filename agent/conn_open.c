@@ -121,7 +121,7 @@ static void agent_conn_open_native(struct agent_worker *w, uint32_t slot,
         .extra = extra[0] ? extra : NULL,
     };
     int src = agent_conn_src_index(w, slot);
-    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, agent_conn_src(w, slot),
+    int e = agent_wsc_open(w, slot, &req, t->addr, t->port, src < 0 ? NULL : ag->opts.src_ips[src],
                            src < 0 ? 0 : ag->opts.src_scope[src]);
     if (e)   /* the socket failed at once, with its errno */
         agent_conn_failed_at_once(w, slot, e);

@@ -32,11 +32,16 @@
 
 static _Thread_local int agent_srcaddr_dialing;
 
+/* Is ip a link-local IPv6 address (fe80::/10)? Its bytes into a6 if so. */
+static int agent_srcaddr_linklocal(const char *ip, struct in6_addr *a6)
+{
+    return inet_pton(AF_INET6, ip, a6) == 1 && IN6_IS_ADDR_LINKLOCAL(a6);
+}
+
 struct lws *agent_srcaddr_connect(const struct lws_client_connect_info *ci)
 {
     struct in6_addr a6;
-    agent_srcaddr_dialing = ci->iface && !(inet_pton(AF_INET6, ci->iface, &a6) == 1 &&
-                                           IN6_IS_ADDR_LINKLOCAL(&a6));
+    agent_srcaddr_dialing = ci->iface && !agent_srcaddr_linklocal(ci->iface, &a6);
     struct lws *wsi = lws_client_connect_via_info(ci);
     agent_srcaddr_dialing = 0;
     return wsi;
@@ -66,7 +71,7 @@ void agent_srcaddr_scopes(struct agent_opts *o)
     int any = 0;
     for (uint32_t i = 0; i < o->n_src; i++) {
         o->src_scope[i] = 0;
-        int ll = inet_pton(AF_INET6, o->src_ips[i], &a6[i]) == 1 && IN6_IS_ADDR_LINKLOCAL(&a6[i]);
+        int ll = agent_srcaddr_linklocal(o->src_ips[i], &a6[i]);
         if (!ll)
             memset(&a6[i], 0, sizeof a6[i]);
         any |= ll;
