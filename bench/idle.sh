@@ -8,9 +8,12 @@
 #   idle, 1 event loop          no pings either way, nothing sent
 #   idle, default loops         the same with one loop per core
 #   server pings, default loops the server pings every PING seconds; the
-#                               agent only answers (lws sends the pongs);
-#                               refpush --ws-ping, or Nchan's
-#                               nchan_websocket_ping_interval
+#                               agent only answers; refpush --ws-ping, or
+#                               Nchan's nchan_websocket_ping_interval
+#   agent pings, default loops  the agent pings every connection every PING
+#                               seconds (heartbeat.ws_ping) and times the
+#                               pongs the server sends back: what keeping a
+#                               connection alive from the client side costs
 # Each run ramps N connections, waits until the server has them all and
 # SETTLE seconds more, then reads the agent's CPU time (utime + stime of
 # /proc/PID/stat, and the nanosecond run time of every thread from
@@ -21,11 +24,14 @@
 #   idle_cpu_<server>_1loop, idle_cpu_<server>_loops   agent CPU-s per 20 s
 #   idle_syscalls_<server>_1loop, idle_syscalls_<server>_loops
 #                             system calls per 10 s
-#   ping_us_<server>          (CPU with pings - CPU idle) / pings answered,
-#                             pings answered = N * WINDOW / PING (WINDOW a
-#                             multiple of PING: each connection is pinged
-#                             WINDOW / PING times in it)
+#   ping_us_<server>          (CPU with pings - CPU idle) / pings answered;
+#                             against refpush the pings it wrote in the
+#                             window (its /stats ws_pings), against Nchan
+#                             N * WINDOW / PING (WINDOW a multiple of PING:
+#                             each connection is pinged WINDOW / PING times)
 #   ping_syscalls_<server>    system calls per answered ping beyond idle
+#   client_ping_us_<server>   (CPU with the agent's pings - CPU idle) / pings
+#                             sent, N * WINDOW / PING
 # PERF=DIR also records `perf record -g` of each run's agent for STRACE seconds
 # (after the strace) into DIR/perf-TAG.txt (perf report --stdio).
 # Goals (issue 12): <= 0.02 CPU-s per 20 s idle, <= 8 us per answered ping.
@@ -71,12 +77,20 @@ start_server() {
 cpu_ns() {   # cpu_ns PID: run time of all its threads, ns
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
 }
+# ws_pings PORT: the pings refpush has written (0 for another server)
+ws_pings() {
+  [ "$SERVER" = refpush ] || { echo 0; return; }
+  curl -s "http://127.0.0.1:$1/stats" | sed -n 's/.*"ws_pings":\([0-9]*\).*/\1/p'
+}
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' /proc/"$1"/stat; }
 
-# measure TAG THREADS PING_S K: one run; sets CPU_S (per WINDOW), TICKS_S,
+# measure TAG THREADS PING_S K [CLIENT_PING_S]: one run, the server pinging
+# every PING_S s (0: not) and the agent every CLIENT_PING_S s (unset: not);
+# sets CPU_S (per WINDOW), TICKS_S, PINGS (the server's in the window),
 # SYSCALLS (per STRACE window), and SC_TOP (the biggest syscall counts)
 measure() {
-  local tag=$1 threads=$2 ping=$3 k=$4
+  local tag=$1 threads=$2 ping=$3 k=$4 cping=${5:-off}
+  [ "$cping" = off ] || cping=${cping}s
   local port ctl plan
   port=$(free_port); ctl=$(free_port)
   start_server "$port" "$ping"
@@ -87,7 +101,7 @@ targets:
   - {ws: "$WSURL", push: "$PUSHURL"}
 agents: {expect: 1, wait: 20s}
 connections: {total: $N}
-heartbeat: {ws_ping: off}
+heartbeat: {ws_ping: $cping}
 phases:
   - ramp: {to: $N, rate: $RATE/s}
   - hold: $((WINDOW + STRACE_S + SETTLE + 60))s
@@ -113,10 +127,12 @@ P
     tail -n 20 "$T/ctl-$tag.log" "$T/agent-$tag.log" >&2; exit 1
   fi
   sleep "$SETTLE"
-  local n0 t0 n1 t1
-  n0=$(cpu_ns "$ap"); t0=$(cpu_ticks "$ap")
+  local n0 t0 n1 t1 p0 p1
+  p0=$(ws_pings "$port"); n0=$(cpu_ns "$ap"); t0=$(cpu_ticks "$ap")
   sleep "$WINDOW"
-  n1=$(cpu_ns "$ap"); t1=$(cpu_ticks "$ap")
+  n1=$(cpu_ns "$ap"); t1=$(cpu_ticks "$ap"); p1=$(ws_pings "$port")
+  PINGS=$(( p1 - p0 ))
+  [ "$SERVER" = refpush ] || PINGS=$(( N * WINDOW / (ping > 0 ? ping : 1) ))
   CPU_S=$(awk -v a="$n0" -v b="$n1" 'BEGIN {printf "%.4f", (b - a) / 1e9}')
   TICKS_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 100}')
   timeout -s INT $((STRACE_S + 5)) strace -c -f -q -p "$ap" -o "$T/strace-$tag.txt" &
@@ -152,10 +168,20 @@ for run in 1loop:1:0 loops:default:4; do
 done
 IDLE=$CPU_S IDLE_SC=$SYSCALLS   # default loops, as the ping run
 measure "${SERVER}-ping" default "$PING" 8
-PER=$(awk -v p="$CPU_S" -v i="$IDLE" -v n="$((N * WINDOW / PING))" 'BEGIN {printf "%.2f", (p - i) / n * 1e6}')
-SC_PER=$(awk -v p="$SYSCALLS" -v i="$IDLE_SC" -v n="$((N * STRACE_S / PING))" 'BEGIN {printf "%.2f", (p - i) / n}')
-echo "  server pings every ${PING}s, default loops: $(per20 "$CPU_S") CPU-s per 20 s"
+[ "$PINGS" -gt 0 ] || { echo "bench: no ping was answered in the window" >&2; exit 1; }
+PER=$(awk -v p="$CPU_S" -v i="$IDLE" -v n="$PINGS" 'BEGIN {printf "%.2f", (p - i) / n * 1e6}')
+SC_PER=$(awk -v p="$SYSCALLS" -v i="$IDLE_SC" -v n="$((PINGS * STRACE_S / WINDOW))" 'BEGIN {printf "%.2f", (p - i) / n}')
+echo "  server pings every ${PING}s, default loops: $(per20 "$CPU_S") CPU-s per 20 s," \
+     "$PINGS pings in ${WINDOW}s ($((N * WINDOW / PING)) if every connection was pinged on time)"
 echo "    $(per10 "$SYSCALLS") syscalls per 10 s: ${SC_TOP%, }"
 echo "  per answered ping beyond idle: $PER us (goal <= 8 us: $(verdict "$PER" 8)), $SC_PER syscalls"
 figure "ping_us_${SERVER}" "$PER" "us"
 figure "ping_syscalls_${SERVER}" "$SC_PER" "calls"
+measure "${SERVER}-client-ping" default 0 12 "$PING"
+SENT=$((N * WINDOW / PING))
+CPER=$(awk -v p="$CPU_S" -v i="$IDLE" -v n="$SENT" 'BEGIN {printf "%.2f", (p - i) / n * 1e6}')
+CSC=$(awk -v p="$SYSCALLS" -v i="$IDLE_SC" -v n="$((SENT * STRACE_S / WINDOW))" 'BEGIN {printf "%.2f", (p - i) / n}')
+echo "  agent pings every ${PING}s, default loops: $(per20 "$CPU_S") CPU-s per 20 s, $SENT pings in ${WINDOW}s"
+echo "    $(per10 "$SYSCALLS") syscalls per 10 s: ${SC_TOP%, }"
+echo "  per ping sent and its pong timed, beyond idle: $CPER us, $CSC syscalls"
+figure "client_ping_us_${SERVER}" "$CPER" "us"

@@ -125,8 +125,9 @@ unsigned refpush_api_stats(struct refpush_server *s)
                          st->dropped_overflow + st->dropped_injected, st->dropped_overflow,
                          st->dropped_injected);
     refpush_jbuf_appendf(o, ",\"client_frames\":%" PRIu64 ",\"queued\":%zu"
-                         ",\"drop_armed\":%zu,", st->client_frames,
-                         s->qpool.nodes_used, s->drop.n_nth - s->drop.next);
+                         ",\"drop_armed\":%zu,\"ws_pings\":%" PRIu64 ",\"ws_ping_hangups\":%" PRIu64
+                         ",", st->client_frames, s->qpool.nodes_used, s->drop.n_nth - s->drop.next,
+                         st->ws_pings, st->ws_ping_hangups);
     refpush_api_stats_strict(s);
     refpush_jbuf_append(o, "\"dropped_bodies\":[", sizeof "\"dropped_bodies\":[" - 1);
     for (size_t i = 0; i < s->drop.n_bodies; i++) {

@@ -76,7 +76,7 @@ static const struct ps_cli_opt refpush_opts[] = {
     {"--tls-ticket-key", PS_CLI_VALUE, "FILE", "80 bytes (mode 600) sealing session tickets, so\n"
      "clients resume across restarts (default: random per process)", REFPUSH_TLS_TICKET_KEY},
     {"--ws-ping", PS_CLI_VALUE, "DUR", "RFC 6455 ping every connection silent this long\n"
-     "(whole seconds); no pong within 3 times it: hung up (default off)", REFPUSH_WS_PING},
+     "(100ms to 20m); no pong within 3 times it: hung up (default off)", REFPUSH_WS_PING},
 };
 
 /* A template may use only the placeholders its frame fills in: a misspelt
@@ -216,11 +216,11 @@ static int refpush_config_strict(struct refpush_config *cfg, int key, const char
     case REFPUSH_ACK_WINDOW:
         return refpush_config_count(name, value, 1, REFPUSH_ACK_WINDOW_MAX, &cfg->ack_window);
     case REFPUSH_WS_PING:
-        /* lws keeps the validity timer in whole seconds (uint16_t) */
+        /* 3 times it must stay far inside ping.c's wrapping 32-bit ms */
         if (refpush_config_ms(name, value, &cfg->ws_ping_ms))
             return -1;
-        if (cfg->ws_ping_ms % 1000 || cfg->ws_ping_ms > 3600 * 1000 / 3) {
-            fprintf(stderr, "refpush: %s: whole seconds, 1s to 20m, got \"%.40s\"\n", name, value);
+        if (cfg->ws_ping_ms < 100 || cfg->ws_ping_ms > 3600 * 1000 / 3) {
+            fprintf(stderr, "refpush: %s: 100ms to 20m, got \"%.40s\"\n", name, value);
             return -1;
         }
         return 0;

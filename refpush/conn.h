@@ -23,19 +23,25 @@ enum refpush_conn_state {
 };
 
 /* lws's per-session memory for the WebSocket protocol: allocated and freed by
- * lws, so a connection costs no allocation of ours. 88 bytes (64 before the
- * unacked list of --require-ack; next to lws's 512-byte rx buffer). */
+ * lws, so a connection costs no allocation of ours. 112 bytes (64 before the
+ * unacked list of --require-ack, 88 before --ws-ping's queue; next to lws's
+ * 512-byte rx buffer). */
 struct refpush_conn {
     struct lws           *wsi;
     struct refpush_conn  *next;    /* uid index chain */
     struct refpush_conn **pprev;   /* what points at us in the chain */
     struct refpush_queue  queue;
     uint8_t               state;   /* enum refpush_conn_state */
+    uint8_t               ping_due;   /* --ws-ping: a ping waits for the socket */
     uint32_t              session; /* the {session} of its templates */
     uint64_t              uid;
     struct refpush_acks   acks;    /* --require-ack: pushes written, not yet acked */
+    /* --ws-ping (ping.c): the queue of connections by their next check */
+    struct refpush_conn  *idle_prev, *idle_next;
+    uint32_t              quiet_since;   /* loop ms of the last frame or pong heard */
+    uint32_t              queued_at;     /* loop ms it was queued; checked P later */
 };
-_Static_assert(sizeof(struct refpush_conn) <= 88, "a connection's state grew: measure it "
+_Static_assert(sizeof(struct refpush_conn) <= 112, "a connection's state grew: measure it "
                "(docs/performance.md) before raising this");
 
 /* uid -> connections: a chained hash table whose chains run through the

@@ -25,11 +25,8 @@
  * Both vhosts get an all-zero retry/idle policy: lws would otherwise arm a
  * validity timer on every connection and re-insert it into a sorted list on
  * every frame, which costs O(connections) per frame at this scale (see
- * LWS-NOTES). Clients keep connections alive with their own pings. Only
- * --ws-ping turns it on for the WebSocket vhost: lws then pings a connection
- * silent for that long and hangs up one that answers nothing within 3 times
- * it; that is for measuring clients' pong cost at modest counts, not for the
- * big runs, which pay the re-insert on every frame. */
+ * LWS-NOTES). --ws-ping's server pings are refpush's own (ping.c), O(1) per
+ * frame. */
 #include "server.h"
 
 #include <inttypes.h>
@@ -46,10 +43,6 @@ int refpush_server_init(struct refpush_server *s, const struct refpush_config *c
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
     s->loop = loop;
-    if (cfg->ws_ping_ms) {
-        s->ws_validity.secs_since_valid_ping = (uint16_t)(cfg->ws_ping_ms / 1000);
-        s->ws_validity.secs_since_valid_hangup = (uint16_t)(3 * cfg->ws_ping_ms / 1000);
-    }
     refpush_qpool_init(&s->qpool);
     refpush_drop_init(&s->drop);
     refpush_jbuf_init(&s->out, LWS_PRE + REFPUSH_HTTP_HDR_MAX);
@@ -124,8 +117,7 @@ int refpush_server_tls_ctx(struct refpush_server *s, SSL_CTX *ctx)
 
 static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const char *name, int port,
                                               struct lws_protocols *protocols,
-                                              const struct lws_protocol_vhost_options *pvo,
-                                              const lws_retry_bo_t *validity, int tls)
+                                              const struct lws_protocol_vhost_options *pvo, int tls)
 {
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -140,7 +132,7 @@ static struct lws_vhost *refpush_server_vhost(struct refpush_server *s, const ch
                    (s->cfg.bind_v6 ? LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE
                                    : LWS_SERVER_OPTION_DISABLE_IPV6);
     info.keepalive_timeout = REFPUSH_HTTP_KEEPALIVE_S;
-    info.retry_and_idle_policy = validity;
+    info.retry_and_idle_policy = &refpush_no_validity_timer;
     if (tls) {
         /* lws reads this per vhost too: without it the vhost stays plain */
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -166,6 +158,7 @@ int refpush_server_start(struct refpush_server *s)
     if (refpush_server_signals(s))
         return -1;
     refpush_session_start(s);
+    refpush_ping_start(s);
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -185,12 +178,12 @@ int refpush_server_start(struct refpush_server *s)
     }
 
     s->ws_vhost = refpush_server_vhost(s, "refpush", s->cfg.port, s->ws_protocols, &s->pvo_ws,
-                                        &s->ws_validity, s->cfg.tls_cert != NULL);
+                                        s->cfg.tls_cert != NULL);
     if (!s->ws_vhost)
         return -1;
     if (s->cfg.http_port >= 0) {
         s->api_vhost = refpush_server_vhost(s, "refpush-api", s->cfg.http_port, s->api_protocols,
-                                            NULL, &refpush_no_validity_timer, 0);
+                                            NULL, 0);
         if (!s->api_vhost)
             return -1;
     }
@@ -227,6 +220,7 @@ void refpush_server_stop(struct refpush_server *s)
         s->signals_started = 0;
     }
     refpush_session_stop(s);
+    refpush_ping_stop(s);
     if (s->ctx)
         lws_context_destroy(s->ctx);   /* first stage; see the top of the file */
 }

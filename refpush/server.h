@@ -82,6 +82,17 @@ struct refpush_stats {
     uint64_t login_rejected;     /* closed: bad token, or another message than a login */
     uint64_t login_timeouts;     /* closed: no login in time */
     uint64_t client_invalid;     /* strict-mode frames that were not a valid JSON message */
+    /* --ws-ping */
+    uint64_t ws_pings;           /* RFC 6455 pings written */
+    uint64_t ws_ping_hangups;    /* connections hung up: silent 3 times the interval */
+};
+
+/* --ws-ping's queue (ping.c): every open connection, the longest-queued first. */
+struct refpush_pinger {
+    uv_timer_t timer;            /* at the head's check, or later */
+    struct refpush_conn *head, *tail;
+    uint32_t interval_ms;        /* 0: off */
+    int started;
 };
 
 /* The /admin/drop test switch: which unicast push requests to swallow. */
@@ -125,7 +136,7 @@ struct refpush_server {
     struct lws_protocols ws_protocols[3];
     struct lws_protocols api_protocols[2];
     struct lws_protocol_vhost_options pvo_default, pvo_ws;
-    lws_retry_bo_t ws_validity;        /* --ws-ping, or all zero (server.c) */
+    struct refpush_pinger pinger;      /* --ws-ping */
     uv_signal_t sig_term, sig_int;
     int signals_started;
     int listening;                     /* start succeeded */
@@ -194,6 +205,16 @@ int    refpush_ws_write_msg(struct refpush_server *s, struct refpush_conn *c,
                             struct refpush_msg *m, uint64_t arg, uint32_t id);
 int    refpush_ws_enqueue(struct refpush_server *s, struct refpush_conn *c,
                           struct refpush_msg *m, uint64_t arg);
+
+/* ping.c: --ws-ping. start/stop with the server; open/heard/closed from
+ * ws.c's callbacks; write when ping_due, before the connection's queue. */
+void   refpush_ping_start(struct refpush_server *s);
+void   refpush_ping_stop(struct refpush_server *s);
+void   refpush_ping_open(struct refpush_server *s, struct refpush_conn *c);
+void   refpush_ping_heard(struct refpush_server *s, struct refpush_conn *c);
+void   refpush_ping_closed(struct refpush_server *s, struct refpush_conn *c);
+int    refpush_ping_write(struct refpush_server *s, struct refpush_conn *c);
+void   refpush_ping_due(uv_timer_t *t);
 
 /* http.c: the HTTP protocol (request mechanics). */
 int    refpush_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

@@ -17,7 +17,9 @@
  * other client message goes to the strict-mode session (session.c: login,
  * JSON ping, ack) when one is configured, and is otherwise counted and
  * ignored. A connection still waiting for its login hands everything to the
- * session. RFC 6455 pings are answered by lws itself.
+ * session. RFC 6455 pings are answered by lws itself; with --ws-ping every
+ * frame and pong also tells ping.c the connection is not silent, and a ping
+ * it asks for is written before the connection's queue.
  *
  * Kick: the chosen connections are marked KICKING (they get no more pushes)
  * and given a 1 us lws timer; its callback sets close code 1001 (going away)
@@ -59,6 +61,7 @@ static int refpush_ws_open(struct refpush_server *s, struct refpush_conn *c, str
     if (refpush_uidmap_add(&s->conns, c))
         lwsl_warn("refpush: out of memory growing the uid index; lookups get slower\n");
     refpush_session_open(s, c);
+    refpush_ping_open(s, c);
     s->stats.connections_total++;
     return 0;
 }
@@ -66,6 +69,7 @@ static int refpush_ws_open(struct refpush_server *s, struct refpush_conn *c, str
 static void refpush_ws_receive(struct refpush_server *s, struct refpush_conn *c, struct lws *wsi,
                                const void *in, size_t len)
 {
+    refpush_ping_heard(s, c);
     if (c->state != REFPUSH_CONN_LIVE && c->state != REFPUSH_CONN_KICKING &&
         c->state != REFPUSH_CONN_LOGIN)
         return;   /* not set up, or its close is on the way */
@@ -105,7 +109,11 @@ static int refpush_ws_writeable(struct refpush_server *s, struct refpush_conn *c
 {
     if (c->state != REFPUSH_CONN_LIVE && c->state != REFPUSH_CONN_LOGIN)
         return 0;   /* its close is on the way (refpush_ws_timer) */
-    int rc = s->cfg.require_ack ? refpush_session_write(s, c) : 0;
+    int rc;
+    if (c->ping_due)   /* first: behind a deep queue it would come too late */
+        rc = refpush_ping_write(s, c) ? -1 : 1;
+    else
+        rc = s->cfg.require_ack ? refpush_session_write(s, c) : 0;
     if (rc == 0) {
         uint64_t arg;
         struct refpush_msg *m = refpush_queue_pop(&s->qpool, &c->queue, &arg);
@@ -142,6 +150,7 @@ static void refpush_ws_closed(struct refpush_server *s, struct refpush_conn *c)
     refpush_uidmap_remove(&s->conns, c);
     refpush_queue_clear(&s->qpool, &c->queue);
     refpush_session_closed(s, c);
+    refpush_ping_closed(s, c);
     c->state = REFPUSH_CONN_NONE;
     c->wsi = NULL;
     s->stats.closed_total++;
@@ -161,6 +170,10 @@ int refpush_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_RECEIVE:
         if (c)
             refpush_ws_receive(refpush_server_of(wsi), c, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c && c->state != REFPUSH_CONN_NONE)
+            refpush_ping_heard(refpush_server_of(wsi), c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return c ? refpush_ws_writeable(refpush_server_of(wsi), c, wsi) : 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A bare RFC 6455 client for test_refpush_ping.sh, written against the RFC
 and no WebSocket library: it sees the server's control frames, which browser
-and node clients hide. Usage: ws_pings.py PORT UID SECONDS answer|silent
-Prints "pings=N pongs_sent=N closed=0|1 closed_after_ms=N"."""
+and node clients hide. Usage: ws_pings.py PORT UID SECONDS answer|silent|chatty (chatty answers no
+ping but sends a text frame every 0.3 s, so it is never silent). Prints "pings=N pongs_sent=N closed=0|1 closed_after_ms=N"."""
 import base64, os, select, socket, struct, sys, time
 
 port, uid, seconds, mode = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4]
@@ -28,7 +28,11 @@ def send(opcode, payload):
 start = time.monotonic()
 pings = pongs = 0
 closed_ms = None
+said = start
 while closed_ms is None and time.monotonic() - start < seconds:
+    if mode == "chatty" and time.monotonic() - said >= 0.3:
+        send(0x1, b"chat")
+        said = time.monotonic()
     r, _, _ = select.select([s], [], [], 0.05)
     if r:
         chunk = s.recv(4096)
