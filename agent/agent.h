@@ -41,6 +41,7 @@
 
 #define AGENT_TICK_MS          10      /* worker timer while busy: ramp, pings, sweeps */
 #define AGENT_BATCH_FLUSH_US   50000   /* an event batch waits at most this long */
+#define AGENT_KA_BATCH_MAX_MS  100     /* keepalive work gathers at most this long (keepalive.c) */
 #define AGENT_RESEND_US        2000000 /* unacknowledged batches go again after this */
 #define AGENT_RETAIN_MAX       (64u << 20)  /* event buffer until an ASSIGN sets agents.buffer */
 #define AGENT_STOP_GRACE_US    5000000 /* clean closes get this long, then are cut */
@@ -461,6 +462,7 @@ uint32_t agent_worker_slots_below(const struct agent_worker *w, uint32_t n);
  * sweeps next have a slot to visit (mono us, INT64_MAX: never) */
 void agent_keepalive_step(struct agent_worker *w, int64_t now);
 int64_t agent_keepalive_next(const struct agent_worker *w);
+int64_t agent_keepalive_batch_us(const struct agent_worker *w);
 /* worker_due.c: is the timer polling work under way; when is the next (mono us) */
 int  agent_worker_busy(const struct agent_worker *w, int64_t now);
 int64_t agent_worker_next_due(const struct agent_worker *w, int64_t now, int64_t wall_us);

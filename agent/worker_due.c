@@ -11,8 +11,8 @@
  *     a stop closing its batches or waiting out its grace, sessions with
  *     deadlines (their pools are small, see session.c);
  *   - the keepalive sweeps' next slot (keepalive.c), but never sooner than
- *     AGENT_TICK_MS from now: a sweep over many connections visits them in
- *     batches per tick, as before;
+ *     agent_keepalive_batch_us() from now (10-100 ms): a sweep over many
+ *     connections visits them in batches, one wake-up each;
  *   - the event batch's flush deadline;
  *   - just past the next wall-clock second.
  * Whatever happens between (an event in a callback, a command) and is due
@@ -41,9 +41,9 @@ int64_t agent_worker_next_due(const struct agent_worker *w, int64_t now, int64_t
     if (agent_worker_busy(w, now))
         return tick;
     if (w->conns) {
-        int64_t ka = agent_keepalive_next(w);
+        int64_t ka = agent_keepalive_next(w), batch = now + agent_keepalive_batch_us(w);
         if (ka < due)
-            due = ka < tick ? tick : ka;
+            due = ka < batch ? batch : ka;
     }
     if (w->batch.n) {
         int64_t flush = w->batch_first_us + AGENT_BATCH_FLUSH_US;

@@ -113,10 +113,10 @@ static void test_keepalive_next_slot(void **state)
     assert_int_equal(agent_worker_next_due(w, NOW, WALL), SECOND);   /* the second comes first */
     w->ping_pos = 4;
     assert_int_equal(agent_keepalive_next(w), w->sweep_t0_us + 15000000);
-    w->n_conns = 15000;                /* one every 2 ms: in batches per tick */
+    w->n_conns = 15000;                /* one every 2 ms: in batches, 100 ms apart */
     w->ping_pos = 0;
     assert_int_equal(agent_keepalive_next(w), w->sweep_t0_us + 2000);
-    assert_int_equal(agent_worker_next_due(w, NOW, WALL), NOW + TICK_US);
+    assert_int_equal(agent_worker_next_due(w, NOW, WALL), NOW + AGENT_KA_BATCH_MAX_MS * 1000);
     /* the pong check trails by the timeout */
     w->n_conns = 10;
     a->pong_timeout_ms = 10000;
@@ -135,12 +135,33 @@ static void test_keepalive_next_slot(void **state)
     assert_true(agent_keepalive_next(w) == INT64_MAX);
 }
 
+/* A sixteenth of the shortest keepalive interval, within 10-100 ms. */
+static void test_keepalive_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct agent_worker *w = &f->w;
+    struct ps_assign *a = &f->ag.assign.a;
+    assert_int_equal(agent_keepalive_batch_us(w), AGENT_KA_BATCH_MAX_MS * 1000);   /* none */
+    a->ws_ping_ms = 120000;
+    assert_int_equal(agent_keepalive_batch_us(w), AGENT_KA_BATCH_MAX_MS * 1000);
+    a->ws_ping_ms = 800;
+    assert_int_equal(agent_keepalive_batch_us(w), 50000);
+    a->hb_text[0] = 'p';
+    a->hb_interval_ms = 320;           /* the heartbeat is the shorter */
+    assert_int_equal(agent_keepalive_batch_us(w), 20000);
+    a->hb_interval_ms = 100;           /* never below the tick */
+    assert_int_equal(agent_keepalive_batch_us(w), TICK_US);
+    a->hb_text[0] = 0;                 /* no text: no heartbeat sweep */
+    assert_int_equal(agent_keepalive_batch_us(w), 50000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_idle_wakes_once_a_second, setup, teardown),
         cmocka_unit_test_setup_teardown(test_work_under_way_ticks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_flush_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive_next_slot, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
