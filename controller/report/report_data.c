@@ -390,10 +390,13 @@ int report_data_out_close(struct report_data_out *o, int ok, char *err, size_t e
 
 char *report_data_fmt_measured(const char *name, double v, char *buf, size_t len)
 {
-    /* the unit from the name: durations and fractions; counts otherwise */
+    /* the unit from the name: durations and fractions; counts otherwise. A cut
+     * wait_reconnect stores phaseN_reconnect, the fraction back in time. */
     static const char *const durations[] = {"latency", "handshake", "rtt", "ready", "deadline"};
     static const char *const fractions[] = {"connect_success", "fraction"};
-    int dur = 0, frac = 0;
+    static const char reconnect[] = "_reconnect";
+    size_t n = strlen(name);
+    int dur = 0, frac = n > sizeof reconnect - 1 && !strcmp(name + n - (sizeof reconnect - 1), reconnect);
     for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
         dur |= strstr(name, durations[i]) != NULL;
     for (size_t i = 0; i < sizeof fractions / sizeof fractions[0]; i++)

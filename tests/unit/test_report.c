@@ -590,6 +590,20 @@ static void test_summary_and_runs(void **state)
     free(buf);
 }
 
+/* Each threshold in its unit: a cut wait_reconnect's fraction printed as
+ * "measured 1" beside ">= 100%" in the million run (75.8% were back). */
+static void test_fmt_measured(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(report_data_fmt_measured("phase6_reconnect", 0.758354, b, sizeof b), "75.835%");
+    assert_string_equal(report_data_fmt_measured("connect_success", 1.0, b, sizeof b), "100.000%");
+    assert_string_equal(report_data_fmt_measured("phase3_deadline", 75000000, b, sizeof b), "1m15s");
+    assert_string_equal(report_data_fmt_measured("push_lost", 3932, b, sizeof b), "3932");
+    assert_string_equal(report_data_fmt_measured("phase6_reconnect_back", 742604, b, sizeof b), "742604");
+    assert_string_equal(report_data_fmt_measured("phase2_recipients", 0, b, sizeof b), "0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compare_noise, setup, teardown),
         cmocka_unit_test(test_compare_args),
         cmocka_unit_test(test_compare_after_run),
+        cmocka_unit_test(test_fmt_measured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
