@@ -10,9 +10,9 @@
  * be blamed on the server. agent_keepalive_next() tells the
  * timer when the next cursor has a slot to visit, so with pings off (or few
  * connections) the worker sleeps until then; with many, it wakes once per
- * agent_keepalive_batch_us() and sends what came due meanwhile. Client protocols (dialect.c) add
- * their keepalive and watchdog sweeps the same way, only when one is in use.
- * The ping and heartbeat twins stay
+ * agent_keepalive_batch_us() and sends what came due meanwhile. Client
+ * protocols (dialect.c) add their keepalive and watchdog sweeps the same way,
+ * only when one is in use. The ping and heartbeat twins stay
  * two small functions each: a shared form needs offsetof descriptors that read
  * worse than the ten lines they would save. */
 #include "agent.h"
@@ -125,6 +125,17 @@ static int agent_keepalive_proto_on(const struct agent_worker *w)
     return w->dl.conn && w->dl.any_keepalive && w->agent->assign.a.proto_keepalive_ms;
 }
 
+static int agent_keepalive_watch_on(const struct agent_worker *w)
+{
+    return w->dl.conn && w->dl.any_watch && w->dl.watch_ms;
+}
+
+/* The app heartbeat's sweep runs only with a text to send. */
+static int agent_keepalive_hb_on(const struct ps_assign *a)
+{
+    return a->hb_text[0] && a->hb_interval_ms;
+}
+
 static int agent_keepalive_proto_check_on(const struct agent_worker *w)
 {
     const struct ps_assign *a = &w->agent->assign.a;
@@ -140,7 +151,7 @@ static void agent_keepalive_dialects(struct agent_worker *w, int64_t now, int64_
     if (agent_keepalive_proto_check_on(w))
         agent_keepalive_sweep(w, &w->dl.ka_check_pos, since - (int64_t)a->proto_timeout_ms * 1000,
                               a->proto_keepalive_ms, agent_dialect_ka_check);
-    if (!w->dl.any_watch || !w->dl.watch_ms || now < w->dl.watch_t0_us)
+    if (!agent_keepalive_watch_on(w) || now < w->dl.watch_t0_us)
         return;
     /* the sweep's shape, with now passed on to the watchdog */
     uint64_t target = (uint64_t)(now - w->dl.watch_t0_us) * w->n_conns /
@@ -163,7 +174,7 @@ void agent_keepalive_step(struct agent_worker *w, int64_t now)
             agent_keepalive_sweep(w, &w->ping_check_pos, since - (int64_t)a->pong_timeout_ms * 1000,
                                a->ws_ping_ms, agent_keepalive_check_pong);
     }
-    if (a->hb_text[0] && a->hb_interval_ms) {
+    if (agent_keepalive_hb_on(a)) {
         agent_keepalive_sweep(w, &w->hb_pos, since, a->hb_interval_ms, agent_keepalive_visit_hb);
         if (a->hb_expect[0] && a->hb_timeout_ms && a->hb_timeout_ms < a->hb_interval_ms)
             agent_keepalive_sweep(w, &w->hb_check_pos, since - (int64_t)a->hb_timeout_ms * 1000,
@@ -193,11 +204,11 @@ int64_t agent_keepalive_batch_us(const struct agent_worker *w)
     uint32_t shortest = UINT32_MAX;
     if (a->ws_ping_ms)
         shortest = a->ws_ping_ms;
-    if (a->hb_text[0] && a->hb_interval_ms && a->hb_interval_ms < shortest)
+    if (agent_keepalive_hb_on(a) && a->hb_interval_ms < shortest)
         shortest = a->hb_interval_ms;
     if (agent_keepalive_proto_on(w) && a->proto_keepalive_ms < shortest)
         shortest = a->proto_keepalive_ms;
-    if (w->dl.conn && w->dl.any_watch && w->dl.watch_ms && w->dl.watch_ms < shortest)
+    if (agent_keepalive_watch_on(w) && w->dl.watch_ms < shortest)
         shortest = w->dl.watch_ms;
     uint32_t ms = shortest / 16;
     if (ms < AGENT_TICK_MS)
@@ -221,7 +232,7 @@ int64_t agent_keepalive_next(const struct agent_worker *w)
                                      a->ws_ping_ms)) < due)
             due = t;
     }
-    if (a->hb_text[0] && a->hb_interval_ms) {
+    if (agent_keepalive_hb_on(a)) {
         if ((t = agent_keepalive_due(w, w->hb_pos, w->sweep_t0_us, a->hb_interval_ms)) < due)
             due = t;
         if (a->hb_expect[0] && a->hb_timeout_ms && a->hb_timeout_ms < a->hb_interval_ms &&
@@ -238,7 +249,7 @@ int64_t agent_keepalive_next(const struct agent_worker *w)
                                  w->sweep_t0_us + (int64_t)a->proto_timeout_ms * 1000,
                                  a->proto_keepalive_ms)) < due)
         due = t;
-    if (w->dl.conn && w->dl.any_watch && w->dl.watch_ms &&
+    if (agent_keepalive_watch_on(w) &&
         (t = agent_keepalive_due(w, w->dl.watch_pos, w->dl.watch_t0_us, w->dl.watch_ms)) < due)
         due = t;
     return due;

@@ -137,17 +137,12 @@ void refpush_ping_start(struct refpush_server *s)
     p->started = 1;
 }
 
-static void refpush_ping_handle_closed(uv_handle_t *h)
-{
-    (void)h;   /* lives inside the server struct */
-}
-
 void refpush_ping_stop(struct refpush_server *s)
 {
     struct refpush_pinger *p = &s->pinger;
     if (!p->started)
         return;
-    uv_close((uv_handle_t *)&p->timer, refpush_ping_handle_closed);
+    uv_close((uv_handle_t *)&p->timer, NULL);   /* lives in the server: nothing to free */
     p->started = 0;
     p->interval_ms = 0;   /* connections closing from here on are not requeued */
 }

@@ -204,19 +204,15 @@ int refpush_server_start(struct refpush_server *s)
     return 0;
 }
 
-static void refpush_server_close_handle(uv_handle_t *h)
-{
-    (void)h;   /* the handles live inside the server struct: nothing to free */
-}
-
 void refpush_server_stop(struct refpush_server *s)
 {
     if (s->stopping)
         return;
     s->stopping = 1;
     if (s->signals_started) {
-        uv_close((uv_handle_t *)&s->sig_term, refpush_server_close_handle);
-        uv_close((uv_handle_t *)&s->sig_int, refpush_server_close_handle);
+        /* the handles live inside the server struct: nothing to free */
+        uv_close((uv_handle_t *)&s->sig_term, NULL);
+        uv_close((uv_handle_t *)&s->sig_int, NULL);
         s->signals_started = 0;
     }
     refpush_session_stop(s);
