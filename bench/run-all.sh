@@ -40,6 +40,9 @@ THREADS=1 SRC_IPS=127.1.11.2-127.1.11.5 run bash bench/connect.sh 15000
 SERVER=nchan THREADS=1 SRC_IPS=127.1.12.2-127.1.12.5 run bash bench/connect.sh 15000
 SERVER=nchan SRC_IPS=127.1.13.2-127.1.13.5 run bash bench/connect.sh 15000
 echo
+echo "== broadcast fan-out: refpush and agent CPU per frame, 15,000 connections, 20 broadcasts"
+SRC_IPS=127.1.90.2-127.1.90.5 run bash bench/fanout.sh 15000
+echo
 echo "== scale: several agents and servers on this machine"
 run bash bench/scale.sh
 echo
